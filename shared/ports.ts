@@ -1,0 +1,269 @@
+/**
+ * The narrow ports the sync core works over. Adapters: shared/dataverse (DataverseClient),
+ * shared/app (AppClient), shared/state (SyncStateStore in Table Storage + in-memory fake;
+ * WorkQueue on Storage Queues + in-memory). shared/sync never imports an Azure SDK.
+ */
+import type { SyncError } from "./errors.js";
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface Logger {
+  debug(message: string, props?: Record<string, unknown>): void;
+  info(message: string, props?: Record<string, unknown>): void;
+  warn(message: string, props?: Record<string, unknown>): void;
+  error(message: string, props?: Record<string, unknown>): void;
+}
+
+// ---------------------------------------------------------------- Dataverse
+
+/** A row as the Web API returns it (JSON), including `@odata.etag`, `_x_value` lookups, `modifiedon`. */
+export type DataverseRow = Record<string, unknown>;
+
+export interface ChangePage {
+  /** New or updated rows (whole, all selected columns). */
+  rows: DataverseRow[];
+  /** Ids of `$deletedEntity` entries. */
+  deleted: string[];
+  /** Set on the last page only: the link to read the next delta from. */
+  deltaLink?: string;
+}
+
+export interface WhoAmI {
+  UserId: string;
+  BusinessUnitId: string;
+  OrganizationId: string;
+}
+
+/** Alternate-key values, e.g. `{ hlf_mentorid: "m-1" }`. */
+export type KeyValues = Record<string, string | number>;
+
+export interface BulkWrite {
+  /** The caller's reference, echoed in the result. */
+  ref: string;
+  kind: "create" | "update" | "upsert" | "delete";
+  /** Primary id (update, delete; optional for create). */
+  id?: string;
+  /** Alternate key (upsert). */
+  key?: KeyValues;
+  /** Columns to write (only the changed ones for updates); may hold `nav@odata.bind`. */
+  body?: Record<string, unknown>;
+}
+
+export type BulkResult =
+  | { ref: string; ok: true; id?: string }
+  | { ref: string; ok: false; error: SyncError };
+
+export interface DataverseClient {
+  whoAmI(): Promise<WhoAmI>;
+  /**
+   * Change-tracking read. Without `deltaLink` it is the initial read (every row, then a delta link);
+   * with it, the changes since. Throws SyncError EXPIRED_DELTA_TOKEN when the token has expired.
+   * Pages are streamed; the delta link comes with the last page.
+   */
+  readChanges(entitySet: string, options: { select: string[]; deltaLink?: string; pageSize?: number }): AsyncIterable<ChangePage>;
+  retrieve(entitySet: string, id: string, select?: string[]): Promise<DataverseRow | null>;
+  retrieveByKey(entitySet: string, key: KeyValues, select?: string[]): Promise<DataverseRow | null>;
+  query(entitySet: string, options: { select?: string[]; filter?: string; orderBy?: string; top?: number; pageSize?: number }): AsyncIterable<DataverseRow[]>;
+  create(entitySet: string, body: Record<string, unknown>): Promise<string>;
+  /** PATCH with `If-Match` (default `*`: update only, never creates). */
+  update(entitySet: string, id: string, body: Record<string, unknown>, options?: { ifMatch?: string }): Promise<void>;
+  /** PATCH by alternate key without If-Match: creates or updates. Returns the row id when known. */
+  upsertByKey(entitySet: string, key: KeyValues, body: Record<string, unknown>): Promise<string | undefined>;
+  delete(entitySet: string, id: string, options?: { ifMatch?: string }): Promise<void>;
+  /**
+   * Many writes to one table with per-record results: bulk messages (CreateMultiple /
+   * UpdateMultiple / UpsertMultiple) first, falling back to `$batch` with continue-on-error when a
+   * bulk call fails, so one bad record never blocks its neighbours. Throttling is retried inside.
+   */
+  writeMany(entitySet: string, table: string, writes: BulkWrite[]): Promise<BulkResult[]>;
+}
+
+// ---------------------------------------------------------------- the app (App Sync API)
+
+export interface AppRecord {
+  id: string;
+  version: string;
+  updatedAt: string;
+  deleted: boolean;
+  data: Record<string, unknown> | null;
+}
+
+export interface AppWriteResult {
+  id: string;
+  version: string;
+  updatedAt: string;
+}
+
+export interface AppChangePage {
+  records: AppRecord[];
+  nextCursor: string;
+  hasMore: boolean;
+}
+
+export interface AppClient {
+  /** Pages of changes since `cursor` (none = everything from the beginning). */
+  changes(entity: string, cursor?: string, limit?: number): AsyncIterable<AppChangePage>;
+  /** null when the record does not exist or is deleted (404). */
+  get(entity: string, id: string): Promise<AppRecord | null>;
+  create(entity: string, data: Record<string, unknown>, dataverseId?: string): Promise<AppWriteResult>;
+  /** Partial update; `ifMatch` is the opaque version (sent quoted). 412 -> SyncError CONCURRENCY. */
+  update(entity: string, id: string, data: Record<string, unknown>, options?: { ifMatch?: string; dataverseId?: string }): Promise<AppWriteResult>;
+  /** false when the record was already gone (404). */
+  delete(entity: string, id: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------- state
+
+export type Side = "dataverse" | "app";
+export type DirectionKey = "toDataverse" | "toApp";
+
+export interface Cursor {
+  mapping: string;
+  side: Side;
+  /** Dataverse delta link or the app's opaque cursor. */
+  value: string;
+  takenAt: string;
+  etag?: string;
+}
+
+/** Canonical mapped values keyed by the app field name (normalized JSON, see shared/sync/values.ts). */
+export type Canonical = Record<string, unknown>;
+
+export interface Link {
+  mapping: string;
+  appId: string;
+  dataverseId: string;
+  /** Canonical values as last synced (the base of the three-way merge). */
+  base: Canonical;
+  /** Hash of `base`. */
+  hash: string;
+  appVersion?: string;
+  dataverseVersion?: string;
+  lastSyncedAt: string;
+  etag?: string;
+}
+
+export interface DirectionCounts {
+  created: number;
+  updated: number;
+  deleted: number;
+  skipped: number;
+  failed: number;
+}
+
+export type RunStatus = "queued" | "planning" | "writing" | "succeeded" | "completed_with_failures" | "failed";
+
+export interface RunRecord {
+  runId: string;
+  mapping: string;
+  mode: "delta" | "full";
+  trigger: "timer" | "manual" | "cli" | "startup" | "webhook";
+  dryRun: boolean;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt?: string;
+  toDataverse: DirectionCounts;
+  toApp: DirectionCounts;
+  conflicts: number;
+  /** Records handed to the writers, and how many of them have finished (either way). */
+  planned: number;
+  processed: number;
+  error?: string;
+  /** Things an operator should know (expired delta token re-read, mass-delete breaker, ...). */
+  notes: string[];
+  etag?: string;
+}
+
+export interface HealthRecord {
+  mapping: string;
+  direction: DirectionKey;
+  lastSuccessAt?: string;
+  lastRunAt?: string;
+  lastRunId?: string;
+  lastRunStatus?: RunStatus;
+  consecutiveFailures: number;
+  etag?: string;
+}
+
+export interface DeadLetter {
+  id: string;
+  mapping: string;
+  direction: DirectionKey;
+  /** App id or Dataverse id of the record. */
+  recordId: string;
+  code: string;
+  message: string;
+  attempts: number;
+  firstFailedAt: string;
+  lastFailedAt: string;
+  runId?: string;
+  /** What is needed to replay it (the write op or a record reference). */
+  payload: unknown;
+}
+
+export interface ConflictRecord {
+  id: string;
+  mapping: string;
+  appId: string;
+  dataverseId: string;
+  fields: { field: string; app: unknown; dataverse: unknown; base: unknown }[];
+  appUpdatedAt?: string;
+  dataverseModifiedOn?: string;
+  detectedAt: string;
+  runId?: string;
+  status: "open" | "resolved";
+}
+
+export interface SyncStateStore {
+  getCursor(mapping: string, side: Side): Promise<Cursor | null>;
+  /** Compare-and-set on `etag` when given; a stale etag throws SyncError CONCURRENCY. */
+  putCursor(cursor: Cursor): Promise<Cursor>;
+  deleteCursor(mapping: string, side: Side): Promise<void>;
+
+  getLinkByApp(mapping: string, appId: string): Promise<Link | null>;
+  getLinkByDataverse(mapping: string, dataverseId: string): Promise<Link | null>;
+  /** Writes both index entries atomically; compare-and-set on `etag` when given. */
+  putLink(link: Link): Promise<Link>;
+  deleteLink(link: Link): Promise<void>;
+  listLinks(mapping: string): AsyncIterable<Link>;
+  countLinks(mapping: string): Promise<number>;
+
+  createRun(run: RunRecord): Promise<RunRecord>;
+  getRun(runId: string): Promise<RunRecord | null>;
+  /** Read-modify-write with ETag compare-and-set, retried on contention. */
+  updateRun(runId: string, mutate: (run: RunRecord) => RunRecord): Promise<RunRecord>;
+  listRuns(options?: { mapping?: string; limit?: number }): Promise<RunRecord[]>;
+
+  getHealth(mapping: string, direction: DirectionKey): Promise<HealthRecord | null>;
+  updateHealth(mapping: string, direction: DirectionKey, mutate: (h: HealthRecord) => HealthRecord): Promise<HealthRecord>;
+
+  putDeadLetter(dl: DeadLetter): Promise<void>;
+  getDeadLetter(id: string): Promise<DeadLetter | null>;
+  listDeadLetters(options?: { mapping?: string; limit?: number }): Promise<DeadLetter[]>;
+  deleteDeadLetter(id: string): Promise<void>;
+  countDeadLetters(mapping?: string): Promise<number>;
+
+  putConflict(conflict: ConflictRecord): Promise<void>;
+  listConflicts(options?: { mapping?: string; status?: "open" | "resolved" }): Promise<ConflictRecord[]>;
+}
+
+export interface QueueMessage<T> {
+  id: string;
+  popReceipt: string;
+  dequeueCount: number;
+  body: T;
+}
+
+/** A work queue. Messages are JSON; the Storage adapter base64-encodes them (host.json messageEncoding). */
+export interface WorkQueue<T = unknown> {
+  readonly name: string;
+  send(message: T, options?: { delayMs?: number }): Promise<void>;
+  receive(max: number, visibilityMs: number): Promise<QueueMessage<T>[]>;
+  complete(message: QueueMessage<T>): Promise<void>;
+  /** Make a received message visible again after `delayMs` (a failed attempt). */
+  abandon(message: QueueMessage<T>, delayMs: number): Promise<void>;
+  approximateCount(): Promise<number>;
+}
