@@ -46,3 +46,41 @@ export const Settings = {
   notifyWebhookUrl: "NOTIFY_WEBHOOK_URL",
   appInsightsConnectionString: "APPLICATIONINSIGHTS_CONNECTION_STRING",
 } as const;
+
+/**
+ * Telemetry the app emits (Application Insights customEvents / customMetrics). The Bicep alert
+ * rules query these names; change them together.
+ */
+export const TelemetryEvents = {
+  /** One per finished run: mapping, runId, status, written, skipped, conflicts, failed. */
+  runCompleted: "SyncRunCompleted",
+  /** A record moved to the dead letters: mapping, direction, code. */
+  recordDeadLettered: "SyncRecordDeadLettered",
+  /** A token could not be obtained or Dataverse/the app refused our credentials. */
+  authFailed: "SyncAuthFailed",
+  /** The mass-delete breaker stopped deletes in a run. */
+  massDeleteBlocked: "SyncMassDeleteBlocked",
+  /** A Dataverse 429 was received: mapping, retryAfterMs. */
+  throttled: "SyncThrottled",
+} as const;
+
+export const TelemetryMetrics = {
+  recordsWritten: "sync_records_written",
+  recordsFailed: "sync_records_failed",
+  runDurationMs: "sync_run_duration_ms",
+} as const;
+
+/** Function names as registered with the Functions host (the Bicep alert rules refer to them). */
+export const FunctionNames = {
+  timer: "scheduledSync",
+  runWorker: "runWorker",
+  dataverseWriter: "dataverseWriter",
+  appWriter: "appWriter",
+  recordEventWorker: "recordEventWorker",
+  poisonWatcher: "poisonWatcher",
+  manualSync: "manualSync",
+  runStatus: "runStatus",
+  health: "health",
+  dataverseWebhook: "dataverseWebhook",
+  appWebhook: "appWebhook",
+} as const;

@@ -80,10 +80,11 @@ export interface EntityOps {
 }
 
 /**
- * All-or-nothing execution: the store snapshots the tables touched, runs `fn`, and on a throw
- * restores them and suppresses the change events raised inside. Used by changesets and bulk messages.
+ * All-or-nothing execution, used by changesets and bulk messages. Writes made inside `fn` (tracked
+ * through AsyncLocalStorage, so concurrent requests are not affected) are undone in reverse order
+ * when `fn` throws, and their change events are only raised after it commits.
  */
-export type Transaction = <T>(fn: () => T) => T;
+export type Transaction = <T>(fn: () => Promise<T>) => Promise<T>;
 
 /** What the extras receive from the core. */
 export interface EmulatorContext {
