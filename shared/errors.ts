@@ -68,6 +68,8 @@ export const ErrorCodes = {
   MassDeleteBlocked: "MASS_DELETE_BLOCKED",
   ManualConflict: "MANUAL_CONFLICT",
   AttemptsExhausted: "ATTEMPTS_EXHAUSTED",
+  // state and queues
+  PayloadTooLarge: "PAYLOAD_TOO_LARGE",
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -47,6 +47,12 @@ export const Settings = {
   appInsightsConnectionString: "APPLICATIONINSIGHTS_CONNECTION_STRING",
 } as const;
 
+/** Settings of the local runner only (`npm start`); never set in Azure, so kept apart from `Settings`. */
+export const LocalRunnerSettings = {
+  port: "PORT",
+  host: "HOST",
+} as const;
+
 /**
  * Telemetry the app emits (Application Insights customEvents / customMetrics). The Bicep alert
  * rules query these names; change them together.

@@ -267,3 +267,9 @@ export interface WorkQueue<T = unknown> {
   abandon(message: QueueMessage<T>, delayMs: number): Promise<void>;
   approximateCount(): Promise<number>;
 }
+
+/** Custom events and metrics (Application Insights through OpenTelemetry; a no-op without it). */
+export interface Telemetry {
+  event(name: string, properties: Record<string, string | number | boolean | undefined>): void;
+  metric(name: string, value: number, properties?: Record<string, string | number | boolean | undefined>): void;
+}

@@ -52,6 +52,16 @@ export function faultResponse(fault: DataverseFault): EmuResponse {
 
 export type ChangeMessage = "Create" | "Update" | "Delete";
 
+/**
+ * How the store holds a lookup/owner column value (keyed by the column's logical name, e.g.
+ * `hlf_groupid`, `ownerid`, `modifiedby`): an entity reference, like the SDK's EntityReference.
+ * On the wire it is read as `_<column>_value` (the id) plus annotations.
+ */
+export interface LookupValue {
+  id: string;
+  logicalName: string;
+}
+
 /** Raised by the store after every committed write (per row, also for each bulk Target). */
 export interface ChangeEvent {
   table: string;

@@ -1,0 +1,5 @@
+import { FunctionNames, Queues } from "../shared/names.js";
+import { writeWorker } from "./queueWorkers.js";
+import { STORAGE_CONNECTION, storageQueue } from "./register.js";
+
+storageQueue(FunctionNames.dataverseWriter, { queueName: Queues.dataverseWrites, connection: STORAGE_CONNECTION, handler: writeWorker });

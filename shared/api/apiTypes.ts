@@ -1,0 +1,37 @@
+import { timingSafeEqual, createHash } from "node:crypto";
+
+/** The part of `HttpRequest` (@azure/functions) the handlers use; the local runner builds real ones. */
+export interface ApiRequest {
+  method: string;
+  url: string;
+  headers: { get(name: string): string | null };
+  query: URLSearchParams;
+  params: Record<string, string>;
+  text(): Promise<string>;
+}
+
+export interface ApiResponse {
+  status: number;
+  jsonBody?: unknown;
+  headers?: Record<string, string>;
+}
+
+export function jsonError(status: number, code: string, message: string, extra: Record<string, unknown> = {}): ApiResponse {
+  return { status, jsonBody: { error: { code, message, ...extra } } };
+}
+
+/** Constant-time comparison of a presented secret with the expected one (hashes equalise lengths). */
+export function secretMatches(presented: string | null | undefined, expected: string | undefined): boolean {
+  if (!presented || !expected) return false;
+  const a = createHash("sha256").update(presented).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Admin routes: `x-functions-key` header or `?code=`, checked against ADMIN_API_KEY in code. */
+export function adminAuthorized(req: ApiRequest, adminKey: string): boolean {
+  return secretMatches(req.headers.get("x-functions-key") ?? req.query.get("code"), adminKey);
+}
+
+export const unauthorized = (): ApiResponse =>
+  jsonError(401, "UNAUTHORIZED", "missing or wrong key: send it in the x-functions-key header or the code query parameter");

@@ -1,0 +1,4 @@
+export { createAppClient, quoteVersion } from "./appClient.js";
+export type { AppClientOptions } from "./appClient.js";
+export { classifyAppError, parseAppError, parseRetryAfter } from "./classifyAppError.js";
+export type { AppErrorBody } from "./classifyAppError.js";

@@ -1,0 +1,162 @@
+import { ErrorCodes, SyncError, isSyncError } from "../errors.js";
+import type { BulkResult, BulkWrite } from "../ports.js";
+import { decodeBatch, encodeBatch, type BatchRequest } from "./batch.js";
+import type { BulkSizer } from "./bulkSizer.js";
+import { classifyDataverseError } from "./classifyDataverseError.js";
+import type { DataverseTransport } from "./dataverseTransport.js";
+import { checkGuid, checkName, idFromEntityUrl, idPath, keyPath } from "./odataUrl.js";
+
+export interface WriteManyOptions {
+  /** Primary id column (default `<table>id`; activities use `activityid`). */
+  primaryId?: string;
+}
+
+interface Item {
+  index: number;
+  write: BulkWrite;
+}
+
+type BulkKind = "create" | "update" | "upsert";
+const bulkMessages = { create: "CreateMultiple", update: "UpdateMultiple", upsert: "UpsertMultiple" } as const;
+
+interface Context {
+  t: DataverseTransport;
+  sizer: BulkSizer;
+  entitySet: string;
+  table: string;
+  primaryId: string;
+  results: BulkResult[];
+  bulkTimeoutMs: number;
+}
+
+/** Bulk messages per kind, `$batch` with continue-on-error as the per-record fallback and for deletes. */
+export async function writeMany(
+  t: DataverseTransport,
+  sizer: BulkSizer,
+  entitySet: string,
+  table: string,
+  writes: BulkWrite[],
+  options: WriteManyOptions & { bulkTimeoutMs: number },
+): Promise<BulkResult[]> {
+  checkName(entitySet, "entity set");
+  checkName(table, "table");
+  const ctx: Context = { t, sizer, entitySet, table, primaryId: checkName(options.primaryId ?? `${table}id`, "column"), results: new Array(writes.length), bulkTimeoutMs: options.bulkTimeoutMs };
+  const groups: Record<BulkWrite["kind"], Item[]> = { create: [], update: [], upsert: [], delete: [] };
+  writes.forEach((write, index) => {
+    const problem = invalidWrite(write);
+    if (problem) ctx.results[index] = { ref: write.ref, ok: false, error: new SyncError("validation", ErrorCodes.BadRequest, problem) };
+    else groups[write.kind].push({ index, write });
+  });
+  await Promise.all([
+    drain(ctx, groups.create, (chunk) => sendBulk(ctx, "create", chunk)),
+    drain(ctx, groups.update, (chunk) => sendBulk(ctx, "update", chunk)),
+    drain(ctx, groups.upsert, (chunk) => sendBulk(ctx, "upsert", chunk)),
+    drain(ctx, groups.delete, (chunk) => sendBatch(ctx, chunk)),
+  ]);
+  return ctx.results;
+}
+
+function invalidWrite(w: BulkWrite): string | undefined {
+  if (w.kind !== "delete" && (typeof w.body !== "object" || w.body === null)) return `${w.kind} ${w.ref}: body is required`;
+  if ((w.kind === "update" || w.kind === "delete") && !w.id) return `${w.kind} ${w.ref}: id is required`;
+  if (w.kind === "upsert" && (!w.key || Object.keys(w.key).length === 0)) return `upsert ${w.ref}: key is required`;
+  try {
+    if (w.id) checkGuid(w.id);
+  } catch (e) {
+    return `${w.kind} ${w.ref}: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+/** Workers take the next chunk at the size current when they take it, so shrinking applies at once. */
+async function drain(ctx: Context, items: Item[], send: (chunk: Item[]) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const chunk = items.slice(next, next + ctx.sizer.size);
+      next += chunk.length;
+      await send(chunk);
+    }
+  };
+  const workers = Math.min(Math.ceil(items.length / ctx.sizer.min), 52);
+  await Promise.all(Array.from({ length: workers }, worker));
+}
+
+function tooBig(e: SyncError): boolean {
+  return e.code === ErrorCodes.Timeout || e.status === 413;
+}
+
+async function sendBulk(ctx: Context, kind: BulkKind, chunk: Item[]): Promise<void> {
+  const type = `Microsoft.Dynamics.CRM.${ctx.table}`;
+  const targets = chunk.map(({ write }) => {
+    const target: Record<string, unknown> = { ...write.body, "@odata.type": type };
+    if (kind === "upsert") target["@odata.id"] = keyPath(ctx.entitySet, write.key!);
+    else if (write.id) target[ctx.primaryId] = checkGuid(write.id);
+    return target;
+  });
+  try {
+    const res = await ctx.t.send(
+      { method: "POST", path: `${ctx.entitySet}/Microsoft.Dynamics.CRM.${bulkMessages[kind]}`, body: JSON.stringify({ Targets: targets }), timeoutMs: ctx.bulkTimeoutMs },
+      // A timed-out chunk is split rather than resent whole; throttling and 5xx are retried as is.
+      { retryIf: (e) => !tooBig(e) },
+    );
+    const ids = kind === "create" && res.text ? (res.json<{ Ids?: string[] }>().Ids ?? []) : [];
+    chunk.forEach(({ index, write }, i) => (ctx.results[index] = { ref: write.ref, ok: true, id: ids[i] ?? write.id }));
+    ctx.sizer.succeeded();
+  } catch (e) {
+    const error = asSyncError(e);
+    if (tooBig(error) && chunk.length > 1) {
+      ctx.sizer.shrink();
+      const half = Math.ceil(chunk.length / 2);
+      await Promise.all([sendBulk(ctx, kind, chunk.slice(0, half)), sendBulk(ctx, kind, chunk.slice(half))]);
+    } else if (error.retryable || error.kind === "auth") {
+      fail(ctx, chunk, error);
+    } else {
+      ctx.t.logger?.info("Bulk call failed; resending the chunk as $batch to isolate the failing records", { entitySet: ctx.entitySet, kind, records: chunk.length, code: error.code });
+      await sendBatch(ctx, chunk);
+    }
+  }
+}
+
+function batchRequest(ctx: Context, write: BulkWrite): BatchRequest {
+  const body = write.body === undefined ? undefined : JSON.stringify(write.body);
+  switch (write.kind) {
+    case "create":
+      return { method: "POST", url: ctx.entitySet, body: JSON.stringify(write.id ? { ...write.body, [ctx.primaryId]: checkGuid(write.id) } : write.body) };
+    case "update":
+      return { method: "PATCH", url: idPath(ctx.entitySet, write.id!), headers: { "If-Match": "*" }, body };
+    case "upsert":
+      return { method: "PATCH", url: keyPath(ctx.entitySet, write.key!), body };
+    case "delete":
+      return { method: "DELETE", url: idPath(ctx.entitySet, write.id!) };
+  }
+}
+
+/** Independent parts (no changeset) with continue-on-error, so each record gets its own result. */
+async function sendBatch(ctx: Context, chunk: Item[]): Promise<void> {
+  const { contentType, body } = encodeBatch(chunk.map(({ write }) => batchRequest(ctx, write)), { serviceRoot: ctx.t.serviceRoot });
+  try {
+    const res = await ctx.t.send({ method: "POST", path: "$batch", headers: { "Content-Type": contentType, Prefer: "odata.continue-on-error" }, body, timeoutMs: ctx.bulkTimeoutMs });
+    const parts = decodeBatch(res.headers.get("content-type"), res.text);
+    chunk.forEach(({ index, write }, i) => {
+      const part = parts[i];
+      if (!part) {
+        ctx.results[index] = { ref: write.ref, ok: false, error: new SyncError("transient", ErrorCodes.ServerBusy, "The $batch response had no part for this record") };
+      } else if (part.status >= 200 && part.status < 300) {
+        ctx.results[index] = { ref: write.ref, ok: true, id: idFromEntityUrl(part.headers.get("odata-entityid")) ?? write.id };
+      } else {
+        ctx.results[index] = { ref: write.ref, ok: false, error: classifyDataverseError(part) };
+      }
+    });
+  } catch (e) {
+    fail(ctx, chunk, asSyncError(e));
+  }
+}
+
+function fail(ctx: Context, chunk: Item[], error: SyncError): void {
+  for (const { index, write } of chunk) ctx.results[index] = { ref: write.ref, ok: false, error };
+}
+
+function asSyncError(e: unknown): SyncError {
+  return isSyncError(e) ? e : new SyncError("permanent", ErrorCodes.BadRequest, (e as Error)?.message ?? String(e), { cause: e });
+}

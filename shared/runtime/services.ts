@@ -1,0 +1,127 @@
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
+import { loadSyncConfig } from "../config/loadConfig.js";
+import type { SyncConfig } from "../config/mapping.js";
+import { loadSettings, type Settings, type StorageSettings } from "../config/settings.js";
+import { createAppClient } from "../app/appClient.js";
+import { createDataverseClient, createDataverseTokenProvider, type DataverseClientExtras } from "../dataverse/index.js";
+import { systemClock } from "../http/clock.js";
+import { Queues } from "../names.js";
+import type { AppClient, Clock, Logger, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
+import { MemoryWorkQueue } from "../state/memoryQueue.js";
+import { createStorageQueue } from "../state/storageQueue.js";
+import { createTableStateStore } from "../state/tableStateStore.js";
+import { SyncEngine, type EngineQueues } from "../sync/engine.js";
+import { defaultRegistry, type Registry } from "../sync/registry.js";
+import type { RecordEventMessage } from "../sync/writeOps.js";
+import { JsonLogger } from "./logger.js";
+import { otelTelemetry } from "./telemetry.js";
+
+export interface ServiceQueues extends EngineQueues {
+  recordEvents: WorkQueue<RecordEventMessage>;
+}
+
+export interface Services {
+  settings: Settings;
+  config: SyncConfig;
+  engine: SyncEngine;
+  state: SyncStateStore;
+  queues: ServiceQueues;
+  dataverse: DataverseClientExtras;
+  app: AppClient;
+  clock: Clock;
+  logger: Logger;
+  telemetry: Telemetry;
+  /** Checks that a Dataverse token can be obtained (health). */
+  checkToken(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  settings: Settings;
+  config: SyncConfig;
+  /** "storage": the Storage queues the Functions host triggers on; "memory": one process (`npm run sync`). */
+  queues: "storage" | "memory";
+  clock?: Clock;
+  logger?: Logger;
+  telemetry?: Telemetry;
+  registry?: Registry;
+  /** Prefix for table names (tests isolate themselves with it). */
+  tablePrefix?: string;
+  /** Prefix for queue names (tests). */
+  queuePrefix?: string;
+}
+
+function storageCredential(storage: Extract<StorageSettings, { kind: "identity" }>): TokenCredential {
+  return storage.credential === "managedidentity"
+    ? new ManagedIdentityCredential(storage.clientId ? { clientId: storage.clientId } : {})
+    : new DefaultAzureCredential();
+}
+
+/** The composition root: every adapter built once, from validated settings and config. */
+export async function createServices(options: ServiceOptions): Promise<Services> {
+  const { settings, config } = options;
+  const clock = options.clock ?? systemClock;
+  const d = settings.dynamics;
+  const logger = options.logger ?? new JsonLogger({
+    secrets: [d.credential.secret, settings.app.apiKey, settings.adminApiKey, settings.webhooks.dataverseKey,
+      settings.webhooks.dataverseHmacSecret, settings.webhooks.appSecret, settings.webhooks.dataverseHeader?.value],
+  });
+  const telemetry = options.telemetry ?? otelTelemetry();
+  const tokens = createDataverseTokenProvider({
+    instanceUrl: d.instanceUrl, tenantId: d.tenantId, clientId: d.clientId, authorityHost: d.authorityHost,
+    clientSecret: d.credential.secret, certificatePath: d.credential.certificatePath,
+    credential: d.credential.kind === "client-secret" ? "secret" : d.credential.kind,
+  }, { clock });
+  const dataverse = createDataverseClient({ instanceUrl: d.instanceUrl, tokens, clock, logger });
+  const app = createAppClient({ baseUrl: settings.app.baseUrl, apiKey: settings.app.apiKey, clock, logger });
+
+  const storage = settings.storage;
+  const tableTarget = storage.kind === "connection-string"
+    ? { connectionString: storage.connectionString }
+    : { accountUrl: storage.tableServiceUri, credential: storageCredential(storage) };
+  const state = await createTableStateStore({ ...tableTarget, tablePrefix: options.tablePrefix, allowInsecureConnection: true });
+  await state.ensureTables();
+
+  const queueName = (n: string) => `${options.queuePrefix ?? ""}${n}`;
+  const makeQueue = async <T>(name: string): Promise<WorkQueue<T>> => {
+    if (options.queues === "memory") return new MemoryWorkQueue<T>(queueName(name), clock);
+    const q = await createStorageQueue<T>(storage.kind === "connection-string"
+      ? { connectionString: storage.connectionString, name: queueName(name) }
+      : { accountUrl: storage.queueServiceUri, credential: storageCredential(storage), name: queueName(name) });
+    await q.ensure();
+    return q;
+  };
+  const queues: ServiceQueues = {
+    runs: await makeQueue(Queues.runs),
+    dataverseWrites: await makeQueue(Queues.dataverseWrites),
+    appWrites: await makeQueue(Queues.appWrites),
+    recordEvents: await makeQueue(Queues.recordEvents),
+  };
+
+  let self: Promise<string> | undefined;
+  const selfUserId = () => (self ??= dataverse.whoAmI().then((w) => w.UserId).catch((e) => { self = undefined; throw e; }));
+  const engine = new SyncEngine({ config, dataverse, app, state, queues, clock, logger, telemetry, registry: options.registry ?? defaultRegistry, selfUserId });
+  return { settings, config, engine, state, queues, dataverse, app, clock, logger, telemetry, checkToken: async () => void (await tokens.getToken()) };
+}
+
+let current: Promise<Services> | undefined;
+
+/**
+ * Services for the function handlers, built lazily on first use from the environment (app
+ * settings). A bad setting or mapping file fails that first invocation with a message naming it.
+ */
+export function getServices(): Promise<Services> {
+  current ??= (async () => {
+    const settings = loadSettings(process.env);
+    const config = await loadSyncConfig(settings.configPath, { registry: defaultRegistry.names() });
+    return createServices({ settings, config, queues: "storage" });
+  })().catch((e) => {
+    current = undefined;
+    throw e;
+  });
+  return current;
+}
+
+/** The local runner and tests inject their own services. */
+export function setServices(services: Services | undefined): void {
+  current = services ? Promise.resolve(services) : undefined;
+}

@@ -1,0 +1,64 @@
+import { metrics } from "@opentelemetry/api";
+import { logs } from "@opentelemetry/api-logs";
+import type { Telemetry } from "../ports.js";
+
+let started = false;
+
+/**
+ * Starts the Azure Monitor OpenTelemetry distro when a connection string is set (the distro throws
+ * without one). Custom events are log records carrying `microsoft.custom_event.name`, which the
+ * exporter routes to customEvents; metrics go to customMetrics. Without the distro the OpenTelemetry
+ * API is a no-op, so nothing else needs a guard.
+ */
+export async function startTelemetry(connectionString: string | undefined): Promise<void> {
+  if (started || !connectionString) return;
+  const { useAzureMonitor } = await import("@azure/monitor-opentelemetry");
+  // App Insights with local auth disabled (infra/) accepts Entra-authenticated ingestion only.
+  const { ManagedIdentityCredential, DefaultAzureCredential } = await import("@azure/identity");
+  const clientId = process.env.AZURE_CLIENT_ID;
+  const credential = clientId ? new ManagedIdentityCredential({ clientId }) : process.env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ? new DefaultAzureCredential() : undefined;
+  useAzureMonitor({ azureMonitorExporterOptions: { connectionString, ...(credential ? { credential } : {}) }, enableLiveMetrics: false });
+  started = true;
+}
+
+export async function stopTelemetry(): Promise<void> {
+  if (!started) return;
+  const { shutdownAzureMonitor } = await import("@azure/monitor-opentelemetry");
+  await shutdownAzureMonitor();
+  started = false;
+}
+
+type Props = Record<string, string | number | boolean | undefined>;
+
+const clean = (p: Props | undefined) => Object.fromEntries(Object.entries(p ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
+
+export function otelTelemetry(): Telemetry {
+  const logger = logs.getLogger("d365-sync");
+  const meter = metrics.getMeter("d365-sync");
+  const histograms = new Map<string, ReturnType<typeof meter.createHistogram>>();
+  return {
+    event(name, properties) {
+      logger.emit({ body: name, attributes: { "microsoft.custom_event.name": name, ...clean(properties) } });
+    },
+    metric(name, value, properties) {
+      let h = histograms.get(name);
+      if (!h) histograms.set(name, (h = meter.createHistogram(name)));
+      h.record(value, clean(properties));
+    },
+  };
+}
+
+/** Telemetry kept in memory, for tests and for the local runner's dashboard of recent events. */
+export class RecordingTelemetry implements Telemetry {
+  readonly events: { name: string; properties: Props }[] = [];
+  readonly metrics: { name: string; value: number; properties?: Props }[] = [];
+  constructor(private readonly inner?: Telemetry) {}
+  event(name: string, properties: Props): void {
+    this.events.push({ name, properties });
+    this.inner?.event(name, properties);
+  }
+  metric(name: string, value: number, properties?: Props): void {
+    this.metrics.push({ name, value, properties });
+    this.inner?.metric(name, value, properties);
+  }
+}

@@ -1,0 +1,148 @@
+import { odata, type TableClient, type TransactionAction } from "@azure/data-tables";
+import type { Canonical, Link } from "../ports.js";
+import { encodeKey, LinkRowPrefix, linkAppRowKey, linkDataverseRowKey } from "./keys.js";
+import { readJson, writeJson } from "./jsonColumn.js";
+import { retryOnConcurrency } from "./casRetry.js";
+import { concurrencyError, statusOf, translateStorageError } from "./tableErrors.js";
+import { defined, deleteIfExists, getOrNull, optionalString, requireEtag, wrap, type Row } from "./tableSupport.js";
+
+/**
+ * Links: two index entities per link in the mapping's partition, written in one transaction:
+ * `a|<appId>` holds the link, `d|<dataverseId>` points back to the app id. A link's ETag is the
+ * ETag of its `a|` entity. Without a caller ETag, writes re-read and retry on a lost race, so a
+ * concurrent writer can never leave a pointer to a link that no longer owns it.
+ */
+export class TableLinks {
+  constructor(private readonly client: TableClient) {}
+
+  async getByApp(mapping: string, appId: string): Promise<Link | null> {
+    const row = await getOrNull(this.client, encodeKey(mapping), linkAppRowKey(appId), "read link");
+    return row ? toLink(row, mapping) : null;
+  }
+
+  async getByDataverse(mapping: string, dataverseId: string): Promise<Link | null> {
+    const pointer = await getOrNull(this.client, encodeKey(mapping), linkDataverseRowKey(dataverseId), "read link pointer");
+    const appId = optionalString(pointer?.appId);
+    if (appId === undefined) return null;
+    const link = await this.getByApp(mapping, appId);
+    // The pointer may outlive a re-pointed link for an instant; the link itself is the truth.
+    return link && link.dataverseId === dataverseId ? link : null;
+  }
+
+  async put(link: Link): Promise<Link> {
+    if (link.etag) return this.putOnce(link, link.etag);
+    return retryOnConcurrency(`link ${link.mapping}/${link.appId}`, () => this.putOnce(link, undefined));
+  }
+
+  async delete(link: Link): Promise<void> {
+    if (link.etag) return this.deleteOnce(link, link.etag);
+    return retryOnConcurrency(`link ${link.mapping}/${link.appId}`, () => this.deleteOnce(link, undefined));
+  }
+
+  async *list(mapping: string): AsyncIterable<Link> {
+    const rows = this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: appRowsFilter(mapping) } });
+    try {
+      for await (const row of rows) yield toLink(row, mapping);
+    } catch (e) {
+      throw translateStorageError(e, "list links");
+    }
+  }
+
+  async count(mapping: string): Promise<number> {
+    return wrap("count links", async () => {
+      let n = 0;
+      const rows = this.client.listEntities({ queryOptions: { filter: appRowsFilter(mapping), select: ["RowKey"] } });
+      for await (const page of rows.byPage({ maxPageSize: 1000 })) n += page.length;
+      return n;
+    });
+  }
+
+  private async putOnce(link: Link, callerEtag: string | undefined): Promise<Link> {
+    const pk = encodeKey(link.mapping);
+    const what = `link ${link.mapping}/${link.appId}`;
+    const current = await getOrNull(this.client, pk, linkAppRowKey(link.appId), "read link");
+    if (callerEtag && current?.etag !== callerEtag) throw concurrencyError(what);
+    const entity = {
+      partitionKey: pk,
+      rowKey: linkAppRowKey(link.appId),
+      ...defined({ appId: link.appId, dataverseId: link.dataverseId, hash: link.hash, appVersion: link.appVersion, dataverseVersion: link.dataverseVersion, lastSyncedAt: link.lastSyncedAt }),
+      ...writeJson("base", link.base, `the base of ${what}`),
+    };
+    const actions: TransactionAction[] = [
+      current ? ["update", entity, "Replace", { etag: current.etag }] : ["create", entity],
+      ["upsert", { partitionKey: pk, rowKey: linkDataverseRowKey(link.dataverseId), appId: link.appId }, "Replace"],
+    ];
+    const oldDataverseId = optionalString(current?.dataverseId);
+    if (oldDataverseId !== undefined && oldDataverseId !== link.dataverseId) {
+      const old = await this.ownedPointer(pk, oldDataverseId, link.appId);
+      if (old) actions.push(["delete", old]);
+    }
+    const etags = await this.submit(actions, what);
+    return { ...link, etag: requireEtag(etags[0], "write link") };
+  }
+
+  private async deleteOnce(link: Link, callerEtag: string | undefined): Promise<void> {
+    const pk = encodeKey(link.mapping);
+    const what = `link ${link.mapping}/${link.appId}`;
+    const current = await getOrNull(this.client, pk, linkAppRowKey(link.appId), "read link");
+    if (!current) {
+      if (callerEtag) throw concurrencyError(what);
+      return;
+    }
+    if (callerEtag && current.etag !== callerEtag) throw concurrencyError(what);
+    const dataverseId = optionalString(current.dataverseId);
+    const pointer = dataverseId === undefined ? null : await this.ownedPointer(pk, dataverseId, link.appId);
+    if (callerEtag) {
+      // A transaction's delete ignores ETags, so a conditional delete goes alone first; a pointer
+      // left behind by a crash in between is ignored on read (the link is the truth).
+      try {
+        await this.client.deleteEntity(pk, linkAppRowKey(link.appId), { etag: callerEtag });
+      } catch (e) {
+        if (statusOf(e) === 412 || statusOf(e) === 404) throw concurrencyError(what, e);
+        throw translateStorageError(e, `delete ${what}`);
+      }
+      if (pointer) await deleteIfExists(this.client, pk, pointer.rowKey, "delete link pointer");
+      return;
+    }
+    const actions: TransactionAction[] = [["delete", { partitionKey: pk, rowKey: linkAppRowKey(link.appId) }]];
+    if (pointer) actions.push(["delete", pointer]);
+    await this.submit(actions, what);
+  }
+
+  /** The `d|` pointer for `dataverseId` when it still points at `appId` (never someone else's). */
+  private async ownedPointer(pk: string, dataverseId: string, appId: string): Promise<{ partitionKey: string; rowKey: string } | null> {
+    const rowKey = linkDataverseRowKey(dataverseId);
+    const row = await getOrNull(this.client, pk, rowKey, "read link pointer");
+    return row && row.appId === appId ? { partitionKey: pk, rowKey } : null;
+  }
+
+  private async submit(actions: TransactionAction[], what: string): Promise<(string | undefined)[]> {
+    try {
+      const res = await this.client.submitTransaction(actions);
+      return res.subResponses.map((r) => r.etag);
+    } catch (e) {
+      // 412 (changed), 404 (gone) and 409 (created meanwhile) all mean: another writer got there first.
+      const status = statusOf(e);
+      if (status === 412 || status === 404 || status === 409) throw concurrencyError(what, e);
+      throw translateStorageError(e, `write ${what}`);
+    }
+  }
+}
+
+function appRowsFilter(mapping: string): string {
+  // `a|` .. `a}`: '}' is the character after '|', so this is exactly the a| range.
+  return odata`PartitionKey eq ${encodeKey(mapping)} and RowKey ge ${LinkRowPrefix.app} and RowKey lt ${"a}"}`;
+}
+
+function toLink(row: Row, mapping: string): Link {
+  return {
+    mapping,
+    appId: String(row.appId),
+    dataverseId: String(row.dataverseId),
+    base: readJson<Canonical>(row, "base") ?? {},
+    hash: String(row.hash ?? ""),
+    ...defined({ appVersion: optionalString(row.appVersion), dataverseVersion: optionalString(row.dataverseVersion) }),
+    lastSyncedAt: String(row.lastSyncedAt ?? ""),
+    etag: row.etag,
+  } as Link;
+}

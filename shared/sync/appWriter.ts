@@ -1,0 +1,86 @@
+import { ErrorCodes, isSyncError } from "../errors.js";
+import type { AppClient } from "../ports.js";
+import type { CompiledMapping } from "./compiledMapping.js";
+import type { WriterContext } from "./dataverseWriter.js";
+import { canonicalToDataverse } from "./values.js";
+import { emptyOutcome, failed, recordLink, removeLink, succeeded, type WriteOutcome } from "./writeOutcome.js";
+import type { WriteOp } from "./writeOps.js";
+
+export interface AppWriterContext extends WriterContext {
+  app: AppClient;
+  /** Parallel requests to the app per message. */
+  concurrency: number;
+}
+
+/**
+ * Writes planned ops to the app through the App Sync API. A record that began in Dataverse is
+ * created in the app, then the app's id is written back to the Dataverse key column (the key is
+ * the link), then the link is stored.
+ */
+export async function writeToApp(ctx: AppWriterContext, m: CompiledMapping, ops: WriteOp[]): Promise<WriteOutcome> {
+  const out = emptyOutcome();
+  let next = 0;
+  const worker = async () => {
+    while (next < ops.length) {
+      const op = ops[next++];
+      try {
+        await writeOne(ctx, m, op, out);
+      } catch (e) {
+        if (isSyncError(e) && e.code === ErrorCodes.Concurrency && op.kind === "update" && op.attempt + 1 < ctx.maxAttempts) {
+          // The app record changed after we read it: re-read both sides and decide again.
+          out.retries.push({ ...op, attempt: op.attempt + 1, refresh: true });
+          continue;
+        }
+        failed(out, "toApp", op, e, ctx.maxAttempts, ctx.backoffMs);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ctx.concurrency, ops.length) }, worker));
+  return out;
+}
+
+async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, out: WriteOutcome): Promise<void> {
+  const entity = m.mapping.app.entity;
+  switch (op.kind) {
+    case "create": {
+      const created = await ctx.app.create(entity, m.toAppData(op.values), op.dataverseId);
+      const keyBody: Record<string, unknown> = {};
+      const base = { ...op.base };
+      for (const f of m.idKeyFields) {
+        keyBody[f.dataverse] = canonicalToDataverse(f, created.id);
+        base[f.app] = created.id;
+      }
+      if (Object.keys(keyBody).length) await ctx.dataverse.update(m.mapping.dataverse.entitySet, op.dataverseId!, keyBody);
+      await recordLink(ctx.state, m, created.id, op.dataverseId!, base, { appVersion: created.version }, ctx.now());
+      return succeeded(out, "created");
+    }
+    case "update": {
+      try {
+        const res = await ctx.app.update(entity, op.appId!, m.toAppData(op.values), { ifMatch: op.appVersion, dataverseId: op.dataverseId });
+        await recordLink(ctx.state, m, op.appId!, op.dataverseId!, op.base, { appVersion: res.version }, ctx.now());
+        return succeeded(out, "updated");
+      } catch (e) {
+        if (isSyncError(e) && e.code === ErrorCodes.NotFound) {
+          out.notes.push(`${m.name}: app record ${op.appId} was deleted before it could be updated`);
+          return succeeded(out, "skipped");
+        }
+        throw e;
+      }
+    }
+    case "delete": {
+      await ctx.app.delete(entity, op.appId!);
+      await removeLink(ctx.state, m, op.appId, op.dataverseId);
+      return succeeded(out, "deleted");
+    }
+    case "deactivate": {
+      const inactive = m.mapping.app.inactiveField!;
+      try {
+        await ctx.app.update(entity, op.appId!, { [inactive.field]: inactive.value }, { dataverseId: op.dataverseId });
+      } catch (e) {
+        if (!(isSyncError(e) && e.code === ErrorCodes.NotFound)) throw e;
+      }
+      await removeLink(ctx.state, m, op.appId, op.dataverseId);
+      return succeeded(out, "deleted");
+    }
+  }
+}

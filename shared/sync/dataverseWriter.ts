@@ -1,0 +1,99 @@
+import { ErrorCodes, isSyncError } from "../errors.js";
+import type { BulkWrite, DataverseClient, SyncStateStore } from "../ports.js";
+import type { CompiledMapping } from "./compiledMapping.js";
+import type { LookupResolver } from "./lookups.js";
+import { emptyOutcome, failed, recordLink, removeLink, succeeded, type WriteOutcome } from "./writeOutcome.js";
+import type { WriteOp } from "./writeOps.js";
+
+export interface WriterContext {
+  dataverse: DataverseClient;
+  state: SyncStateStore;
+  lookups: LookupResolver;
+  maxAttempts: number;
+  backoffMs: (attempt: number) => number;
+  now: () => string;
+}
+
+/**
+ * Writes planned ops to Dataverse in one bulk call per kind (the client falls back to `$batch` with
+ * continue-on-error, so a rejected record is isolated and its neighbours land).
+ */
+export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, ops: WriteOp[]): Promise<WriteOutcome> {
+  const out = emptyOutcome();
+  const writes: BulkWrite[] = [];
+  const byRef = new Map<string, WriteOp>();
+  for (const [i, op] of ops.entries()) {
+    const ref = String(i);
+    try {
+      const write = await toBulkWrite(ctx, m, op, ref);
+      writes.push(write);
+      byRef.set(ref, op);
+    } catch (e) {
+      failed(out, "toDataverse", op, e, ctx.maxAttempts, ctx.backoffMs);
+    }
+  }
+  if (!writes.length) return out;
+  const results = await ctx.dataverse.writeMany(m.mapping.dataverse.entitySet, m.mapping.dataverse.table, writes);
+  for (const result of results) {
+    const op = byRef.get(result.ref)!;
+    try {
+      if (result.ok) await onSuccess(ctx, m, op, result.id, out);
+      else await onFailure(ctx, m, op, result.error, out);
+    } catch (e) {
+      failed(out, "toDataverse", op, e, ctx.maxAttempts, ctx.backoffMs);
+    }
+  }
+  return out;
+}
+
+async function toBulkWrite(ctx: WriterContext, m: CompiledMapping, op: WriteOp, ref: string): Promise<BulkWrite> {
+  switch (op.kind) {
+    case "create": {
+      const body = await m.toDataverseBody(op.values, ctx.lookups);
+      body[m.primaryId] = op.dataverseId;
+      return { ref, kind: "create", id: op.dataverseId, body };
+    }
+    case "update":
+      return { ref, kind: "update", id: op.dataverseId, body: await m.toDataverseBody(op.values, ctx.lookups) };
+    case "delete":
+      return { ref, kind: "delete", id: op.dataverseId };
+    case "deactivate":
+      // statecode alone: Dataverse applies the state's default status reason.
+      return { ref, kind: "update", id: op.dataverseId, body: { statecode: 1 } };
+  }
+}
+
+async function onSuccess(ctx: WriterContext, m: CompiledMapping, op: WriteOp, id: string | undefined, out: WriteOutcome): Promise<void> {
+  if (op.kind === "delete" || op.kind === "deactivate") {
+    await removeLink(ctx.state, m, op.appId, op.dataverseId);
+    return succeeded(out, "deleted");
+  }
+  await recordLink(ctx.state, m, op.appId!, id ?? op.dataverseId!, op.base, { appVersion: op.appVersion }, ctx.now());
+  succeeded(out, op.kind === "create" ? "created" : "updated");
+}
+
+async function onFailure(ctx: WriterContext, m: CompiledMapping, op: WriteOp, error: unknown, out: WriteOutcome): Promise<void> {
+  const code = isSyncError(error) ? error.code : undefined;
+  if (op.kind === "create" && code === ErrorCodes.DuplicateKey) {
+    // The row exists already: our own earlier attempt whose answer was lost, or a row with this key.
+    const key = m.keyOf(op.base);
+    const row = key ? await ctx.dataverse.retrieveByKey(m.mapping.dataverse.entitySet, key, [m.primaryId]) : null;
+    if (row) {
+      await recordLink(ctx.state, m, op.appId!, String(row[m.primaryId]), {}, { appVersion: op.appVersion }, ctx.now());
+      out.notes.push(`${m.name}: app record ${op.appId} matched existing Dataverse row ${String(row[m.primaryId])} by key; it is compared on the next run`);
+      return succeeded(out, "skipped");
+    }
+  }
+  if (code === ErrorCodes.NotFound) {
+    if (op.kind === "delete" || op.kind === "deactivate") {
+      await removeLink(ctx.state, m, op.appId, op.dataverseId);
+      return succeeded(out, "deleted");
+    }
+    if (op.kind === "update") {
+      // Deleted in Dataverse meanwhile: the delete arrives with the next delta and follows the policy.
+      out.notes.push(`${m.name}: Dataverse row ${op.dataverseId} was deleted before it could be updated`);
+      return succeeded(out, "skipped");
+    }
+  }
+  failed(out, "toDataverse", op, error, ctx.maxAttempts, ctx.backoffMs);
+}

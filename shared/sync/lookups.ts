@@ -1,0 +1,59 @@
+import type { FieldMapping, Mapping, SyncConfig } from "../config/mapping.js";
+import { ErrorCodes, SyncError } from "../errors.js";
+import type { DataverseClient, SyncStateStore } from "../ports.js";
+import { bindUrl, ownerBindUrl } from "./values.js";
+
+/**
+ * Resolves lookup and owner references between the sides. Canonical lookup values are app-side
+ * references: the app id of a record of another mapping (through the link map), or the alternate-key
+ * value of a Dataverse row, or (owner) the owner's GUID. An unresolved reference fails the record.
+ */
+export interface LookupResolver {
+  toApp(mapping: Mapping, field: FieldMapping, dataverseId: string): Promise<string>;
+  toDataverseBind(mapping: Mapping, field: FieldMapping, appRef: string): Promise<string>;
+}
+
+export function createLookupResolver(config: SyncConfig, state: SyncStateStore, dataverse: DataverseClient): LookupResolver {
+  const keyCache = new Map<string, string>();
+  const targetOf = (mapping: Mapping, field: FieldMapping): Mapping | undefined => {
+    const name = field.lookup?.mapping;
+    return name ? config.mappings.find((m) => m.name === name) : undefined;
+  };
+  const unresolved = (mapping: Mapping, field: FieldMapping, what: string) =>
+    new SyncError("permanent", ErrorCodes.UnresolvedLookup, `${mapping.name}.${field.app}: ${what}`, { details: { field: field.app } });
+
+  return {
+    async toApp(mapping, field, dataverseId) {
+      if (field.type === "owner") return dataverseId;
+      const target = targetOf(mapping, field);
+      if (target) {
+        const link = await state.getLinkByDataverse(target.name, dataverseId);
+        if (!link) throw unresolved(mapping, field, `Dataverse row ${dataverseId} of ${target.dataverse.entitySet} is not linked to an app record of mapping ${target.name} yet`);
+        return link.appId;
+      }
+      const { entitySet, key } = field.lookup ?? {};
+      if (!entitySet || !key) throw unresolved(mapping, field, "lookup has neither a mapping nor an entitySet + key");
+      const cacheKey = `${entitySet}|${dataverseId}`;
+      const cached = keyCache.get(cacheKey);
+      if (cached !== undefined) return cached;
+      const row = await dataverse.retrieve(entitySet, dataverseId, [key]);
+      const value = row?.[key];
+      if (value === null || value === undefined) throw unresolved(mapping, field, `${entitySet}(${dataverseId}) has no value in key column ${key}`);
+      keyCache.set(cacheKey, String(value));
+      return String(value);
+    },
+
+    async toDataverseBind(mapping, field, appRef) {
+      if (field.type === "owner") return ownerBindUrl(field.ownerType ?? "systemuser", appRef);
+      const target = targetOf(mapping, field);
+      if (target) {
+        const link = await state.getLinkByApp(target.name, appRef);
+        if (!link) throw unresolved(mapping, field, `app record ${appRef} of mapping ${target.name} is not linked to a Dataverse row yet`);
+        return bindUrl(target.dataverse.entitySet, link.dataverseId);
+      }
+      const { entitySet, key } = field.lookup ?? {};
+      if (!entitySet || !key) throw unresolved(mapping, field, "lookup has neither a mapping nor an entitySet + key");
+      return bindUrl(entitySet, { [key]: appRef });
+    },
+  };
+}

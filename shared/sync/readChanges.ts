@@ -1,0 +1,59 @@
+import { ErrorCodes, isSyncError } from "../errors.js";
+import type { AppClient, AppRecord, Cursor, DataverseClient, DataverseRow } from "../ports.js";
+import type { CompiledMapping } from "./compiledMapping.js";
+
+export interface DataverseChanges {
+  rows: DataverseRow[];
+  deleted: string[];
+  deltaLink?: string;
+  /** Every row was read (initial read), so a linked row that is absent has been deleted. */
+  complete: boolean;
+  note?: string;
+}
+
+export interface AppChanges {
+  records: AppRecord[];
+  cursor?: string;
+  complete: boolean;
+}
+
+/**
+ * Dataverse side of a run: the delta since the stored link, or everything (full mode, first run,
+ * or after an expired delta token, which is reported in the run's notes).
+ */
+export async function readDataverseChanges(
+  client: DataverseClient,
+  mapping: CompiledMapping,
+  cursor: Cursor | null,
+  full: boolean,
+): Promise<DataverseChanges> {
+  const entitySet = mapping.mapping.dataverse.entitySet;
+  const read = async (deltaLink?: string): Promise<DataverseChanges> => {
+    const out: DataverseChanges = { rows: [], deleted: [], complete: !deltaLink };
+    for await (const page of client.readChanges(entitySet, { select: mapping.select, deltaLink })) {
+      for (const row of page.rows) out.rows.push(row);
+      for (const id of page.deleted) out.deleted.push(id);
+      if (page.deltaLink) out.deltaLink = page.deltaLink;
+    }
+    return out;
+  };
+  if (full || !cursor) return read();
+  try {
+    return await read(cursor.value);
+  } catch (e) {
+    if (!isSyncError(e) || e.code !== ErrorCodes.ExpiredDeltaToken) throw e;
+    const result = await read();
+    result.note = `Dataverse delta token for ${entitySet} (taken ${cursor.takenAt}) has expired; ` +
+      `re-read all rows and reconciled them by key`;
+    return result;
+  }
+}
+
+export async function readAppChanges(client: AppClient, mapping: CompiledMapping, cursor: Cursor | null, full: boolean): Promise<AppChanges> {
+  const out: AppChanges = { records: [], complete: full || !cursor, cursor: full ? undefined : cursor?.value };
+  for await (const page of client.changes(mapping.mapping.app.entity, out.complete ? undefined : cursor?.value, 1000)) {
+    for (const r of page.records) out.records.push(r);
+    out.cursor = page.nextCursor;
+  }
+  return out;
+}

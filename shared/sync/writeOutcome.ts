@@ -1,0 +1,92 @@
+import { ErrorCodes, SyncError, errorMessage, isSyncError } from "../errors.js";
+import type { DirectionCounts, DirectionKey, Link, SyncStateStore } from "../ports.js";
+import type { CompiledMapping } from "./compiledMapping.js";
+import type { RecordFailure } from "./decide.js";
+import { hashCanonical } from "./hash.js";
+import { recordIdOf, type WriteOp } from "./writeOps.js";
+
+/** What one write message (or a single-record refresh) achieved. */
+export interface WriteOutcome {
+  counts: DirectionCounts;
+  /** Ops that reached a final state (written, skipped, or dead-lettered). */
+  finished: number;
+  /** Ops to try again, with attempt already incremented. */
+  retries: WriteOp[];
+  /** Minimum delay before the retries (honours Retry-After). */
+  retryDelayMs: number;
+  failures: RecordFailure[];
+  notes: string[];
+}
+
+export function emptyOutcome(): WriteOutcome {
+  return { counts: { created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0 }, finished: 0, retries: [], retryDelayMs: 0, failures: [], notes: [] };
+}
+
+export function mergeOutcome(into: WriteOutcome, from: WriteOutcome): void {
+  for (const k of Object.keys(into.counts) as (keyof DirectionCounts)[]) into.counts[k] += from.counts[k];
+  into.finished += from.finished;
+  into.retries.push(...from.retries);
+  into.retryDelayMs = Math.max(into.retryDelayMs, from.retryDelayMs);
+  into.failures.push(...from.failures);
+  into.notes.push(...from.notes);
+}
+
+export function succeeded(out: WriteOutcome, kind: "created" | "updated" | "deleted" | "skipped"): void {
+  out.counts[kind] += 1;
+  out.finished += 1;
+}
+
+/**
+ * A failed op: retried with back-off while the error is transient and attempts remain, otherwise
+ * dead-lettered with the server's message (permanent errors go at once).
+ */
+export function failed(out: WriteOutcome, direction: DirectionKey, op: WriteOp, error: unknown, maxAttempts: number, backoffMs: (attempt: number) => number): void {
+  const err = isSyncError(error) ? error : new SyncError("transient", ErrorCodes.Network, errorMessage(error), { cause: error });
+  const attempts = op.attempt + 1;
+  if (err.retryable && attempts < maxAttempts) {
+    out.retries.push({ ...op, attempt: attempts });
+    out.retryDelayMs = Math.max(out.retryDelayMs, err.retryAfterMs ?? 0, backoffMs(attempts));
+    return;
+  }
+  out.counts.failed += 1;
+  out.finished += 1;
+  const code = err.retryable ? ErrorCodes.AttemptsExhausted : err.code;
+  const message = err.retryable ? `gave up after ${attempts} attempts: ${err.message}` : err.message;
+  out.failures.push({ direction, recordId: recordIdOf(direction, op), code, message, retryable: err.retryable, payload: { direction, op: { ...op, attempt: 0 } } });
+}
+
+/** Exponential back-off with full jitter: 2^attempt seconds, at most 5 minutes. */
+export function queueBackoff(random: () => number = Math.random): (attempt: number) => number {
+  return (attempt) => Math.round(Math.min(300_000, 1000 * 2 ** attempt) * (0.5 + random() / 2));
+}
+
+/**
+ * Records a successful write in the link map: the written fields join the base (each writer only
+ * claims the fields it wrote, so a failure on the other side never pretends both agree).
+ */
+export async function recordLink(
+  state: SyncStateStore, m: CompiledMapping, appId: string, dataverseId: string, base: WriteOp["base"],
+  versions: { appVersion?: string; dataverseVersion?: string }, now: string,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const existing = (await state.getLinkByApp(m.name, appId)) ?? (await state.getLinkByDataverse(m.name, dataverseId));
+    const merged = { ...(existing?.base ?? {}), ...base };
+    const link: Link = {
+      mapping: m.name, appId, dataverseId, base: merged, hash: hashCanonical(merged),
+      appVersion: versions.appVersion ?? existing?.appVersion, dataverseVersion: versions.dataverseVersion ?? existing?.dataverseVersion,
+      lastSyncedAt: now, etag: existing?.etag,
+    };
+    try {
+      if (existing && existing.appId !== appId) await state.deleteLink(existing);
+      await state.putLink(existing && existing.appId !== appId ? { ...link, etag: undefined } : link);
+      return;
+    } catch (e) {
+      if (!(isSyncError(e) && e.code === ErrorCodes.Concurrency) || attempt >= 5) throw e;
+    }
+  }
+}
+
+export async function removeLink(state: SyncStateStore, m: CompiledMapping, appId?: string, dataverseId?: string): Promise<void> {
+  const link = (appId ? await state.getLinkByApp(m.name, appId) : null) ?? (dataverseId ? await state.getLinkByDataverse(m.name, dataverseId) : null);
+  if (link) await state.deleteLink(link);
+}

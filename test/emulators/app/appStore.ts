@@ -1,0 +1,119 @@
+/**
+ * The sample app's records: one sequence over all writes so the change feed is a simple
+ * "everything with seq > cursor" scan; a write moves the record to the end of the feed.
+ */
+import type { AppRecord, AppWriteResult } from "../../../shared/ports.js";
+
+export interface StoredRecord extends AppRecord {
+  /** The Dataverse id the sync told us about (POST/PATCH `dataverseId`). */
+  dataverseId?: string;
+  /** Position in the change feed (the latest write's sequence). */
+  seq: number;
+}
+
+export interface FeedPage {
+  records: AppRecord[];
+  lastSeq: number;
+  hasMore: boolean;
+}
+
+export class AppStore {
+  private readonly entities = new Map<string, Map<string, StoredRecord>>();
+  private sequence = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  private table(entity: string): Map<string, StoredRecord> {
+    let t = this.entities.get(entity);
+    if (!t) this.entities.set(entity, (t = new Map()));
+    return t;
+  }
+
+  /** The stored record, tombstones included. */
+  find(entity: string, id: string): StoredRecord | undefined {
+    return this.entities.get(entity)?.get(id);
+  }
+
+  live(entity: string, id: string): StoredRecord | undefined {
+    const r = this.find(entity, id);
+    return r && !r.deleted ? r : undefined;
+  }
+
+  list(entity: string, options: { includeDeleted?: boolean } = {}): StoredRecord[] {
+    const all = [...(this.entities.get(entity)?.values() ?? [])];
+    return all.filter((r) => options.includeDeleted || !r.deleted).map(clone);
+  }
+
+  ids(entity: string): string[] {
+    return [...(this.entities.get(entity)?.keys() ?? [])];
+  }
+
+  findByDataverseId(entity: string, dataverseId: string): StoredRecord | undefined {
+    for (const r of this.entities.get(entity)?.values() ?? []) {
+      if (!r.deleted && r.dataverseId?.toLowerCase() === dataverseId.toLowerCase()) return r;
+    }
+    return undefined;
+  }
+
+  /** Creates or replaces a record's data (a tombstone is brought back). */
+  put(entity: string, id: string, data: Record<string, unknown>, dataverseId?: string, updatedAt?: string): AppWriteResult {
+    const previous = this.find(entity, id);
+    return this.commit(entity, id, { ...data }, dataverseId ?? previous?.dataverseId, updatedAt);
+  }
+
+  /** Merges the given fields; undefined when the record does not exist or is deleted. */
+  patch(entity: string, id: string, data: Record<string, unknown>, dataverseId?: string): AppWriteResult | undefined {
+    const current = this.live(entity, id);
+    if (!current) return undefined;
+    const merged = { ...current.data, ...data };
+    const changed = JSON.stringify(merged) !== JSON.stringify(current.data) || (dataverseId !== undefined && dataverseId !== current.dataverseId);
+    // A write that changes nothing keeps its version, so it does not echo back through the feed.
+    if (!changed) return { id, version: current.version, updatedAt: current.updatedAt };
+    return this.commit(entity, id, merged, dataverseId ?? current.dataverseId);
+  }
+
+  /** Leaves a tombstone; false when already gone. */
+  remove(entity: string, id: string): boolean {
+    const current = this.live(entity, id);
+    if (!current) return false;
+    const seq = ++this.sequence;
+    this.table(entity).set(id, { ...current, deleted: true, data: null, seq, version: versionOf(seq), updatedAt: this.timestamp() });
+    return true;
+  }
+
+  /** Changes after `afterSeq`, oldest first. */
+  changes(entity: string, afterSeq: number, limit: number): FeedPage {
+    const pending = [...(this.entities.get(entity)?.values() ?? [])].filter((r) => r.seq > afterSeq).sort((a, b) => a.seq - b.seq);
+    const page = pending.slice(0, limit);
+    return {
+      records: page.map(toAppRecord),
+      lastSeq: page.length ? page[page.length - 1].seq : afterSeq,
+      hasMore: pending.length > page.length,
+    };
+  }
+
+  private commit(entity: string, id: string, data: Record<string, unknown>, dataverseId: string | undefined, updatedAt?: string): AppWriteResult {
+    const seq = ++this.sequence;
+    const record: StoredRecord = { id, version: versionOf(seq), updatedAt: updatedAt ?? this.timestamp(), deleted: false, data, seq };
+    if (dataverseId !== undefined) record.dataverseId = dataverseId;
+    this.table(entity).set(id, record);
+    return { id, version: record.version, updatedAt: record.updatedAt };
+  }
+
+  private timestamp(): string {
+    return new Date(this.now()).toISOString();
+  }
+}
+
+/** Opaque to clients; derived from the global sequence so every write gets a new one. */
+function versionOf(seq: number): string {
+  return `v${seq.toString(36)}`;
+}
+
+export function toAppRecord(r: StoredRecord): AppRecord {
+  return { id: r.id, version: r.version, updatedAt: r.updatedAt, deleted: r.deleted, data: r.data === null ? null : structuredClone(r.data) };
+}
+
+function clone(r: StoredRecord): StoredRecord {
+  return structuredClone(r);
+}

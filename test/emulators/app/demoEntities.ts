@@ -1,0 +1,104 @@
+/**
+ * Field rules of the demo domain (`mentor`, `group`). Other entity names are accepted without
+ * field validation, so tests can serve their own entities.
+ */
+import type { AppStore } from "./appStore.js";
+
+type FieldType = "string" | "integer" | "decimal" | "boolean" | "date" | "datetime" | "certification" | "groupRef";
+
+interface FieldRule {
+  type: FieldType;
+  nullable: boolean;
+}
+
+const certificationStatuses = ["active", "expired", "pending"] as const;
+
+export const demoEntities: Record<string, Record<string, FieldRule>> = {
+  group: {
+    name: { type: "string", nullable: false },
+    region: { type: "string", nullable: true },
+  },
+  mentor: {
+    firstName: { type: "string", nullable: true },
+    lastName: { type: "string", nullable: true },
+    email: { type: "string", nullable: true },
+    certificationStatus: { type: "certification", nullable: false },
+    certifiedUntil: { type: "date", nullable: true },
+    score: { type: "integer", nullable: true },
+    hourlyRate: { type: "decimal", nullable: true },
+    isPublic: { type: "boolean", nullable: false },
+    groupId: { type: "groupRef", nullable: true },
+    lastContactAt: { type: "datetime", nullable: true },
+    active: { type: "boolean", nullable: false },
+  },
+};
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** The first problem with `data` for `entity` as a message, or undefined when it is valid. */
+export function validateData(entity: string, data: Record<string, unknown>, store: AppStore): string | undefined {
+  if ("id" in data) return "id must not be inside data";
+  const rules = demoEntities[entity];
+  if (!rules) return undefined;
+  for (const [field, value] of Object.entries(data)) {
+    const rule = rules[field];
+    if (!rule) return `${field} is not a field of ${entity}`;
+    if (value === null) {
+      if (!rule.nullable) return `${field} must not be null`;
+      continue;
+    }
+    const problem = checkValue(field, rule.type, value, store);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+function checkValue(field: string, type: FieldType, value: unknown, store: AppStore): string | undefined {
+  switch (type) {
+    case "string":
+      return typeof value === "string" ? undefined : `${field} must be a string`;
+    case "integer":
+      return Number.isSafeInteger(value) ? undefined : `${field} must be an integer`;
+    case "decimal":
+      return typeof value === "number" && Number.isFinite(value) ? undefined : `${field} must be a number`;
+    case "boolean":
+      return typeof value === "boolean" ? undefined : `${field} must be a boolean`;
+    case "date":
+      return typeof value === "string" && isCalendarDate(value) ? undefined : `${field} must be a date (YYYY-MM-DD)`;
+    case "datetime":
+      return typeof value === "string" && DATETIME.test(value) && !Number.isNaN(Date.parse(value)) ? undefined : `${field} must be an ISO 8601 date-time with an offset`;
+    case "certification":
+      return (certificationStatuses as readonly unknown[]).includes(value) ? undefined : `${field} must be one of ${certificationStatuses.join(", ")}`;
+    case "groupRef":
+      if (typeof value !== "string") return `${field} must be a string`;
+      return store.live("group", value) ? undefined : `${field} refers to group ${value}, which does not exist`;
+  }
+}
+
+function isCalendarDate(value: string): boolean {
+  const m = DATE.exec(value);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
+}
+
+/** The id the app assigns on POST: mentors `m-0001`…, groups a slug of the name, others `<entity>-0001`…. */
+export function assignId(entity: string, data: Record<string, unknown>, store: AppStore): string {
+  const taken = new Set(store.ids(entity));
+  if (entity === "group" && typeof data.name === "string") {
+    const slug = data.name.toLowerCase().replace(/ø/g, "o").replace(/æ/g, "ae").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+    const base = `g-${slug || "group"}`;
+    let candidate = base;
+    for (let n = 2; taken.has(candidate); n += 1) candidate = `${base}-${n}`;
+    return candidate;
+  }
+  const prefix = entity === "mentor" ? "m" : entity === "group" ? "g" : entity;
+  const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-(\\d+)$`);
+  let max = 0;
+  for (const id of taken) {
+    const m = pattern.exec(id);
+    if (m) max = Math.max(max, Number(m[1]));
+  }
+  return `${prefix}-${String(max + 1).padStart(4, "0")}`;
+}

@@ -1,0 +1,177 @@
+/**
+ * A sample application exposing the App Sync API (product.md) on 127.0.0.1, for tests, the local
+ * stack and as a reference implementation for app teams.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { AppWriteResult } from "../../../shared/ports.js";
+import { AppStore, type StoredRecord } from "./appStore.js";
+import { FaultPlan, type FaultRule } from "./faults.js";
+import { demoSeed, type SeedData } from "./seed.js";
+import { errorBody, handleSyncRequest, type RouteResponse } from "./syncRoutes.js";
+
+export interface SampleAppOptions {
+  apiKey: string;
+  port?: number;
+  /** Path prefix such as `/v1`; part of `baseUrl`. */
+  basePath?: string;
+  /** `true` for the demo seed, or your own records; nothing by default. */
+  seed?: boolean | SeedData;
+  now?: () => number;
+}
+
+export interface LoggedRequest {
+  method: string;
+  /** Path after the base path, with the query string. */
+  path: string;
+  headers: Record<string, string>;
+  /** Parsed JSON when the body is JSON, the raw text otherwise, undefined when empty. */
+  body: unknown;
+  status: number;
+}
+
+export interface SampleApp {
+  /** `http://127.0.0.1:<port><basePath>`: use as APP_BASE_URL. */
+  readonly baseUrl: string;
+  /** Live records (tombstones with `includeDeleted`). */
+  list(entity: string, options?: { includeDeleted?: boolean }): StoredRecord[];
+  /** The stored record, a tombstone included; undefined when never written. */
+  get(entity: string, id: string): StoredRecord | undefined;
+  /** App-side edits (no validation, so tests can plant values the mapping cannot map); they enter the change feed. */
+  put(entity: string, id: string, data: Record<string, unknown>): AppWriteResult;
+  patch(entity: string, id: string, data: Record<string, unknown>): AppWriteResult | undefined;
+  remove(entity: string, id: string): boolean;
+  readonly requests: LoggedRequest[];
+  failNext(rule: FaultRule): void;
+  clearFaults(): void;
+  stop(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1_048_576;
+
+export async function startSampleApp(options: SampleAppOptions): Promise<SampleApp> {
+  const basePath = normalizeBasePath(options.basePath);
+  const store = new AppStore(options.now ?? Date.now);
+  const faults = new FaultPlan();
+  const requests: LoggedRequest[] = [];
+  const keyHash = sha256(options.apiKey);
+  const seed = options.seed === true ? demoSeed : options.seed || {};
+  for (const [entity, records] of Object.entries(seed)) {
+    for (const r of records) store.put(entity, r.id, r.data, r.dataverseId, r.updatedAt);
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const raw = await readBody(req);
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : v ?? ""]));
+    const method = req.method ?? "GET";
+    const inside = url.pathname === basePath || url.pathname.startsWith(`${basePath}/`) || basePath === "";
+    const path = inside ? url.pathname.slice(basePath.length) || "/" : url.pathname;
+    const entry: LoggedRequest = { method, path: path + url.search, headers: redact(headers), body: parseLogged(raw), status: 0 };
+    requests.push(entry);
+    const send = (r: RouteResponse) => {
+      entry.status = r.status;
+      writeResponse(res, r);
+    };
+
+    if (raw === undefined) return send({ status: 413, body: errorBody("TOO_LARGE", `The body exceeds ${MAX_BODY_BYTES} bytes`) });
+    if (!inside) return send({ status: 404, body: errorBody("NOT_FOUND", `No route for ${method} ${url.pathname}`) });
+    if (!authorized(headers.authorization, keyHash)) {
+      return send({ status: 401, headers: { "www-authenticate": 'Bearer realm="app-sync"' }, body: errorBody("UNAUTHORIZED", "A valid bearer token is required") });
+    }
+    const fault = faults.take(method, path);
+    if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+    const routed = () => handleSyncRequest(store, { method, path, query: url.searchParams, headers, rawBody: raw });
+    if (!fault) return send(routed());
+    if (fault.afterHandling) routed();
+    if (fault.dropConnection) {
+      entry.status = -1;
+      return void res.socket?.destroy();
+    }
+    if (fault.status) {
+      return send({ status: fault.status, headers: fault.headers, body: fault.body ?? errorBody("FAULT", `Scripted fault ${fault.status}`) });
+    }
+    send(routed());
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      writeResponse(res, { status: 500, body: errorBody("INTERNAL", e instanceof Error ? e.message : String(e)) });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}${basePath}`,
+    list: (entity, opts) => store.list(entity, opts),
+    get: (entity, id) => {
+      const r = store.find(entity, id);
+      return r && structuredClone(r);
+    },
+    put: (entity, id, data) => store.put(entity, id, data),
+    patch: (entity, id, data) => store.patch(entity, id, data),
+    remove: (entity, id) => store.remove(entity, id),
+    requests,
+    failNext: (rule) => faults.add(rule),
+    clearFaults: () => faults.clear(),
+    stop: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function normalizeBasePath(basePath: string | undefined): string {
+  if (!basePath || basePath === "/") return "";
+  return `/${basePath.replace(/^\/+|\/+$/g, "")}`;
+}
+
+function sha256(s: string): Buffer {
+  return createHash("sha256").update(s).digest();
+}
+
+/** Hash-then-compare: constant time whatever the length of the presented key. */
+function authorized(header: string | undefined, keyHash: Buffer): boolean {
+  const m = /^Bearer (.+)$/i.exec(header ?? "");
+  return m !== null && timingSafeEqual(sha256(m[1].trim()), keyHash);
+}
+
+function redact(headers: Record<string, string>): Record<string, string> {
+  return headers.authorization ? { ...headers, authorization: headers.authorization.replace(/^(\w+) .*/, "$1 ***") } : headers;
+}
+
+function parseLogged(raw: string | undefined): unknown {
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** The body as text, or undefined when it is over the limit. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
+  }
+  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString("utf8");
+}
+
+function writeResponse(res: ServerResponse, r: RouteResponse): void {
+  if (r.body === undefined) {
+    res.writeHead(r.status, r.headers);
+    return void res.end();
+  }
+  const text = JSON.stringify(r.body);
+  res.writeHead(r.status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...r.headers });
+  res.end(text);
+}

@@ -1,0 +1,138 @@
+import { readFileSync } from "node:fs";
+
+/** Column types the emulator understands (a subset of Dataverse AttributeTypeCode). */
+export const ColumnTypes = [
+  "string", "memo", "int", "bigint", "decimal", "money", "boolean", "date", "datetime", "choice",
+  "multichoice", "lookup", "owner", "state", "status", "uniqueidentifier",
+] as const;
+export type ColumnType = (typeof ColumnTypes)[number];
+
+export interface OptionDef {
+  value: number;
+  label: string;
+  /** For `state` options: the status used when only statecode is written. */
+  defaultStatus?: number;
+  /** For `status` options: the state this status belongs to. */
+  state?: number;
+}
+
+export interface ColumnDef {
+  name: string;
+  type: ColumnType;
+  maxLength?: number;
+  required?: boolean;
+  options?: OptionDef[];
+  /** Lookup/owner targets (table logical names). */
+  targets?: string[];
+  /** Navigation property used in `@odata.bind` when every target shares one (e.g. `ownerid`). */
+  navigationProperty?: string;
+  /** Per-target navigation properties for polymorphic lookups (`parentcustomerid_account`). */
+  navigationProperties?: Record<string, string>;
+  /** A read-only column the server computes by joining other string columns (e.g. `fullname`). */
+  computed?: { join: string[]; separator?: string };
+}
+
+export interface AlternateKeyDef {
+  name: string;
+  columns: string[];
+}
+
+export interface TableDef {
+  logicalName: string;
+  entitySetName: string;
+  primaryId: string;
+  primaryName: string;
+  changeTracking: boolean;
+  columns: ColumnDef[];
+  alternateKeys: AlternateKeyDef[];
+  rows: Record<string, unknown>[];
+  /** Derived lookups. */
+  columnMap: Map<string, ColumnDef>;
+  /** Navigation property -> lookup column and the table it points to (undefined = any target). */
+  navMap: Map<string, { column: ColumnDef; target?: string }>;
+}
+
+export interface Schema {
+  tables: Map<string, TableDef>;
+  bySet: Map<string, TableDef>;
+}
+
+/** Columns the platform maintains on every table; writes to them are ignored like Dataverse does. */
+export const SystemColumns: readonly ColumnDef[] = [
+  { name: "createdon", type: "datetime" },
+  { name: "modifiedon", type: "datetime" },
+  { name: "createdby", type: "lookup", targets: ["systemuser"], navigationProperty: "createdby" },
+  { name: "modifiedby", type: "lookup", targets: ["systemuser"], navigationProperty: "modifiedby" },
+  { name: "versionnumber", type: "bigint" },
+];
+export const ReadOnlyColumns = new Set(SystemColumns.map((c) => c.name));
+
+const OwnerColumn: ColumnDef = { name: "ownerid", type: "owner", targets: ["systemuser", "team"], navigationProperty: "ownerid" };
+
+interface RawTable extends Partial<Omit<TableDef, "columnMap" | "navMap">> {
+  /** "user" (default) adds `ownerid`; "organization"/"none" do not. */
+  ownership?: "user" | "organization" | "none";
+}
+
+/** Loads a schema from a parsed JSON object or a path to a JSON file, adding system columns. */
+export function loadSchema(source: object | string): Schema {
+  const raw = (typeof source === "string" ? JSON.parse(readFileSync(source, "utf8")) : source) as { tables?: RawTable[] };
+  if (!raw || !Array.isArray(raw.tables)) throw new Error("Emulator schema: expected { tables: [...] }");
+  const tables = new Map<string, TableDef>();
+  const bySet = new Map<string, TableDef>();
+  for (const t of raw.tables) {
+    const table = buildTable(t);
+    if (tables.has(table.logicalName)) throw new Error(`Emulator schema: table ${table.logicalName} is defined twice`);
+    tables.set(table.logicalName, table);
+    bySet.set(table.entitySetName, table);
+  }
+  for (const table of tables.values()) {
+    for (const c of table.columns) {
+      for (const target of c.targets ?? []) {
+        if (!tables.has(target)) throw new Error(`Emulator schema: ${table.logicalName}.${c.name} targets unknown table ${target}`);
+      }
+    }
+  }
+  return { tables, bySet };
+}
+
+function buildTable(t: RawTable): TableDef {
+  for (const f of ["logicalName", "entitySetName", "primaryId", "primaryName"] as const) {
+    if (typeof t[f] !== "string" || !t[f]) throw new Error(`Emulator schema: a table is missing "${f}"`);
+  }
+  const name = t.logicalName!;
+  const columns: ColumnDef[] = [{ name: t.primaryId!, type: "uniqueidentifier" }];
+  for (const c of t.columns ?? []) {
+    if (!ColumnTypes.includes(c.type)) throw new Error(`Emulator schema: ${name}.${c.name} has unknown type ${String(c.type)}`);
+    if (c.name !== t.primaryId) columns.push(c);
+  }
+  const has = (n: string) => columns.some((c) => c.name === n);
+  for (const sys of SystemColumns) if (!has(sys.name)) columns.push(sys);
+  if ((t.ownership ?? "user") === "user" && !has("ownerid")) columns.push(OwnerColumn);
+  const columnMap = new Map(columns.map((c) => [c.name, c]));
+  for (const k of t.alternateKeys ?? []) {
+    for (const col of k.columns) if (!columnMap.has(col)) throw new Error(`Emulator schema: key ${k.name} uses unknown column ${col}`);
+  }
+  const navMap = new Map<string, { column: ColumnDef; target?: string }>();
+  for (const c of columns) {
+    if (c.type !== "lookup" && c.type !== "owner") continue;
+    if (c.navigationProperties) for (const [target, nav] of Object.entries(c.navigationProperties)) navMap.set(nav, { column: c, target });
+    navMap.set(c.navigationProperty ?? c.name, { column: c });
+  }
+  return {
+    logicalName: name,
+    entitySetName: t.entitySetName!,
+    primaryId: t.primaryId!,
+    primaryName: t.primaryName!,
+    changeTracking: t.changeTracking === true,
+    columns,
+    alternateKeys: t.alternateKeys ?? [],
+    rows: t.rows ?? [],
+    columnMap,
+    navMap,
+  };
+}
+
+export function isLookupType(type: ColumnType): boolean {
+  return type === "lookup" || type === "owner";
+}

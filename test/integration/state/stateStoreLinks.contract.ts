@@ -1,0 +1,103 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import type { SyncStateStore } from "../../../shared/ports.js";
+import { aLink, awkwardIds, collect } from "./stateFixtures.js";
+
+const concurrency = { kind: "conflict", code: "CONCURRENCY" };
+const tooLarge = { kind: "validation", code: "PAYLOAD_TOO_LARGE" };
+
+/** The link part of runStateStoreContract; `getStore` returns the store of the current test. */
+export function describeLinkContract(getStore: () => SyncStateStore): void {
+  describe("links", () => {
+    let store: SyncStateStore;
+    beforeEach(() => {
+      store = getStore();
+    });
+
+    it("finds a stored link by its app id and by its Dataverse id", async () => {
+      const saved = await store.putLink(aLink());
+
+      const byApp = await store.getLinkByApp("mentors", "m-0001");
+      const byDataverse = await store.getLinkByDataverse("mentors", aLink().dataverseId);
+
+      expect(byApp).toEqual({ ...aLink(), etag: saved.etag });
+      expect(byDataverse).toEqual(byApp);
+      expect(await store.getLinkByApp("groups", "m-0001")).toBeNull();
+    });
+
+    it("updates a link with its current etag and rejects a stale one with CONCURRENCY", async () => {
+      const first = await store.putLink(aLink());
+      const second = await store.putLink({ ...first, hash: "h2" });
+
+      await expect(store.putLink({ ...first, hash: "h3" })).rejects.toMatchObject(concurrency);
+      expect(second.etag).not.toBe(first.etag);
+      expect((await store.getLinkByApp("mentors", "m-0001"))?.hash).toBe("h2");
+    });
+
+    it("rejects an etag-guarded write of a link that was deleted meanwhile", async () => {
+      const saved = await store.putLink(aLink());
+      await store.deleteLink(saved);
+
+      await expect(store.putLink({ ...saved, hash: "h2" })).rejects.toMatchObject(concurrency);
+      expect(await store.getLinkByApp("mentors", "m-0001")).toBeNull();
+    });
+
+    it("re-points a link to a new Dataverse id and drops the old pointer", async () => {
+      const saved = await store.putLink(aLink({ dataverseId: "dv-old" }));
+      await store.putLink({ ...saved, dataverseId: "dv-new" });
+
+      expect(await store.getLinkByDataverse("mentors", "dv-old")).toBeNull();
+      expect((await store.getLinkByDataverse("mentors", "dv-new"))?.appId).toBe("m-0001");
+      expect(await store.countLinks("mentors")).toBe(1);
+    });
+
+    it("removes both indexes on delete and ignores deleting a missing link", async () => {
+      const saved = await store.putLink(aLink());
+      await store.deleteLink(saved);
+      await store.deleteLink(aLink());
+
+      expect(await store.getLinkByApp("mentors", "m-0001")).toBeNull();
+      expect(await store.getLinkByDataverse("mentors", aLink().dataverseId)).toBeNull();
+      expect(await store.countLinks("mentors")).toBe(0);
+    });
+
+    it("refuses to delete a link with a stale etag", async () => {
+      const first = await store.putLink(aLink());
+      await store.putLink({ ...first, hash: "h2" });
+
+      await expect(store.deleteLink(first)).rejects.toMatchObject(concurrency);
+      expect((await store.getLinkByDataverse("mentors", aLink().dataverseId))?.hash).toBe("h2");
+    });
+
+    it("lists and counts every link of one mapping only, across pages", async () => {
+      const ids = Array.from({ length: 30 }, (_, i) => `m-${String(i).padStart(4, "0")}`);
+      for (const id of ids) await store.putLink(aLink({ appId: id, dataverseId: `dv-${id}` }));
+      await store.putLink(aLink({ mapping: "groups", appId: "g-north", dataverseId: "dv-g" }));
+
+      const listed = await collect(store.listLinks("mentors"));
+
+      expect(listed.map((l) => l.appId).sort()).toEqual(ids);
+      expect(listed.every((l) => l.etag && l.base.firstName === "Ada")).toBe(true);
+      expect(await store.countLinks("mentors")).toBe(30);
+      expect(await store.countLinks("groups")).toBe(1);
+    });
+
+    it("round-trips ids with characters that table keys forbid", async () => {
+      for (const id of awkwardIds) await store.putLink(aLink({ mapping: `map ${id}`, appId: id, dataverseId: `dv ${id}` }));
+
+      for (const id of awkwardIds) {
+        expect((await store.getLinkByApp(`map ${id}`, id))?.dataverseId).toBe(`dv ${id}`);
+        expect((await store.getLinkByDataverse(`map ${id}`, `dv ${id}`))?.appId).toBe(id);
+        expect((await collect(store.listLinks(`map ${id}`))).map((l) => l.appId)).toEqual([id]);
+      }
+    });
+
+    it("keeps a base larger than one table property and refuses one beyond the entity limit", async () => {
+      const big = { notes: "é".repeat(90_000), emoji: "😀".repeat(20_000) };
+      await store.putLink(aLink({ base: big }));
+
+      expect((await store.getLinkByApp("mentors", "m-0001"))?.base).toEqual(big);
+      await expect(store.putLink(aLink({ appId: "m-2", base: { notes: "x".repeat(500_000) } }))).rejects.toMatchObject(tooLarge);
+      expect(await store.getLinkByApp("mentors", "m-2")).toBeNull();
+    });
+  });
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { decodeBatch, encodeBatch } from "../../../shared/dataverse/batch.js";
+import type { BulkWrite } from "../../../shared/ports.js";
+import { jsonResponse, timeoutError, type RecordedCall } from "../http/fakes.js";
+import { clientWith, guid, root } from "./support.js";
+
+/** Answers a `$batch` request with one part per inner request, status chosen by `statusOf`. */
+function batchReply(statusOf: (line: string, i: number) => number) {
+  return (call: RecordedCall) => {
+    const lines = call.body!.split("\r\n").filter((l) => / HTTP\/1\.1$/.test(l));
+    const parts = lines.map((line, i) => {
+      const status = statusOf(line, i);
+      const body = status >= 400 ? JSON.stringify({ error: { code: "0x80040265", message: `record ${i} rejected by plug-in` } }) : undefined;
+      return { method: "GET", url: `/${status}`, body, i, line };
+    });
+    const { contentType, body } = encodeBatch(parts.map(({ url }) => ({ method: "GET", url })), { serviceRoot: root, boundary: "batchresponse_t" });
+    // Turn the encoded request lines into response status lines: same framing, response content.
+    let out = body;
+    for (const p of parts) {
+      const status = Number(p.url.slice(1));
+      const head = status >= 400 ? `HTTP/1.1 ${status} Bad Request\r\nContent-Type: application/json` : `HTTP/1.1 ${status} No Content\r\nOData-EntityId: ${root}contacts(${guid(100 + p.i)})`;
+      out = out.replace(`GET ${p.url} HTTP/1.1\r\n\r\n`, `${head}\r\n\r\n${p.body ?? ""}`);
+    }
+    return new Response(out, { status: 200, headers: { "content-type": contentType } });
+  };
+}
+
+const upserts = (n: number): BulkWrite[] => Array.from({ length: n }, (_, i) => ({ ref: `m-${i}`, kind: "upsert", key: { hlf_mentorid: `m-${i}` }, body: { firstname: `F${i}` } }));
+
+describe("writeMany", () => {
+  it("sends upserts as UpsertMultiple with @odata.type and @odata.id key URLs", async () => {
+    const { client, fetch } = clientWith([new Response(null, { status: 204 })]);
+
+    const results = await client.writeMany("contacts", "contact", upserts(2));
+
+    expect(results).toEqual([{ ref: "m-0", ok: true }, { ref: "m-1", ok: true }]);
+    expect(fetch.calls[0].url).toBe(`${root}contacts/Microsoft.Dynamics.CRM.UpsertMultiple`);
+    expect(JSON.parse(fetch.calls[0].body!)).toEqual({
+      Targets: [
+        { firstname: "F0", "@odata.type": "Microsoft.Dynamics.CRM.contact", "@odata.id": "contacts(hlf_mentorid='m-0')" },
+        { firstname: "F1", "@odata.type": "Microsoft.Dynamics.CRM.contact", "@odata.id": "contacts(hlf_mentorid='m-1')" },
+      ],
+    });
+  });
+
+  it("returns results in input order across kinds, with CreateMultiple ids and the primary id in UpdateMultiple", async () => {
+    const writes: BulkWrite[] = [
+      { ref: "u1", kind: "update", id: guid(5), body: { firstname: "U" } },
+      { ref: "c1", kind: "create", body: { firstname: "C1" } },
+      { ref: "c2", kind: "create", body: { firstname: "C2" } },
+    ];
+    const { client, fetch } = clientWith([
+      (call) => (call.url.endsWith("CreateMultiple") ? jsonResponse(200, { Ids: [guid(1), guid(2)] }) : new Response(null, { status: 204 })),
+      (call) => (call.url.endsWith("CreateMultiple") ? jsonResponse(200, { Ids: [guid(1), guid(2)] }) : new Response(null, { status: 204 })),
+    ]);
+
+    const results = await client.writeMany("contacts", "contact", writes);
+
+    expect(results).toEqual([{ ref: "u1", ok: true, id: guid(5) }, { ref: "c1", ok: true, id: guid(1) }, { ref: "c2", ok: true, id: guid(2) }]);
+    const update = fetch.calls.find((c) => c.url.endsWith("UpdateMultiple"))!;
+    expect(JSON.parse(update.body!).Targets[0]).toEqual({ firstname: "U", "@odata.type": "Microsoft.Dynamics.CRM.contact", contactid: guid(5) });
+  });
+
+  it("isolates one bad record by resending a failed bulk call as a continue-on-error $batch", async () => {
+    // Prepare: the bulk call fails as a whole because of record 1; the batch rejects only record 1.
+    const { client, fetch } = clientWith([
+      jsonResponse(400, { error: { code: "0x80040265", message: "Mentor score must be between 0 and 100." } }),
+      batchReply((_line, i) => (i === 1 ? 400 : 204)),
+    ]);
+
+    // Act
+    const results = await client.writeMany("contacts", "contact", upserts(3));
+
+    // Assess
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(results[1]).toMatchObject({ ref: "m-1", ok: false, error: { code: "REJECTED", kind: "permanent" } });
+    const batch = fetch.calls[1];
+    expect(batch.url).toBe(`${root}$batch`);
+    expect(batch.headers.prefer).toBe("odata.continue-on-error");
+    expect(batch.body).not.toContain("changeset");
+    expect(batch.body).toContain(`PATCH ${root}contacts(hlf_mentorid='m-1') HTTP/1.1`);
+  });
+
+  it("sends deletes as a $batch and reports each record", async () => {
+    const { client, fetch } = clientWith([batchReply((line) => (line.includes(guid(2)) ? 404 : 204))]);
+
+    const results = await client.writeMany("contacts", "contact", [
+      { ref: "a", kind: "delete", id: guid(1) },
+      { ref: "b", kind: "delete", id: guid(2) },
+    ]);
+
+    expect(results[0]).toMatchObject({ ref: "a", ok: true });
+    expect(results[1]).toMatchObject({ ref: "b", ok: false, error: { status: 404 } });
+    const parts = decodeBatch(`multipart/mixed; boundary=${fetch.calls[0].body!.split("\r\n")[0].slice(2)}`, fetch.calls[0].body!.replace(/DELETE (\S+) HTTP\/1\.1/g, "HTTP/1.1 200 OK"));
+    expect(parts).toHaveLength(2);
+  });
+
+  it("retries a throttled bulk call as a whole instead of failing records", async () => {
+    const { client, fetch, clock } = clientWith([jsonResponse(429, { error: { code: "0x80072321", message: "Combined execution time" } }, { "Retry-After": "2" }), new Response(null, { status: 204 })]);
+
+    const results = await client.writeMany("contacts", "contact", upserts(2));
+
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(fetch.calls.map((c) => c.url.split("/").pop())).toEqual(["Microsoft.Dynamics.CRM.UpsertMultiple", "Microsoft.Dynamics.CRM.UpsertMultiple"]);
+    expect(clock.sleeps).toEqual([2_000]);
+  });
+
+  it("chunks by bulkSize and halves the chunk after a timeout", async () => {
+    const sizes: number[] = [];
+    const { client } = clientWith(
+      [
+        (c) => { sizes.push(JSON.parse(c.body!).Targets.length); throw timeoutError(); },
+        ...Array.from({ length: 6 }, () => (c: RecordedCall) => { sizes.push(JSON.parse(c.body!).Targets.length); return new Response(null, { status: 204 }); }),
+      ],
+      { bulkSize: 40, maxConcurrency: 1 },
+    );
+
+    const results = await client.writeMany("contacts", "contact", upserts(60));
+
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(sizes[0]).toBe(40);
+    expect(sizes.slice(1, 3)).toEqual([20, 20]);
+    expect(sizes.slice(1).reduce((a, b) => a + b, 0)).toBe(60);
+  });
+
+  it("fails a write that lacks its id or key without sending it", async () => {
+    const { client, fetch } = clientWith([]);
+
+    const results = await client.writeMany("contacts", "contact", [{ ref: "x", kind: "update", body: {} }, { ref: "y", kind: "upsert", body: {} }]);
+
+    expect(results.map((r) => !r.ok && r.error.kind)).toEqual(["validation", "validation"]);
+    expect(fetch.calls).toHaveLength(0);
+  });
+});

@@ -1,0 +1,23 @@
+import type { FieldMapping } from "../../../shared/config/mapping.js";
+import { SyncError } from "../../../shared/errors.js";
+
+/** A field mapping for tests; the demo's mentor fields are the defaults. */
+export function field(overrides: Partial<FieldMapping> & Pick<FieldMapping, "type">): FieldMapping {
+  return { app: "value", dataverse: "hlf_value", ...overrides };
+}
+
+export const certificationStatus = field({
+  app: "certificationStatus", dataverse: "hlf_certificationstatus", type: "choice",
+  choices: { active: 100000000, expired: 100000001, pending: 100000002 },
+});
+
+/** Runs `act` and returns the SyncError it throws (fails the test when it does not throw one). */
+export function thrown(act: () => unknown): SyncError {
+  try {
+    act();
+  } catch (e) {
+    if (e instanceof SyncError) return e;
+    throw new Error(`expected a SyncError, got ${String(e)}`);
+  }
+  throw new Error("expected a SyncError, but nothing was thrown");
+}
