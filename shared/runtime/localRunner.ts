@@ -1,10 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from "@azure/functions";
+import functions, { type HttpResponseInit, type Timer } from "@azure/functions";
 import { Cron } from "croner";
 import { errorMessage } from "../errors.js";
 import type { QueueMessage, WorkQueue } from "../ports.js";
 import { pumpOnce, type PumpQueue } from "./queuePump.js";
 import { setServices, type Services } from "./services.js";
+
+// The package is CommonJS and these classes are only reachable through its default export in ESM.
+const { HttpRequest, InvocationContext } = functions;
 
 export interface LocalRunner {
   url: string;

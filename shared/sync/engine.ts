@@ -46,8 +46,8 @@ export interface StartRequest {
 /** Biggest JSON body per queue message; base64 adds a third, under the 64 KB queue limit. */
 const MAX_MESSAGE_JSON = 45_000;
 /** How long a run waits for its parent mappings' runs before planning anyway. */
-const MAX_PARENT_WAITS = 60;
-const PARENT_WAIT_MS = 10_000;
+const MAX_PARENT_WAITS = 300;
+const PARENT_WAIT_MS = 2_000;
 
 /**
  * The sync engine behind every trigger: the timer and the manual route start runs, the run worker

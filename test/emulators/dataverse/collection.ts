@@ -18,7 +18,7 @@ export function getCollection(req: EmuRequest, def: TableDef, core: CoreParts): 
   const skipToken = q.get("$skiptoken");
   if (deltaToken !== null && !def.changeTracking) throw Errors.badQuery(`Change tracking is not enabled for the entity '${def.logicalName}'.`);
   // An untracked table ignores odata.track-changes (OData: unsupported preferences are ignored).
-  const tracking = def.changeTracking && (prefs.trackChanges || deltaToken !== null);
+  let tracking = def.changeTracking && (prefs.trackChanges || deltaToken !== null);
   if (tracking) {
     for (const opt of ["$filter", "$orderby", "$expand", "$top"]) if (q.has(opt)) throw Errors.trackingOption(opt);
   }
@@ -37,6 +37,8 @@ export function getCollection(req: EmuRequest, def: TableDef, core: CoreParts): 
     if (!parsed || !found) throw Errors.badQuery("The $skiptoken is not valid or has expired; run the query again.");
     ({ cursor, offset, page } = parsed);
     snapshot = found;
+    // A tracked query stays tracked on its later pages even if the client drops the preference.
+    tracking = snapshot.deltaVersion !== undefined;
   } else if (tracking) {
     const deltaVersion = core.store.currentVersion();
     const entries: DeltaEntry[] = deltaToken !== null

@@ -3,3 +3,4 @@ export { applicationUserId, type EmulatorAuthOptions } from "./auth.js";
 export { formatDeltaToken, parseDeltaToken } from "./changeTracking.js";
 export { loadSchema, type Schema, type TableDef, type ColumnDef } from "./schema.js";
 export * from "./types.js";
+export { startTestEmulator, type TestEmulator } from "./testSupport.js";

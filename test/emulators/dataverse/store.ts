@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { Errors } from "./dataverseErrors.js";
 import type { AlternateKeyDef, Schema, TableDef } from "./schema.js";
-import type { ChangeEvent, ChangeMessage } from "./types.js";
+import type { ChangeEvent } from "./types.js";
 import { isLookupValue, isoSeconds } from "./values.js";
 
 export type Row = Readonly<Record<string, unknown>>;
@@ -211,4 +211,3 @@ export function keyString(values: unknown[]): string | undefined {
   return JSON.stringify(parts);
 }
 
-export type { ChangeMessage };

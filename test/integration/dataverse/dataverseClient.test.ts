@@ -131,6 +131,13 @@ describe("DataverseClient against the emulator", () => {
     expect(delta.at(-1)!.deltaLink).toBeDefined();
   });
 
+  it("pages a filtered, ordered query by following nextLink", async () => {
+    const pages = await collect(client.query("contacts", { select: ["hlf_mentorid"], filter: "startswith(hlf_mentorid,'m-000')", orderBy: "hlf_mentorid", pageSize: 2 }));
+
+    expect(pages.map((p) => p.length)).toEqual([2, 1]);
+    expect(pages.flat().map((r) => r.hlf_mentorid)).toEqual(["m-0001", "m-0002", "m-0003"]);
+  });
+
   it("reports an expired delta token as EXPIRED_DELTA_TOKEN", async () => {
     const pages = await collect(client.readChanges("contacts", { select: ["firstname"] }));
     emulator.expireDeltaTokens();

@@ -69,6 +69,13 @@ describe("collections", () => {
     expect(body["@odata.count"]).toBe(2);
   });
 
+  it("answers <set>/$count with the row count as plain text", async () => {
+    const res = await t.api("contacts/$count");
+
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    expect(await res.text()).toBe(String(t.emulator.rows("contact").length));
+  });
+
   it("pages with odata.maxpagesize and a paging-cookie $skiptoken until every row is read once", async () => {
     const seen: string[] = [];
     let next: string | undefined = "contacts?$select=fullname";

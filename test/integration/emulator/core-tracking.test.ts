@@ -51,6 +51,14 @@ describe("change tracking", () => {
     expect(new Set(rows.map((r) => r.contactid)).size).toBe(t.emulator.rows("contact").length);
   });
 
+  it("keeps a tracked query tracked on later pages even without the preference", async () => {
+    const first = await get("contacts?$select=firstname", "odata.track-changes,odata.maxpagesize=3");
+    let body = first.body;
+    while (body["@odata.nextLink"]) body = (await get(body["@odata.nextLink"], "odata.maxpagesize=3")).body;
+
+    expect(body["@odata.deltaLink"]).toContain("$deltatoken=");
+  });
+
   it("returns changed rows whole, then $deletedEntity entries, then a new deltaLink", async () => {
     const { deltaLink } = await initialSync("firstname,hlf_score");
     const created = t.emulator.insert("contact", { firstname: "New", hlf_score: 1 });
