@@ -8,10 +8,17 @@ export const STACK_ENV_FILE = ".local/stack.env";
  * The settings environment: the process environment wins, then `local.settings.json` Values (the
  * Functions convention), then the running local stack's `.local/stack.env`.
  */
-export function loadEnvironment(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+export function loadEnvironment(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env, options: { includeStack?: boolean } = {}): Record<string, string | undefined> {
   const merged: Record<string, string | undefined> = {};
   const stackFile = resolve(cwd, STACK_ENV_FILE);
-  if (existsSync(stackFile)) Object.assign(merged, parseEnvFile(readFileSync(stackFile, "utf8")));
+  if (options.includeStack !== false && existsSync(stackFile)) {
+    const stack = parseEnvFile(readFileSync(stackFile, "utf8"));
+    // A file left behind by a stack that was killed points at nothing: ignore it.
+    if (processAlive(Number(stack[STACK_PID]))) {
+      delete stack[STACK_PID];
+      Object.assign(merged, stack);
+    }
+  }
   const localSettings = resolve(cwd, "local.settings.json");
   if (existsSync(localSettings)) {
     const json = JSON.parse(readFileSync(localSettings, "utf8")) as { Values?: Record<string, unknown> };
@@ -19,6 +26,19 @@ export function loadEnvironment(cwd = process.cwd(), env: NodeJS.ProcessEnv = pr
   }
   for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v;
   return merged;
+}
+
+/** The pid of the `npm start` process that wrote the stack file. */
+export const STACK_PID = "D365_SYNC_STACK_PID";
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 export function parseEnvFile(text: string): Record<string, string> {

@@ -6,7 +6,7 @@ import { errorMessage } from "../errors.js";
 import { Settings } from "../names.js";
 import { defaultRegistry } from "../sync/registry.js";
 import { startEmulatorStack, type EmulatorStack } from "./emulatorStack.js";
-import { formatEnvFile, loadEnvironment, STACK_ENV_FILE } from "./environment.js";
+import { formatEnvFile, loadEnvironment, STACK_ENV_FILE, STACK_PID } from "./environment.js";
 import { startLocalRunner, type LocalRunner } from "./localRunner.js";
 import { createServices } from "./services.js";
 import { summarize } from "./summary.js";
@@ -20,7 +20,7 @@ const REAL = [Settings.dynamicsInstanceUrl, Settings.appBaseUrl, Settings.storag
  * settings are given. Runs a first sync, then follows a short schedule; Ctrl-C stops everything.
  */
 export async function startLocal(options: { schedule?: string }): Promise<void> {
-  const env = loadEnvironment();
+  const env = loadEnvironment(process.cwd(), process.env, { includeStack: false });
   const useReal = REAL.every((name) => env[name]);
   let stack: EmulatorStack | undefined;
   let runner: LocalRunner | undefined;
@@ -35,7 +35,9 @@ export async function startLocal(options: { schedule?: string }): Promise<void> 
     if (stack) rmSync(stackFile, { force: true });
     process.exit(code);
   };
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(sig, () => void stop(0));
+  // `on`, not `once`: Ctrl-C reaches this process twice (the terminal's process group and the launcher's
+  // forwarding); a second signal must not kill it halfway through stopping.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => void stop(0));
 
   try {
     if (!useReal) {
@@ -44,7 +46,7 @@ export async function startLocal(options: { schedule?: string }): Promise<void> 
       stack = await startEmulatorStack({ configPath: env[Settings.syncConfigPath] ?? resolve("sync.config.json") });
       Object.assign(env, stack.env);
       mkdirSync(dirname(stackFile), { recursive: true });
-      writeFileSync(stackFile, formatEnvFile(stack.env), { mode: 0o600 });
+      writeFileSync(stackFile, formatEnvFile({ ...stack.env, [STACK_PID]: String(process.pid) }), { mode: 0o600 });
     }
     const settings = loadSettings(env);
     const config = await loadSyncConfig(settings.configPath, { registry: defaultRegistry.names() });

@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Admission, AdmitRequest } from "../../emulators/dataverse/throttle.js";
+import { demoConfig, startSyncHarness, type SyncHarness } from "../../support/syncHarness.js";
+import { addMentors, contactsByMentorId, duplicatesOf } from "./syncFixtures.js";
+
+interface Refusal {
+  at: number;
+  userId: string;
+  retryRealMs: number;
+}
+
+/** Records every 429 of the emulator's service protection with the real-time wait it advertised. */
+function recordRefusals(h: SyncHarness): Refusal[] {
+  const refusals: Refusal[] = [];
+  const throttle = h.stack.dataverse.throttle;
+  const admit = throttle.admit.bind(throttle);
+  throttle.admit = (req: AdmitRequest): Admission => {
+    const admission = admit(req);
+    if (!admission.admitted) {
+      refusals.push({ at: Date.now(), userId: req.userId, retryRealMs: Number(admission.response.headers["x-emulator-retry-after-ms"]) });
+    }
+    return admission;
+  };
+  return refusals;
+}
+
+/** Small write messages so a few hundred records need many bulk calls. */
+function smallChunks(chunkSize: number) {
+  const config = demoConfig();
+  return { ...config, options: { ...(config.options ?? {}), chunkSize } };
+}
+
+describe("sync under Dataverse service protection (429)", () => {
+  let h: SyncHarness;
+  afterEach(async () => h?.stop());
+
+  it("lands every record exactly once and never retries before Retry-After under a 429 storm", async () => {
+    // Prepare: 10 requests per 300 simulated seconds, with time 300x faster (the window lasts 1 real second).
+    h = await startSyncHarness({
+      config: smallChunks(20),
+      dataverse: { throttle: { enabled: true, timeScale: 600, maxRequests: 3 } },
+    });
+    const added = addMentors(h, 240);
+    const refusals = recordRefusals(h);
+
+    // Act
+    const summary = await h.cycle();
+
+    // Assess: the run succeeded although the server refused many requests.
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(summary.status).toBe("succeeded");
+    expect(summary.failures).toEqual([]);
+    const contacts = contactsByMentorId(h);
+    expect(duplicatesOf(contacts)).toEqual([]);
+    for (const id of added) expect(contacts.get(id)).toBe(1);
+    expect(contacts.size).toBe(h.stack.app.list("mentor").length);
+    // Each refused request came back only after the real-time wait the emulator advertised.
+    const log = h.stack.dataverse.log.entries().filter((e) => !e.inBatch);
+    const throttled = log.filter((e) => e.status === 429);
+    expect(throttled.length).toBe(refusals.length);
+    { const early = log.filter((e) => throttled.some((t) => { const r = refusals.find((x) => x.at >= t.at)!; return e.at > r.at + 2 && e.at < r.at + r.retryRealMs && e.userId === t.userId; })); console.log("DBG refusals", refusals.length, "requests", log.length, "early same-user", early.length, early.map(e=>e.status).join(","), refusals.map(r=>r.retryRealMs).join(",")); }
+    for (const refused of throttled) {
+      const refusal = refusals.find((r) => r.at >= refused.at && r.userId === refused.userId)!;
+      const retry = log.find((e) => e.at > refused.at && e.method === refused.method && e.path === refused.path && e.body === refused.body);
+      expect(retry, `a retry of ${refused.method} ${refused.path}`).toBeDefined();
+      // 1 ms of slack: Date.now() granularity on both ends.
+      expect(retry!.at).toBeGreaterThanOrEqual(refusal.at + refusal.retryRealMs - 1);
+    }
+  });
+
+  it("waits out scripted 429s with Retry-After: 1 and writes the chunk once", async () => {
+    // Prepare
+    h = await startSyncHarness();
+    const added = addMentors(h, 30);
+    h.stack.dataverse.faults.add({ method: "POST", path: "contacts/Microsoft.Dynamics.CRM.CreateMultiple", status: 429, code: "0x80072322", retryAfterSeconds: 1, count: 2 });
+
+    // Act
+    const summary = await h.cycle();
+
+    // Assess
+    expect(summary.status).toBe("succeeded");
+    const creates = h.stack.dataverse.log.entries().filter((e) => e.path.endsWith("contacts/Microsoft.Dynamics.CRM.CreateMultiple"));
+    expect(creates.map((e) => e.status)).toEqual([429, 429, 200]);
+    expect(creates[1].at - creates[0].at).toBeGreaterThanOrEqual(1000);
+    expect(creates[2].at - creates[1].at).toBeGreaterThanOrEqual(1000);
+    const contacts = contactsByMentorId(h);
+    expect(duplicatesOf(contacts)).toEqual([]);
+    for (const id of added) expect(contacts.get(id)).toBe(1);
+  });
+});
