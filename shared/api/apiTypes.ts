@@ -1,4 +1,5 @@
 import { timingSafeEqual, createHash } from "node:crypto";
+import { errorMessage } from "../errors.js";
 
 /** The part of `HttpRequest` (@azure/functions) the handlers use; the local runner builds real ones. */
 export interface ApiRequest {
@@ -35,3 +36,12 @@ export function adminAuthorized(req: ApiRequest, adminKey: string): boolean {
 
 export const unauthorized = (): ApiResponse =>
   jsonError(401, "UNAUTHORIZED", "missing or wrong key: send it in the x-functions-key header or the code query parameter");
+
+/**
+ * The services could not be built (a missing setting, unreachable storage). The detail goes to the
+ * function log only: these routes are reachable from outside and the reason may name internals.
+ */
+export function servicesUnavailable(e: unknown, log: (message: string) => void): ApiResponse {
+  log(`services unavailable: ${errorMessage(e)}`);
+  return jsonError(503, "UNAVAILABLE", "the sync app is not ready (configuration or storage); see the function logs");
+}

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { isSyncError } from "../errors.js";
+import { errorMessage, isSyncError } from "../errors.js";
+import type { RunRecord } from "../ports.js";
 import type { Services } from "../runtime/services.js";
 import { adminAuthorized, jsonError, unauthorized, type ApiRequest, type ApiResponse } from "./apiTypes.js";
 
@@ -9,13 +10,17 @@ const ManualSync = z.strictObject({
   dryRun: z.boolean().default(false),
 });
 
+/** The manual trigger's body is three small fields; anything bigger is not a mistake worth parsing. */
 const MAX_BODY = 16 * 1024;
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const DEFAULT_RUNS_LIMIT = 20;
+export const MAX_RUNS_LIMIT = 100;
 
-/** POST /api/sync — start runs; answers 202 with the run ids and where to read their status. */
+/** POST /api/sync — start runs; 202 with the run ids and where to read their status. Nothing is enqueued on bad input. */
 export async function manualSyncApi(req: ApiRequest, s: Services): Promise<ApiResponse> {
   if (!adminAuthorized(req, s.settings.adminApiKey)) return unauthorized();
   const text = await req.text();
-  if (text.length > MAX_BODY) return jsonError(413, "BODY_TOO_LARGE", `the body is over ${MAX_BODY} bytes`);
+  if (Buffer.byteLength(text, "utf8") > MAX_BODY) return jsonError(413, "BODY_TOO_LARGE", `the body is over ${MAX_BODY} bytes`);
   let json: unknown = {};
   if (text.trim()) {
     try {
@@ -30,30 +35,74 @@ export async function manualSyncApi(req: ApiRequest, s: Services): Promise<ApiRe
     return jsonError(400, "INVALID_REQUEST", problems.join("; "), { problems });
   }
   const { mapping, mode, dryRun } = parsed.data;
-  const known = s.engine.mappingNames;
-  if (mapping && !known.includes(mapping)) {
-    return jsonError(404, "UNKNOWN_MAPPING", `unknown mapping "${mapping}"; known mappings: ${known.join(", ")}`, { known });
+  const unknown = unknownMapping(mapping, s);
+  if (unknown) return unknown;
+  let runs: RunRecord[];
+  try {
+    runs = await s.engine.startRuns({ mapping, mode, dryRun, trigger: "manual" });
+  } catch (e) {
+    s.logger.error("manual sync could not start", { error: errorMessage(e) });
+    return jsonError(503, isSyncError(e) ? e.code : "UNAVAILABLE", "the runs could not be started (sync state or queue unavailable); try again");
   }
-  const runs = await s.engine.startRuns({ mapping, mode, dryRun, trigger: "manual" });
-  const base = new URL(req.url);
-  const statusUrl = (id: string) => `${base.origin}/api/sync/runs/${id}`;
+  if (!runs.length) return jsonError(404, "NO_MAPPINGS", "the mapping file has no mappings to run");
+  const origin = new URL(req.url).origin;
+  const statusUrl = (id: string) => `${origin}/api/sync/runs/${id}`;
   return {
     status: 202,
-    jsonBody: { runId: runs[0].runId, statusUrl: statusUrl(runs[0].runId), runs: runs.map((r) => ({ mapping: r.mapping, runId: r.runId, statusUrl: statusUrl(r.runId) })) },
+    headers: { location: statusUrl(runs[0].runId) },
+    jsonBody: {
+      runId: runs[0].runId, statusUrl: statusUrl(runs[0].runId),
+      runs: runs.map((r) => ({ mapping: r.mapping, runId: r.runId, statusUrl: statusUrl(r.runId) })),
+    },
   };
 }
 
-/** GET /api/sync/runs/{runId} — a run's status and counts. */
+/** GET /api/sync/runs/{runId} — a run's status, counts and notes. */
 export async function runStatusApi(req: ApiRequest, s: Services): Promise<ApiResponse> {
   if (!adminAuthorized(req, s.settings.adminApiKey)) return unauthorized();
   const runId = req.params.runId ?? "";
-  if (!/^[0-9a-f-]{36}$/i.test(runId)) return jsonError(400, "INVALID_RUN_ID", "runId must be a GUID");
+  if (!RUN_ID.test(runId)) return jsonError(400, "INVALID_RUN_ID", "runId must be a GUID");
   try {
     const run = await s.state.getRun(runId);
     if (!run) return jsonError(404, "RUN_NOT_FOUND", `no run with id ${runId}`);
-    const { etag: _etag, ...body } = run;
-    return { status: 200, jsonBody: body };
+    return { status: 200, jsonBody: publicRun(run) };
   } catch (e) {
-    return jsonError(503, isSyncError(e) ? e.code : "UNAVAILABLE", "sync state could not be read");
+    return stateUnavailable(s, e);
   }
+}
+
+/** GET /api/sync/runs?mapping=&limit= — the newest runs first (operators' overview). */
+export async function listRunsApi(req: ApiRequest, s: Services): Promise<ApiResponse> {
+  if (!adminAuthorized(req, s.settings.adminApiKey)) return unauthorized();
+  const mapping = req.query.get("mapping") || undefined;
+  const rawLimit = req.query.get("limit");
+  const limit = rawLimit === null || rawLimit === "" ? DEFAULT_RUNS_LIMIT : Number(rawLimit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RUNS_LIMIT) {
+    return jsonError(400, "INVALID_REQUEST", `limit: must be a whole number from 1 to ${MAX_RUNS_LIMIT}`, { problems: [`limit: must be a whole number from 1 to ${MAX_RUNS_LIMIT}`] });
+  }
+  const unknown = unknownMapping(mapping, s);
+  if (unknown) return unknown;
+  try {
+    const runs = await s.state.listRuns({ mapping, limit });
+    return { status: 200, jsonBody: { runs: runs.map(publicRun) } };
+  } catch (e) {
+    return stateUnavailable(s, e);
+  }
+}
+
+function unknownMapping(mapping: string | undefined, s: Services): ApiResponse | undefined {
+  const known = s.engine.mappingNames;
+  if (mapping === undefined || known.includes(mapping)) return undefined;
+  return jsonError(404, "UNKNOWN_MAPPING", `unknown mapping "${mapping}"; known mappings: ${known.join(", ")}`, { known });
+}
+
+/** The stored row minus storage internals. */
+function publicRun(run: RunRecord): Omit<RunRecord, "etag"> {
+  const { etag: _etag, ...body } = run;
+  return body;
+}
+
+function stateUnavailable(s: Services, e: unknown): ApiResponse {
+  s.logger.error("sync state could not be read", { error: errorMessage(e) });
+  return jsonError(503, isSyncError(e) ? e.code : "UNAVAILABLE", "sync state could not be read; try again");
 }

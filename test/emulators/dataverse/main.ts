@@ -1,6 +1,10 @@
 // Standalone Dataverse emulator (`npm run emulator`): the demo schema on PORT (default 7072),
-// tokens checked against the JWKS at --jwks-url / EMULATOR_JWKS_URL (the local token endpoint).
+// tokens checked against the JWKS at --jwks-url / EMULATOR_JWKS_URL, or, without one, against an
+// embedded local token endpoint whose client credentials are written to .local/emulator.env.
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { startTokenServer, type TokenServer } from "../token/index.js";
 import { DEMO_SCHEMA_PATH, startDataverseEmulator } from "./emulator.js";
 
 const { values } = parseArgs({
@@ -11,10 +15,20 @@ const { values } = parseArgs({
     port: { type: "string" },
   },
 });
-const jwksUrl = values["jwks-url"] ?? process.env.EMULATOR_JWKS_URL;
+let jwksUrl = values["jwks-url"] ?? process.env.EMULATOR_JWKS_URL;
+let issuer = values.issuer ?? process.env.EMULATOR_ISSUER;
+let token: TokenServer | undefined;
 if (!jwksUrl) {
-  console.error("dataverse emulator: pass --jwks-url <url> or set EMULATOR_JWKS_URL (the token endpoint's /<tenant>/discovery/v2.0/keys).");
-  process.exit(1);
+  const tenantId = randomUUID();
+  const clientId = randomUUID();
+  const clientSecret = randomBytes(24).toString("base64url");
+  token = await startTokenServer({ tenantId, clients: [{ clientId, clientSecret }] });
+  jwksUrl = `${token.authorityHost}/${tenantId}/discovery/v2.0/keys`;
+  issuer = `${token.authorityHost}/${tenantId}/v2.0`;
+  mkdirSync(".local", { recursive: true });
+  const env = { DYNAMICS_TENANT_ID: tenantId, DYNAMICS_CLIENT_ID: clientId, DYNAMICS_CLIENT_SECRET: clientSecret, DYNAMICS_AUTHORITY_HOST: token.authorityHost };
+  writeFileSync(".local/emulator.env", Object.entries(env).map(([k, v]) => `${k}='${v}'`).join("\n") + "\n", { mode: 0o600 });
+  console.log(`embedded token endpoint on ${token.authorityHost}; client credentials for it are in .local/emulator.env`);
 }
 const port = Number(values.port ?? process.env.PORT ?? 7072);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -37,7 +51,7 @@ try {
 const emulator = await startDataverseEmulator({
   schema: values.schema ?? DEMO_SCHEMA_PATH,
   port,
-  auth: { jwks: fetchJwks, issuer: values.issuer ?? process.env.EMULATOR_ISSUER },
+  auth: { jwks: fetchJwks, issuer },
 });
 console.log(`Dataverse emulator listening on ${emulator.origin} (service root ${emulator.serviceRoot})`);
 
@@ -46,6 +60,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    emulator.stop().then(() => process.exit(0), () => process.exit(1));
+    emulator.stop().then(() => token?.stop()).then(() => process.exit(0), () => process.exit(1));
   });
 }

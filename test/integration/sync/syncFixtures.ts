@@ -1,47 +1,75 @@
-import type { SyncHarness } from "../../support/syncHarness.js";
+import type { SyncConfigInput } from "../../../shared/config/mapping.js";
+import { demoConfig, type SyncHarness } from "../../support/syncHarness.js";
 
-/** A valid app mentor; `n` makes the id (m-1000 + n) and the names unique. */
-export function mentorData(n: number, overrides: Record<string, unknown> = {}): { id: string; data: Record<string, unknown> } {
+/** "Kari Nordmann" of the demo schema: a person editing Dataverse, not the integration's user. */
+export const OTHER_USER = "5a0e0f2c-6a39-4c3e-8d4b-000000000002";
+
+/** Contact ids of the Dataverse seed rows for m-0001..m-0003. */
+export const contactIdOf = (n: 1 | 2 | 3) => `c0a80001-0000-4000-8000-00000000000${n}`;
+
+/** Edits a Dataverse row as another user (validated, versioned, in the change-tracking feed). */
+export function editDataverse(h: SyncHarness, table: string, id: string, body: Record<string, unknown>, userId = OTHER_USER): void {
+  h.stack.dataverse.ctx.ops.update(table, id, body, userId);
+}
+
+export function contact(h: SyncHarness, id: string): Record<string, unknown> {
+  const row = h.stack.dataverse.row("contact", id);
+  if (!row) throw new Error(`no contact ${id}`);
+  return row;
+}
+
+export function contactByMentorId(h: SyncHarness, mentorId: string): Record<string, unknown> | undefined {
+  return h.stack.dataverse.rows("contact").find((r) => r.hlf_mentorid === mentorId);
+}
+
+/**
+ * The column bodies Dataverse received for updates of `entitySet` since `since` (log index), keyed by
+ * row id: PATCH bodies and UpdateMultiple Targets alike, without the bulk bookkeeping properties.
+ */
+export function dataverseUpdates(h: SyncHarness, entitySet: string, primaryId: string, since: number): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const w of h.stack.dataverse.log.entries().slice(since)) {
+    if (w.status >= 400) continue;
+    if (w.method === "POST" && w.path.includes(`${entitySet}/Microsoft.Dynamics.CRM.UpdateMultiple`)) {
+      for (const t of (JSON.parse(w.body) as { Targets: Record<string, unknown>[] }).Targets) {
+        const { [primaryId]: id, "@odata.type": _type, ...columns } = t;
+        out.set(String(id), columns);
+      }
+    }
+    const single = new RegExp(`${entitySet}\\(([0-9a-f-]{36})\\)$`).exec(w.path.split("?")[0]);
+    if (w.method === "PATCH" && single) out.set(single[1], JSON.parse(w.body) as Record<string, unknown>);
+  }
+  return out;
+}
+
+/** App PATCH bodies since `since` (request index), keyed by record id. */
+export function appPatches(h: SyncHarness, entity: string, since: number): Map<string, { data: Record<string, unknown>; dataverseId?: string }> {
+  const out = new Map<string, { data: Record<string, unknown>; dataverseId?: string }>();
+  for (const r of h.stack.app.requests.slice(since)) {
+    const m = new RegExp(`^/sync/${entity}/([^/?]+)$`).exec(r.path);
+    if (r.method === "PATCH" && m && r.status < 400) out.set(decodeURIComponent(m[1]), r.body as { data: Record<string, unknown> });
+  }
+  return out;
+}
+
+/** Positions in both request logs, to look at what a later cycle sent. */
+export function mark(h: SyncHarness): { dv: number; app: number } {
+  return { dv: h.stack.dataverse.log.entries().length, app: h.stack.app.requests.length };
+}
+
+/** Write requests (either side) since a mark. */
+export function writesSince(h: SyncHarness, at: { dv: number; app: number }): { dataverse: string[]; app: string[] } {
+  const isWrite = (m: string) => m !== "GET";
   return {
-    id: `m-${1000 + n}`,
-    data: {
-      firstName: `First${n}`, lastName: `Last${n}`, email: `mentor${n}@example.org`,
-      certificationStatus: "active", certifiedUntil: "2027-01-31", score: n % 100, hourlyRate: 300 + n / 4,
-      isPublic: true, groupId: n % 2 ? "g-north" : "g-south", lastContactAt: null, active: true,
-      ...overrides,
-    },
+    dataverse: h.stack.dataverse.log.entries().slice(at.dv).filter((e) => isWrite(e.method) && !/WhoAmI/.test(e.path)).map((e) => `${e.method} ${e.path}`),
+    app: h.stack.app.requests.slice(at.app).filter((r) => isWrite(r.method)).map((r) => `${r.method} ${r.path}`),
   };
 }
 
-/** Adds `count` new mentors to the app (they enter its change feed); returns their ids. */
-export function addMentors(h: SyncHarness, count: number, from = 1): string[] {
-  const ids: string[] = [];
-  for (let n = from; n < from + count; n++) {
-    const { id, data } = mentorData(n);
-    h.stack.app.put("mentor", id, data);
-    ids.push(id);
-  }
-  return ids;
+/** The demo config with the mentors mapping changed by `change`. */
+export function configWithMentors(change: (mentors: Record<string, unknown>) => void, options?: Record<string, unknown>): SyncConfigInput {
+  const config = demoConfig() as unknown as { mappings: Record<string, unknown>[]; options?: Record<string, unknown> };
+  change(config.mappings.find((m) => m.name === "mentors")!);
+  if (options) config.options = { ...config.options, ...options };
+  return config as unknown as SyncConfigInput;
 }
-
-/** How many contacts carry each hlf_mentorid (duplicates show as counts above 1). */
-export function contactsByMentorId(h: SyncHarness): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const c of h.stack.dataverse.rows("contact")) {
-    const key = String(c.hlf_mentorid);
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return counts;
-}
-
-/** How many app mentors point at each Dataverse id (a duplicated POST shows as a count above 1). */
-export function appMentorsByDataverseId(h: SyncHarness): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const r of h.stack.app.list("mentor")) {
-    if (!r.dataverseId) continue;
-    counts.set(r.dataverseId, (counts.get(r.dataverseId) ?? 0) + 1);
-  }
-  return counts;
-}
-
-export const duplicatesOf = (counts: Map<string, number>) => [...counts].filter(([, n]) => n > 1).map(([k]) => k);

@@ -1,0 +1,47 @@
+import type { SyncHarness } from "../../support/syncHarness.js";
+
+/** A valid app mentor; `n` makes the id (m-1000 + n) and the names unique. */
+export function mentorData(n: number, overrides: Record<string, unknown> = {}): { id: string; data: Record<string, unknown> } {
+  return {
+    id: `m-${1000 + n}`,
+    data: {
+      firstName: `First${n}`, lastName: `Last${n}`, email: `mentor${n}@example.org`,
+      certificationStatus: "active", certifiedUntil: "2027-01-31", score: n % 100, hourlyRate: 300 + n / 4,
+      isPublic: true, groupId: n % 2 ? "g-north" : "g-south", lastContactAt: null, active: true,
+      ...overrides,
+    },
+  };
+}
+
+/** Adds `count` new mentors to the app (they enter its change feed); returns their ids. */
+export function addMentors(h: SyncHarness, count: number, from = 1): string[] {
+  const ids: string[] = [];
+  for (let n = from; n < from + count; n++) {
+    const { id, data } = mentorData(n);
+    h.stack.app.put("mentor", id, data);
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** How many contacts carry each hlf_mentorid (duplicates show as counts above 1). */
+export function contactsByMentorId(h: SyncHarness): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of h.stack.dataverse.rows("contact")) {
+    const key = String(c.hlf_mentorid);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** How many app mentors point at each Dataverse id (a duplicated POST shows as a count above 1). */
+export function appMentorsByDataverseId(h: SyncHarness): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of h.stack.app.list("mentor")) {
+    if (!r.dataverseId) continue;
+    counts.set(r.dataverseId, (counts.get(r.dataverseId) ?? 0) + 1);
+  }
+  return counts;
+}
+
+export const duplicatesOf = (counts: Map<string, number>) => [...counts].filter(([, n]) => n > 1).map(([k]) => k);
