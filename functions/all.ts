@@ -10,5 +10,8 @@ import "./poisonWatcher.js";
 import "./manualSync.js";
 import "./runStatus.js";
 import "./health.js";
+import "./dataverseWebhook.js";
+import "./appWebhook.js";
+import "./powerAutomateInbound.js";
 
 export { definitions } from "./register.js";

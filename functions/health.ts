@@ -1,15 +1,19 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { healthApi } from "../shared/api/healthApi.js";
+import { errorMessage } from "../shared/errors.js";
 import { FunctionNames } from "../shared/names.js";
 import { getServices } from "../shared/runtime/services.js";
 import { http } from "./register.js";
 
-export async function health(_req: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
+export async function health(_req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
     return await healthApi(await getServices());
   } catch (e) {
-    return { status: 503, jsonBody: { status: "unhealthy", problems: [e instanceof Error ? e.message : String(e)] } };
+    // Anonymous route: the reason (which may name settings or hosts) goes to the log only.
+    context.error(`health: services unavailable: ${errorMessage(e)}`);
+    return { status: 503, headers: { "cache-control": "no-store" }, jsonBody: { status: "unhealthy", problems: ["the sync app is not ready (configuration or storage); see the function logs"] } };
   }
 }
 
+// Anonymous so platform probes can call it; it reveals no secrets (see healthApi).
 http(FunctionNames.health, { methods: ["GET"], route: "health", authLevel: "anonymous", handler: health });

@@ -86,7 +86,9 @@ export const FunctionNames = {
   poisonWatcher: "poisonWatcher",
   manualSync: "manualSync",
   runStatus: "runStatus",
+  listRuns: "listRuns",
   health: "health",
   dataverseWebhook: "dataverseWebhook",
   appWebhook: "appWebhook",
+  powerAutomateInbound: "powerAutomateInbound",
 } as const;

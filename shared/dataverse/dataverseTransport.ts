@@ -5,6 +5,12 @@ import type { Clock, Logger } from "../ports.js";
 import { classifyDataverseError } from "./classifyDataverseError.js";
 import { ConcurrencyLimiter } from "./concurrencyLimiter.js";
 
+/** A request budget shared with other processes (shared/throttle ThrottleBudget satisfies it). */
+export interface RequestBudget {
+  acquire(): Promise<void>;
+  penalize(retryAfterMs: number): Promise<void>;
+}
+
 export interface DataverseTransportOptions {
   instanceUrl: string;
   /** `invalidate`, when present, is called on a 401 before the one retry with a fresh token. */
@@ -17,6 +23,8 @@ export interface DataverseTransportOptions {
   /** Upper bound on parallel requests (default and maximum 52). */
   maxConcurrency?: number;
   random?: () => number;
+  /** Optional per-identity budget shared across processes: asked before every attempt, told of every 429. */
+  budget?: RequestBudget;
 }
 
 export interface DataverseStats {
@@ -73,10 +81,15 @@ export class DataverseTransport {
     this.limiter = new ConcurrencyLimiter({ max: options.maxConcurrency });
     const baseFetch = options.fetch ?? globalThis.fetch;
     // A fetch decorator: every attempt is counted and feeds the limiter (429s and the dop hint).
+    const budget = options.budget;
     const observedFetch: typeof fetch = async (input, init) => {
+      if (budget) await budget.acquire();
       this.counters.requests++;
       const res = await baseFetch(input, init);
-      if (res.status === 429) this.counters.throttled++;
+      if (res.status === 429) {
+        this.counters.throttled++;
+        if (budget) await budget.penalize(realRetryAfterMs(res.headers));
+      }
       this.limiter.observe(res.status, res.headers.get("x-ms-dop-hint"));
       return res;
     };
@@ -130,4 +143,12 @@ export class DataverseTransport {
     }
     return path;
   }
+}
+
+/** The wait a 429 asks for, in real ms (the emulator's scaled header first, else Retry-After seconds). */
+function realRetryAfterMs(headers: Headers): number {
+  const scaled = Number(headers.get("x-emulator-retry-after-ms"));
+  if (Number.isFinite(scaled) && scaled > 0) return scaled;
+  const seconds = Number(headers.get("retry-after"));
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000;
 }

@@ -28,6 +28,8 @@ program.command("sync")
     const { summary, plans } = await runCycle(services, { mapping: opts.mapping, full: opts.full, dryRun: opts.dryRun });
     if (!opts.json) printSummary(summary, plans);
     else process.stdout.write(JSON.stringify(summary) + "\n");
+    // stdout may be a pipe into a JSON parser: the reason a run failed goes to stderr as well.
+    for (const m of summary.mappings) if (m.status === "failed") console.error(`d365-sync: the run of mapping ${m.name} failed: ${m.error ?? "no reason was recorded"}`);
     process.exitCode = exitCodeOf(summary);
   });
 

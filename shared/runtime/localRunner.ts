@@ -1,13 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import functions, { type HttpResponseInit, type Timer } from "@azure/functions";
+import { createServer, type Server } from "node:http";
+import functions, { type LogHandler, type Timer } from "@azure/functions";
 import { Cron } from "croner";
-import { errorMessage } from "../errors.js";
+import { ErrorCodes, SyncError, errorMessage } from "../errors.js";
+import { Queues } from "../names.js";
 import type { QueueMessage, WorkQueue } from "../ports.js";
-import { pumpOnce, type PumpQueue } from "./queuePump.js";
+import { serveHttp, type HttpRoute } from "./localHttp.js";
+import { HostQueueSettings, pumpOnce, type PumpQueue } from "./queuePump.js";
 import { setServices, type Services } from "./services.js";
 
-// The package is CommonJS and these classes are only reachable through its default export in ESM.
-const { HttpRequest, InvocationContext } = functions;
+// The package is CommonJS and this class is only reachable through its default export in ESM.
+const { InvocationContext } = functions;
 
 export interface LocalRunner {
   url: string;
@@ -26,6 +28,9 @@ export interface LocalRunnerOptions {
   maxBodyBytes?: number;
 }
 
+/** How long stop() lets in-flight requests finish before cutting their connections. */
+const STOP_GRACE_MS = 5_000;
+
 /**
  * Runs the app's functions without the Azure Functions host (whose Core Tools cannot be installed
  * everywhere): the same registered handlers, called with real `HttpRequest` / `InvocationContext`
@@ -33,31 +38,29 @@ export interface LocalRunnerOptions {
  */
 export async function startLocalRunner(s: Services, options: LocalRunnerOptions): Promise<LocalRunner> {
   process.env.D365_SYNC_LOCAL_RUNNER = "1";
-  setServices(s);
   const { definitions } = await import("../../functions/all.js");
+  const logTo = (functionName: string): LogHandler => (level, ...args) => {
+    const message = args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ");
+    if (level === "error" || level === "critical") s.logger.error(message, { functionName });
+    else if (level === "warning") s.logger.warn(message, { functionName });
+    else s.logger.debug(message, { functionName });
+  };
 
-  const queuesByName = new Map<string, WorkQueue<unknown>>();
-  for (const q of Object.values(s.queues) as (WorkQueue<unknown> & { poison?: () => WorkQueue<unknown> })[]) {
-    queuesByName.set(q.name, q);
-    if (q.poison) queuesByName.set(q.poison().name, q.poison());
-  }
-  const pumps: PumpQueue[] = [];
-  for (const d of definitions) {
-    if (d.kind !== "storageQueue") continue;
-    const queue = [...queuesByName.values()].find((q) => q.name.endsWith(d.options.queueName));
-    if (!queue) continue;
-    pumps.push({
-      queue,
-      handler: async (body, meta) => {
-        const ctx = new InvocationContext({ functionName: d.name, triggerMetadata: { dequeueCount: meta.dequeueCount }, logHandler: logTo(s, d.name) });
-        await d.options.handler(body, ctx);
-      },
-    });
-  }
+  // Listen first: a port in use must fail start-up before any queue polling or timer begins.
+  const routes: HttpRoute[] = definitions.flatMap((d) => (d.kind === "http" ? [{ name: d.name, options: d.options }] : []));
+  const server: Server = createServer((req, res) => void serveHttp(routes, s.logger, logTo, req, res, options.maxBodyBytes ?? 104_857_600));
+  await listen(server, options.host, options.port);
+  setServices(s);
+  const address = server.address() as { port: number };
+  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${address.port}`;
+
+  const pumps = queuePumps(s, definitions, logTo);
+  const queuesByName = new Map(pumps.map((p) => [p.queue.name, p.queue]));
   const toPoison = async (queue: string, message: QueueMessage<unknown>, error: string) => {
-    s.logger.warn(`Message has reached MaxDequeueCount of 5. Moving message to queue '${queue}-poison'.`, { error });
+    s.logger.warn(`Message has reached MaxDequeueCount of ${HostQueueSettings.maxDequeueCount}. Moving message to queue '${queue}-poison'.`, { error });
     const target = queuesByName.get(`${queue}-poison`);
-    if (target) await target.send(message.body);
+    if (!target) throw new SyncError("permanent", ErrorCodes.AttemptsExhausted, `no poison queue for ${queue}`);
+    await target.send(message.body);
   };
 
   let stopped = false;
@@ -67,38 +70,27 @@ export async function startLocalRunner(s: Services, options: LocalRunnerOptions)
   };
   const loop = async () => {
     while (!stopped) {
-      try {
-        pumping = pumpUntilEmpty();
-        await pumping;
-      } catch (e) {
-        s.logger.error("queue polling failed", { error: errorMessage(e) });
-      }
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+      pumping = pumpUntilEmpty().catch((e: unknown) => s.logger.error("queue polling failed", { error: errorMessage(e) }));
+      await pumping;
+      if (!stopped) await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
     }
   };
   const loopDone = loop();
 
   const timerDef = definitions.find((d) => d.kind === "timer");
-  const schedule = options.schedule ?? (timerDef?.kind === "timer" ? timerDef.options.schedule : "");
+  const schedule = options.schedule ?? (timerDef?.kind === "timer" ? String(timerDef.options.schedule) : "");
   const cron = timerDef?.kind === "timer" && schedule
     ? new Cron(schedule, { timezone: "UTC", protect: true }, async () => {
         const t: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: new Date().toISOString() } };
         try {
-          await timerDef.options.handler(t, new InvocationContext({ functionName: timerDef.name, logHandler: logTo(s, timerDef.name) }));
+          await timerDef.options.handler(t, new InvocationContext({ functionName: timerDef.name, logHandler: logTo(timerDef.name) }));
         } catch (e) {
           s.logger.error("scheduled sync failed to start", { error: errorMessage(e) });
         }
       })
     : undefined;
 
-  const server: Server = createServer((req, res) => void serve(definitions, s, req, res, options.maxBodyBytes ?? 104_857_600));
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address() as { port: number };
-  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${address.port}`;
-
+  let stopping: Promise<void> | undefined;
   return {
     url,
     async idle() {
@@ -110,85 +102,67 @@ export async function startLocalRunner(s: Services, options: LocalRunnerOptions)
         await new Promise((r) => setTimeout(r, 50));
       }
     },
-    async stop() {
-      stopped = true;
-      cron?.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections?.();
-      await loopDone;
-      setServices(undefined);
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        cron?.stop();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
+        await closed;
+        clearTimeout(force);
+        await loopDone;
+        setServices(undefined);
+      })();
+      return stopping;
     },
   };
 }
 
 type Definitions = Awaited<typeof import("../../functions/all.js")>["definitions"];
 
-function logTo(s: Services, functionName: string) {
-  return (level: string, ...args: unknown[]) => {
-    const message = args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ");
-    if (level === "error") s.logger.error(message, { functionName });
-    else if (level === "warning") s.logger.warn(message, { functionName });
-    else s.logger.debug(message, { functionName });
-  };
-}
-
-function matchRoute(template: string, path: string): Record<string, string> | undefined {
-  const t = template.split("/").filter(Boolean);
-  const p = path.split("/").filter(Boolean);
-  if (t.length !== p.length) return undefined;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < t.length; i++) {
-    const m = /^\{(\w+)(?::\w+)?\??\}$/.exec(t[i]);
-    if (m) params[m[1]] = decodeURIComponent(p[i]);
-    else if (t[i].toLowerCase() !== p[i].toLowerCase()) return undefined;
+/** One pump per storage-queue function, on the services' queue of that name (poison queues included). */
+function queuePumps(s: Services, definitions: Definitions, logTo: (name: string) => LogHandler): PumpQueue[] {
+  const prefix = s.queues.runs.name.slice(0, s.queues.runs.name.length - Queues.runs.length);
+  const byName = new Map<string, WorkQueue<unknown>>();
+  for (const q of Object.values(s.queues) as (WorkQueue<unknown> & { poison?: () => WorkQueue<unknown> })[]) {
+    byName.set(q.name, q);
+    if (q.poison) byName.set(q.poison().name, q.poison());
   }
-  return params;
-}
-
-async function serve(definitions: Definitions, s: Services, req: IncomingMessage, res: ServerResponse, maxBody: number): Promise<void> {
-  const send = (init: HttpResponseInit) => {
-    const headers = new Headers(init.headers as Record<string, string> | undefined);
-    let body: string | undefined;
-    if (init.jsonBody !== undefined) {
-      body = JSON.stringify(init.jsonBody);
-      if (!headers.has("content-type")) headers.set("content-type", "application/json; charset=utf-8");
-    } else if (typeof init.body === "string") body = init.body;
-    res.writeHead(init.status ?? 200, Object.fromEntries(headers));
-    res.end(body);
-  };
-  try {
-    const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "localhost"}`);
-    const path = url.pathname.replace(/^\/api\/?/, "");
-    let match: { def: Definitions[number]; params: Record<string, string> } | undefined;
-    let methodMismatch = false;
-    for (const def of definitions) {
-      if (def.kind !== "http") continue;
-      const params = matchRoute(def.options.route ?? def.name, path);
-      if (!params || !url.pathname.startsWith("/api/")) continue;
-      if (!(def.options.methods ?? ["GET", "POST"]).includes((req.method ?? "GET") as never)) { methodMismatch = true; continue; }
-      match = { def, params };
-      break;
+  const pumps: PumpQueue[] = [];
+  for (const d of definitions) {
+    if (d.kind !== "storageQueue") continue;
+    const queue = byName.get(`${prefix}${d.options.queueName}`);
+    if (!queue) {
+      s.logger.warn(`function ${d.name} listens on queue ${d.options.queueName}, which the services do not provide; it will not run`);
+      continue;
     }
-    if (!match) return send({ status: methodMismatch ? 405 : 404, jsonBody: { error: { code: methodMismatch ? "METHOD_NOT_ALLOWED" : "NOT_FOUND", message: `no function serves ${req.method} ${url.pathname}` } } });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > maxBody) return send({ status: 413, jsonBody: { error: { code: "BODY_TOO_LARGE", message: `request body over ${maxBody} bytes` } } });
-      chunks.push(chunk as Buffer);
-    }
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
-    const request = new HttpRequest({
-      method: req.method ?? "GET", url: url.toString(), headers, params: match.params,
-      body: chunks.length ? { bytes: new Uint8Array(Buffer.concat(chunks)) } : undefined,
+    pumps.push({
+      queue,
+      handler: async (body, meta) => {
+        const ctx = new InvocationContext({ functionName: d.name, triggerMetadata: { dequeueCount: meta.dequeueCount }, logHandler: logTo(d.name) });
+        await d.options.handler(body, ctx);
+      },
     });
-    const def = match.def;
-    if (def.kind !== "http") return;
-    const response = await def.options.handler(request, new InvocationContext({ functionName: def.name, logHandler: logTo(s, def.name) }));
-    send((response ?? { status: 204 }) as HttpResponseInit);
-  } catch (e) {
-    s.logger.error("request failed", { error: errorMessage(e) });
-    send({ status: 500, jsonBody: { error: { code: "INTERNAL", message: "the request failed; see the logs" } } });
   }
+  return pumps;
+}
+
+async function listen(server: Server, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      if (e.code === "EADDRINUSE") {
+        reject(new SyncError("validation", ErrorCodes.InvalidSetting, `port ${port} on ${host} is already in use (another d365-sync or Functions host?); set PORT to a free port`, { cause: e }));
+      } else if (e.code === "EACCES") {
+        reject(new SyncError("validation", ErrorCodes.InvalidSetting, `not allowed to listen on port ${port} on ${host}; set PORT to a port above 1024`, { cause: e }));
+      } else if (e.code === "EADDRNOTAVAIL" || e.code === "ENOTFOUND") {
+        reject(new SyncError("validation", ErrorCodes.InvalidSetting, `cannot listen on ${host}: not an address of this machine; set HOST to 127.0.0.1 or another local address`, { cause: e }));
+      } else reject(e);
+    };
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
 }

@@ -61,6 +61,8 @@ export async function startLocal(options: { schedule?: string }): Promise<void> 
           authType: "WebhookKey", authValue: stack.env[Settings.dataverseWebhookKey],
         });
       }
+      // The sample app signs change notices for its own edits, as a real app would.
+      stack.app.setNotify({ url: `${runner.url}/api/webhooks/app`, secret: stack.env[Settings.appWebhookSecret] });
     }
     console.log("d365-sync is running");
     if (stack) {

@@ -4,6 +4,7 @@ import type { SyncConfig } from "../config/mapping.js";
 import { loadSettings, type Settings, type StorageSettings } from "../config/settings.js";
 import { createAppClient } from "../app/appClient.js";
 import { createDataverseClient, createDataverseTokenProvider, type DataverseClientExtras } from "../dataverse/index.js";
+import type { RequestBudget } from "../dataverse/dataverseTransport.js";
 import { systemClock } from "../http/clock.js";
 import { Queues } from "../names.js";
 import type { AppClient, Clock, Logger, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
@@ -48,6 +49,10 @@ export interface ServiceOptions {
   tablePrefix?: string;
   /** Prefix for queue names (tests). */
   queuePrefix?: string;
+  /** A Dataverse request budget shared with other processes (shared/throttle); none by default. */
+  dataverseBudget?: RequestBudget;
+  /** Records per bulk request to start from (the client shrinks it on timeouts; default 100). */
+  dataverseBulkSize?: number;
 }
 
 function storageCredential(storage: Extract<StorageSettings, { kind: "identity" }>): TokenCredential {
@@ -71,7 +76,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     clientSecret: d.credential.secret, certificatePath: d.credential.certificatePath,
     credential: d.credential.kind === "client-secret" ? "secret" : d.credential.kind,
   }, { clock });
-  const dataverse = createDataverseClient({ instanceUrl: d.instanceUrl, tokens, clock, logger });
+  const dataverse = createDataverseClient({ instanceUrl: d.instanceUrl, tokens, clock, logger, budget: options.dataverseBudget, bulkSize: options.dataverseBulkSize });
   const app = createAppClient({ baseUrl: settings.app.baseUrl, apiKey: settings.app.apiKey, clock, logger });
 
   const storage = settings.storage;

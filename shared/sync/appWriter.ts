@@ -75,11 +75,14 @@ async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, 
     case "deactivate": {
       const inactive = m.mapping.app.inactiveField!;
       try {
-        await ctx.app.update(entity, op.appId!, { [inactive.field]: inactive.value }, { dataverseId: op.dataverseId });
+        const res = await ctx.app.update(entity, op.appId!, { [inactive.field]: inactive.value }, { dataverseId: op.dataverseId });
+        // The link stays as a tombstone: without it our own write comes back in the app's feed as an
+        // unlinked record and would be created in Dataverse again (decide.ts skips it while inactive).
+        await recordLink(ctx.state, m, op.appId!, op.dataverseId!, {}, { appVersion: res.version }, ctx.now());
       } catch (e) {
         if (!(isSyncError(e) && e.code === ErrorCodes.NotFound)) throw e;
+        await removeLink(ctx.state, m, op.appId, op.dataverseId);
       }
-      await removeLink(ctx.state, m, op.appId, op.dataverseId);
       return succeeded(out, "deleted");
     }
   }

@@ -65,6 +65,8 @@ export async function decidePair(ctx: DecideContext, pair: Pair, out: Decisions)
   if (pair.appGone || pair.dvGone) {
     if (!link) return; // a record that was never synced went away: nothing to do
     if (pair.appGone && pair.dvGone) out.linkRemovals.push(link);
+    // A full read finds the row gone again, but the app record was deactivated already (appWriter keeps the link).
+    else if (pair.dvGone && pair.app && isAppInactive(m, pair.app)) out.skipped.toApp += 1;
     else planDelete(ctx, pair.appGone ? "toDataverse" : "toApp", link, out);
     return;
   }
@@ -96,8 +98,15 @@ export async function decidePair(ctx: DecideContext, pair: Pair, out: Decisions)
     return;
   }
   if (appVals) return planCreate(ctx, "toDataverse", appId!, undefined, appVals, out);
+  // Under `deactivate` an inactive row stands for a deleted record (often one we deactivated): not a new one.
+  if (dvVals && m.mapping.deletes === "deactivate" && isInactive(pair.dv!)) return void (out.skipped.toApp += 1);
   if (dvVals) return planCreate(ctx, "toApp", undefined, dvId!, dvVals, out);
 }
+
+const isAppInactive = (m: CompiledMapping, r: AppRecord) =>
+  m.mapping.deletes === "deactivate" && !!m.mapping.app.inactiveField && canonicalEquals(r.data[m.mapping.app.inactiveField.field], m.mapping.app.inactiveField.value);
+
+const isInactive = (row: DataverseRow) => row["statecode"] !== undefined && row["statecode"] !== null && Number(row["statecode"]) !== 0;
 
 function emitMerge(ctx: DecideContext, pair: Pair, appId: string, dataverseId: string, merge: MergeResult, out: Decisions): void {
   const { link } = pair;

@@ -19,6 +19,16 @@ export function createLookupResolver(config: SyncConfig, state: SyncStateStore, 
     const name = field.lookup?.mapping;
     return name ? config.mappings.find((m) => m.name === name) : undefined;
   };
+  /** The row's key column value (cached), or undefined when the row or the value is missing. */
+  const keyValue = async (entitySet: string, key: string, dataverseId: string): Promise<string | undefined> => {
+    const cacheKey = `${entitySet}|${dataverseId}`;
+    const cached = keyCache.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const value = (await dataverse.retrieve(entitySet, dataverseId, [key]))?.[key];
+    if (value === null || value === undefined || value === "") return undefined;
+    keyCache.set(cacheKey, String(value));
+    return String(value);
+  };
   const unresolved = (mapping: Mapping, field: FieldMapping, what: string) =>
     new SyncError("permanent", ErrorCodes.UnresolvedLookup, `${mapping.name}.${field.app}: ${what}`, { details: { field: field.app } });
 
@@ -28,19 +38,18 @@ export function createLookupResolver(config: SyncConfig, state: SyncStateStore, 
       const target = targetOf(mapping, field);
       if (target) {
         const link = await state.getLinkByDataverse(target.name, dataverseId);
-        if (!link) throw unresolved(mapping, field, `Dataverse row ${dataverseId} of ${target.dataverse.entitySet} is not linked to an app record of mapping ${target.name} yet`);
-        return link.appId;
+        if (link) return link.appId;
+        // Not linked (yet, or a dry run that stored no links): a parent keyed by the app id names it itself.
+        const idKey = target.dataverse.key.length === 1 && target.fields.some((f) => f.app === "id" && f.dataverse === target.dataverse.key[0]) ? target.dataverse.key[0] : undefined;
+        const fromKey = idKey ? await keyValue(target.dataverse.entitySet, idKey, dataverseId) : undefined;
+        if (fromKey === undefined) throw unresolved(mapping, field, `Dataverse row ${dataverseId} of ${target.dataverse.entitySet} is not linked to an app record of mapping ${target.name} yet`);
+        return fromKey;
       }
       const { entitySet, key } = field.lookup ?? {};
       if (!entitySet || !key) throw unresolved(mapping, field, "lookup has neither a mapping nor an entitySet + key");
-      const cacheKey = `${entitySet}|${dataverseId}`;
-      const cached = keyCache.get(cacheKey);
-      if (cached !== undefined) return cached;
-      const row = await dataverse.retrieve(entitySet, dataverseId, [key]);
-      const value = row?.[key];
-      if (value === null || value === undefined) throw unresolved(mapping, field, `${entitySet}(${dataverseId}) has no value in key column ${key}`);
-      keyCache.set(cacheKey, String(value));
-      return String(value);
+      const value = await keyValue(entitySet, key, dataverseId);
+      if (value === undefined) throw unresolved(mapping, field, `${entitySet}(${dataverseId}) has no value in key column ${key}`);
+      return value;
     },
 
     async toDataverseBind(mapping, field, appRef) {

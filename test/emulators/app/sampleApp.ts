@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { AppWriteResult } from "../../../shared/ports.js";
 import { AppStore, type StoredRecord } from "./appStore.js";
 import { FaultPlan, type FaultRule } from "./faults.js";
+import { Notifier, type NoticeRecord, type NotifyTarget } from "./notifier.js";
 import { demoSeed, type SeedData } from "./seed.js";
 import { errorBody, handleSyncRequest, type RouteResponse } from "./syncRoutes.js";
 
@@ -19,6 +20,8 @@ export interface SampleAppOptions {
   /** `true` for the demo seed, or your own records; nothing by default. */
   seed?: boolean | SeedData;
   now?: () => number;
+  /** Push signed change notices for app-side edits (put/patch/remove) to the sync's /api/webhooks/app. */
+  notify?: NotifyTarget;
 }
 
 export interface LoggedRequest {
@@ -42,6 +45,11 @@ export interface SampleApp {
   put(entity: string, id: string, data: Record<string, unknown>): AppWriteResult;
   patch(entity: string, id: string, data: Record<string, unknown>): AppWriteResult | undefined;
   remove(entity: string, id: string): boolean;
+  /** Starts, changes or (undefined) stops the change notices of app-side edits. */
+  setNotify(target: NotifyTarget | undefined): void;
+  /** Notices sent so far and their answers; `notifyIdle()` waits for those in flight. */
+  readonly notices: NoticeRecord[];
+  notifyIdle(): Promise<void>;
   readonly requests: LoggedRequest[];
   failNext(rule: FaultRule): void;
   clearFaults(): void;
@@ -60,6 +68,13 @@ export async function startSampleApp(options: SampleAppOptions): Promise<SampleA
   for (const [entity, records] of Object.entries(seed)) {
     for (const r of records) store.put(entity, r.id, r.data, r.dataverseId, r.updatedAt);
   }
+
+  // Only the app's own edits are announced: writes through the Sync API come from the sync itself.
+  const notifier = new Notifier(options.notify, options.now ?? Date.now);
+  const notified = <T>(entity: string, id: string, result: T): T => {
+    if (result) notifier.notify(entity, [id]);
+    return result;
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -114,9 +129,12 @@ export async function startSampleApp(options: SampleAppOptions): Promise<SampleA
       const r = store.find(entity, id);
       return r && structuredClone(r);
     },
-    put: (entity, id, data) => store.put(entity, id, data),
-    patch: (entity, id, data) => store.patch(entity, id, data),
-    remove: (entity, id) => store.remove(entity, id),
+    put: (entity, id, data) => notified(entity, id, store.put(entity, id, data)),
+    patch: (entity, id, data) => notified(entity, id, store.patch(entity, id, data)),
+    remove: (entity, id) => notified(entity, id, store.remove(entity, id)),
+    setNotify: (target) => notifier.set(target),
+    notices: notifier.sent,
+    notifyIdle: () => notifier.idle(),
     requests,
     failNext: (rule) => faults.add(rule),
     clearFaults: () => faults.clear(),

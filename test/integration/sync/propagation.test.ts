@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { ErrorCodes } from "../../../shared/errors.js";
+import { exitCodeOf } from "../../../shared/runtime/summary.js";
 import { startSyncHarness, type SyncHarness } from "../../support/syncHarness.js";
-import { appPatches, contact, contactIdOf, dataverseUpdates, editDataverse, mark, writesSince } from "./syncFixtures.js";
+import { OTHER_USER, appPatches, contact, contactByMentorId, contactIdOf, dataverseUpdates, editDataverse, mark, writesSince } from "./syncFixtures.js";
 
 describe("propagation of field changes", () => {
   let h: SyncHarness;
@@ -65,5 +67,57 @@ describe("propagation of field changes", () => {
 
     expect(appPatches(h, "mentor", at.app).size).toBe(0);
     expect(h.stack.app.get("mentor", "m-0001")!.data!.score).toBe(87);
+  });
+
+  it("creates a record that began in Dataverse in the app and writes the app id back to the to-dataverse key column", async () => {
+    h = await startSyncHarness();
+    await h.cycle();
+    const id = h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", emailaddress1: "nora.vik@example.org", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+
+    const summary = await h.cycle();
+
+    expect(summary.mappings.find((m) => m.name === "mentors")!.toApp.created).toBe(1);
+    const created = h.stack.app.list("mentor").find((r) => r.dataverseId === id);
+    expect(created?.data).toMatchObject({ firstName: "Nora", lastName: "Vik", certificationStatus: "pending", score: 3 });
+    expect(contact(h, id).hlf_mentorid).toBe(created!.id);
+    expect((await h.services.state.getLinkByDataverse("mentors", id))?.appId).toBe(created!.id);
+    const at = mark(h);
+    expect((await h.cycle()).totals.written).toBe(0);
+    expect(writesSince(h, at)).toEqual({ dataverse: [], app: [] });
+  });
+});
+
+describe("values that cannot be mapped", () => {
+  let h: SyncHarness;
+  afterEach(async () => h?.stop());
+
+  it("fails only the records with an unmappable value, writes nothing for them and lets the others through", async () => {
+    h = await startSyncHarness();
+    await h.cycle();
+    const before = { m4: contactByMentorId(h, "m-0004")!, m5: contactByMentorId(h, "m-0005")! };
+    const m4 = h.stack.app.get("mentor", "m-0004")!.data!;
+    const m5 = h.stack.app.get("mentor", "m-0005")!.data!;
+    h.stack.app.put("mentor", "m-0004", { ...m4, certificationStatus: "suspended", firstName: "Karianne" });
+    h.stack.app.put("mentor", "m-0005", { ...m5, certifiedUntil: "31.12.2027", score: 1 });
+    h.stack.app.patch("mentor", "m-0007", { score: 77 });
+    const at = mark(h);
+
+    const summary = await h.cycle();
+
+    expect(summary.status).toBe("completed_with_failures");
+    expect(exitCodeOf(summary)).toBe(2);
+    expect(summary.totals.failed).toBe(2);
+    const failures = summary.failures.map((f) => [f.mapping, f.direction, f.id, f.code]);
+    expect(failures.sort()).toEqual([["mentors", "toDataverse", "m-0004", ErrorCodes.Unmappable], ["mentors", "toDataverse", "m-0005", ErrorCodes.Unmappable]]);
+    expect(summary.failures.find((f) => f.id === "m-0004")!.message).toContain("suspended");
+    expect(summary.failures.find((f) => f.id === "m-0005")!.message).toContain("31.12.2027");
+    const sent = dataverseUpdates(h, "contacts", "contactid", at.dv);
+    expect(sent.has(String(before.m4.contactid))).toBe(false);
+    expect(sent.has(String(before.m5.contactid))).toBe(false);
+    expect(contactByMentorId(h, "m-0004")).toMatchObject({ firstname: "Kari", hlf_certificationstatus: before.m4.hlf_certificationstatus });
+    expect(contactByMentorId(h, "m-0005")).toMatchObject({ hlf_score: before.m5.hlf_score, hlf_certifieduntil: before.m5.hlf_certifieduntil });
+    expect(contactByMentorId(h, "m-0007")!.hlf_score).toBe(77);
+    const letters = await h.services.state.listDeadLetters({ mapping: "mentors" });
+    expect(letters.map((d) => [d.recordId, d.code]).sort()).toEqual([["m-0004", ErrorCodes.Unmappable], ["m-0005", ErrorCodes.Unmappable]]);
   });
 });

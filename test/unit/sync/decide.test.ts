@@ -159,4 +159,15 @@ describe("decidePair", () => {
     expect(out.deletes).toEqual([]);
     expect(out.linkRemovals).toEqual([link]);
   });
+
+  it("does not create an inactive, unlinked Dataverse row in the app when deletes deactivate", async () => {
+    const inactive = dvRow({ hlf_mentorid: null, statecode: 1 });
+
+    const deactivating = await decide({ dv: inactive }, ctxFor(mappingWith({ deletes: "deactivate" })));
+    const propagating = await decide({ dv: inactive });
+
+    expect(deactivating.toApp).toEqual([]);
+    expect(deactivating.skipped.toApp).toBe(1);
+    expect(propagating.toApp.map((o) => o.kind)).toEqual(["create"]);
+  });
 });

@@ -1,0 +1,12 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
+import { appWebhookApi } from "../shared/api/appWebhookApi.js";
+import { FunctionNames } from "../shared/names.js";
+import { getServices } from "../shared/runtime/services.js";
+import { http } from "./register.js";
+
+export async function appWebhook(req: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
+  return appWebhookApi(req, await getServices());
+}
+
+// Anonymous at the host: the app signs its notices (HMAC with APP_WEBHOOK_SECRET), checked in code.
+http(FunctionNames.appWebhook, { methods: ["POST"], route: "webhooks/app", authLevel: "anonymous", handler: appWebhook });

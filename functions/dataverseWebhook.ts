@@ -1,0 +1,13 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
+import { dataverseWebhookApi } from "../shared/api/dataverseWebhookApi.js";
+import { FunctionNames } from "../shared/names.js";
+import { getServices } from "../shared/runtime/services.js";
+import { http } from "./register.js";
+
+export async function dataverseWebhook(req: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
+  return dataverseWebhookApi(req, await getServices());
+}
+
+// Anonymous at the host: the WebhookKey, HttpHeader, HttpQueryString and HMAC styles are all checked
+// in code (constant time), so the same rules hold under any host and under the local runner.
+http(FunctionNames.dataverseWebhook, { methods: ["POST"], route: "webhooks/dataverse", authLevel: "anonymous", handler: dataverseWebhook });

@@ -1,0 +1,44 @@
+/**
+ * Where the per-identity throttle budget lives. One row per identity: every process that talks
+ * to Dataverse as that identity reads and updates it with optimistic concurrency (ETags), so N
+ * function instances share one budget instead of each assuming it has the whole limit.
+ */
+export interface BudgetRow {
+  /** Real-time ms at which the current fixed window started. */
+  windowStart: number;
+  /** Requests granted in the current window (all processes together). */
+  used: number;
+  /** Real-time ms before which nobody may send: the latest 429's Retry-After. */
+  blockedUntil: number;
+}
+
+export interface BudgetSnapshot {
+  row: BudgetRow;
+  /** Opaque version for the conditional write; undefined when the row does not exist yet. */
+  etag?: string;
+}
+
+export interface BudgetStore {
+  read(identity: string): Promise<BudgetSnapshot>;
+  /** false when someone else wrote first (the caller re-reads and tries again). */
+  write(identity: string, row: BudgetRow, etag: string | undefined): Promise<boolean>;
+}
+
+export const emptyBudgetRow = (): BudgetRow => ({ windowStart: 0, used: 0, blockedUntil: 0 });
+
+/** One process (tests, `npm run sync`): the same protocol over a Map. */
+export class MemoryBudgetStore implements BudgetStore {
+  private readonly rows = new Map<string, { row: BudgetRow; version: number }>();
+
+  async read(identity: string): Promise<BudgetSnapshot> {
+    const found = this.rows.get(identity);
+    return found ? { row: { ...found.row }, etag: String(found.version) } : { row: emptyBudgetRow() };
+  }
+
+  async write(identity: string, row: BudgetRow, etag: string | undefined): Promise<boolean> {
+    const found = this.rows.get(identity);
+    if ((found ? String(found.version) : undefined) !== etag) return false;
+    this.rows.set(identity, { row: { ...row }, version: (found?.version ?? 0) + 1 });
+    return true;
+  }
+}

@@ -1,0 +1,57 @@
+import type { TableClient } from "@azure/data-tables";
+import { statusOf, translateStorageError } from "../state/tableErrors.js";
+import { tableClientFactory, type TableConnectionOptions } from "../state/tableClients.js";
+import { emptyBudgetRow, type BudgetRow, type BudgetSnapshot, type BudgetStore } from "./budgetStore.js";
+
+const ROW_KEY = "budget";
+
+export interface TableBudgetStoreOptions extends TableConnectionOptions {
+  /** Table name (letters and digits); default `throttlebudget`. */
+  tableName?: string;
+}
+
+/**
+ * The budget row in Table Storage. Identities are hashed by the caller into safe keys; the
+ * conditional update (If-Match) is what keeps concurrent processes from over-granting.
+ */
+export class TableBudgetStore implements BudgetStore {
+  private readonly client: TableClient;
+
+  constructor(options: TableBudgetStoreOptions) {
+    this.client = tableClientFactory(options)(options.tableName ?? "throttlebudget");
+  }
+
+  async ensure(): Promise<void> {
+    try {
+      await this.client.createTable();
+    } catch (e) {
+      if (statusOf(e) !== 409) throw translateStorageError(e, "create the throttle budget table");
+    }
+  }
+
+  async read(identity: string): Promise<BudgetSnapshot> {
+    try {
+      const e = await this.client.getEntity<Record<string, unknown>>(identity, ROW_KEY);
+      return { row: { windowStart: Number(e.windowStart), used: Number(e.used), blockedUntil: Number(e.blockedUntil) }, etag: e.etag };
+    } catch (e) {
+      if (statusOf(e) === 404) return { row: emptyBudgetRow() };
+      throw translateStorageError(e, "read the throttle budget");
+    }
+  }
+
+  async write(identity: string, row: BudgetRow, etag: string | undefined): Promise<boolean> {
+    // Numbers go as strings: Table Storage's Int32 would overflow on epoch milliseconds.
+    const entity = { partitionKey: identity, rowKey: ROW_KEY, windowStart: String(row.windowStart), used: row.used, blockedUntil: String(row.blockedUntil) };
+    try {
+      if (etag === undefined) await this.client.createEntity(entity);
+      else await this.client.updateEntity(entity, "Replace", { etag });
+      return true;
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 409 || status === 412) return false;
+      throw translateStorageError(e, "update the throttle budget");
+    }
+  }
+}
+
+export { emptyBudgetRow };

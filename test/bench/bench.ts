@@ -1,0 +1,108 @@
+/**
+ * `npm run bench -- [--records N] [--json]`: the real pipeline against the emulators with service
+ * protection on, time-scaled. See docs/benchmark.md for what each figure means and how to read it.
+ */
+import { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import type { SyncConfigInput } from "../../shared/config/mapping.js";
+import { startEmulatorStack, type EmulatorStack } from "../../shared/runtime/emulatorStack.js";
+import { startAzurite } from "../support/azurite.js";
+import { GROUPS, groupId, mentorId, mentorRecord } from "./benchData.js";
+import type { WorkerJob } from "./benchWorker.js";
+import { ceilingFor, scaledLimits } from "./ceiling.js";
+import { runNaiveBaseline } from "./naiveBaseline.js";
+import { printReport } from "./report.js";
+import { runWorker } from "./runWorker.js";
+import { measureWorkers } from "./scaleOut.js";
+
+const program = new Command("bench")
+  .option("--records <n>", "app records (mentors) in the full load", (v) => Number.parseInt(v, 10), 20_000)
+  .option("--json", "print every figure as one JSON object on the last line", false)
+  .option("--time-scale <x>", "emulator time scale (simulated seconds per real second)", Number, 0.15)
+  .option("--window-seconds <s>", "service-protection window, simulated seconds (limits keep the documented rates)", Number, 1)
+  .option("--bulk-size <n>", "records per write message and bulk request to start from", (v) => Number.parseInt(v, 10), 100)
+  .option("--workers <n>", "worker processes for the shared-budget measurement (0 skips it)", (v) => Number.parseInt(v, 10), 4)
+  .option("--worker-records <n>", "records the workers write together (default records / 2)", (v) => Number.parseInt(v, 10))
+  .option("--naive-seconds <s>", "how long the naive baseline runs", Number, 15)
+  .parse();
+const opts = program.opts<{ records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number }>();
+
+const log = (line: string) => void (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
+const limits = scaledLimits(opts.windowSeconds, opts.timeScale);
+const windowRealMs = (opts.windowSeconds * 1000) / opts.timeScale;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function benchConfig(): SyncConfigInput {
+  const config = JSON.parse(readFileSync(new URL("../../sync.config.json", import.meta.url), "utf8")) as SyncConfigInput;
+  return { ...config, options: { ...config.options, chunkSize: opts.bulkSize, massDeleteMinimum: 1_000_000 } };
+}
+
+async function stackWith(storage: string): Promise<EmulatorStack> {
+  return startEmulatorStack({ storageConnectionString: storage, seed: false, dataverse: { throttle: limits } });
+}
+
+function writesSince(stack: EmulatorStack, since: number): number {
+  const isWrite = (m: string) => m === "POST" || m === "PATCH" || m === "DELETE";
+  return stack.dataverse.log.entries().filter((e) => e.at >= since && e.status < 400 && isWrite(e.method) && !e.inBatch).length;
+}
+
+const azurite = await startAzurite();
+try {
+  const records = opts.records;
+  const total = records + GROUPS;
+  log(`d365-sync benchmark: ${records} records, time scale ${opts.timeScale}, window ${opts.windowSeconds} s simulated (${(windowRealMs / 1000).toFixed(1)} s real)`);
+
+  // (b) the naive baseline, on its own emulator so its window does not eat into ours.
+  const naiveStack = await stackWith(azurite.connectionString);
+  const naive = await runNaiveBaseline(naiveStack.env, records, opts.naiveSeconds).finally(() => naiveStack.stop());
+  log(`naive baseline: ${naive.records} records in ${naive.seconds.toFixed(1)} s (${naive.throttled} × 429)`);
+
+  // (a) d365-sync: a full first load of every mentor (plus the groups they point at), in a worker process.
+  const stack = await stackWith(azurite.connectionString);
+  for (let g = 0; g < GROUPS; g++) stack.app.put("group", groupId(g), { name: `Group ${g}`, region: `Region ${g % 4}` });
+  for (let i = 0; i < records; i++) {
+    const r = mentorRecord(i);
+    stack.app.put("mentor", r.id, r.data);
+  }
+  const base = { env: stack.env, config: benchConfig(), tablePrefix: `bench${Date.now().toString(36)}`, bulkSize: opts.bulkSize };
+  const cycle = (full: boolean) => runWorker({ kind: "cycle", full, ...base } satisfies WorkerJob);
+  const fullRun = await cycle(false);
+  log(`full load: ${fullRun.totals?.written} written in ${(fullRun.ms / 1000).toFixed(1)} s, ${fullRun.requests} requests, ${fullRun.throttled} × 429`);
+
+  // The next run reads the full load's own echoes once (the app ids and Dataverse ids written back)
+  // and skips them; it is reported, but the nightly figures are taken after it.
+  const settleRun = await cycle(false);
+  log(`first run after the load (echoes): ${settleRun.totals?.written} written, ${settleRun.totals?.skipped} skipped in ${(settleRun.ms / 1000).toFixed(1)} s, ${settleRun.requests} requests`);
+
+  // An unchanged table: nothing may be written.
+  const mark = Date.now();
+  const idleRun = await cycle(false);
+  const idleWrites = writesSince(stack, mark);
+  log(`unchanged: ${idleWrites} Dataverse writes, ${idleRun.requests} requests, ${(idleRun.ms / 1000).toFixed(2)} s`);
+
+  // Nightly delta: 1 % of the records changed in the app.
+  await pause(windowRealMs);
+  const changed = Math.max(1, Math.round(records / 100));
+  for (let k = 0; k < changed; k++) {
+    const i = Math.floor((k * records) / changed);
+    stack.app.patch("mentor", mentorId(i), { score: 100 + k });
+  }
+  const deltaRun = await cycle(false);
+  log(`delta (${changed} changed): ${deltaRun.totals?.written} written in ${(deltaRun.ms / 1000).toFixed(2)} s, ${deltaRun.requests} requests`);
+
+  // Scale-out: several worker processes, one identity, one emulator, one Azurite.
+  await pause(windowRealMs);
+  const workerRecords = opts.workerRecords ?? Math.floor(records / 2);
+  const scale = opts.workers > 0 ? await measureWorkers({ stack, storage: azurite.connectionString, ...base, workers: opts.workers, records: workerRecords, windowRealMs, limits, log }) : undefined;
+  await stack.stop();
+
+  const ceiling = ceilingFor(limits, opts.bulkSize, total);
+  const d365 = total / (fullRun.ms / 1000);
+  printReport({
+    opts, machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", memoryGb: totalmem() / 2 ** 30, node: process.version },
+    records: total, d365, naive, ceiling, fullRun, deltaRun, changed, idleWrites, scale,
+  }, log);
+} finally {
+  await azurite.stop();
+}

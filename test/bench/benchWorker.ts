@@ -1,0 +1,83 @@
+/**
+ * One benchmark worker PROCESS: its own services (token provider, DataverseClient, Table state)
+ * against the parent's emulators and Azurite, so its memory and its throttle behaviour are its own.
+ * Jobs come over IPC; the answer goes back the same way.
+ *   cycle: one complete sync cycle (`npm run sync` in process) — the d365-sync measurement;
+ *   write: bulk-write a slice of contacts through services.dataverse.writeMany — the scale-out
+ *          measurement, where several workers share (or not) one throttle budget.
+ */
+import { loadSettings } from "../../shared/config/settings.js";
+import { parseSyncConfig } from "../../shared/config/loadConfig.js";
+import type { SyncConfigInput } from "../../shared/config/mapping.js";
+import type { BulkWrite, Logger } from "../../shared/ports.js";
+import { createServices, type Services } from "../../shared/runtime/services.js";
+import { runCycle } from "../../shared/runtime/syncCycle.js";
+import { TableBudgetStore } from "../../shared/throttle/tableBudgetStore.js";
+import { ThrottleBudget } from "../../shared/throttle/throttleBudget.js";
+import { contactBody } from "./benchData.js";
+
+export interface BudgetJob {
+  tableName: string;
+  maxRequests: number;
+  windowMs: number;
+}
+
+export type WorkerJob =
+  | { kind: "cycle"; env: Record<string, string>; config: SyncConfigInput; tablePrefix: string; full: boolean; bulkSize: number; budget?: BudgetJob }
+  | { kind: "write"; env: Record<string, string>; config: SyncConfigInput; tablePrefix: string; from: number; to: number; bulkSize: number; budget?: BudgetJob; startAt: number };
+
+export interface WorkerResult {
+  ms: number;
+  requests: number;
+  throttled: number;
+  waitedMs: number;
+  maxRssMb: number;
+  totals?: { written: number; skipped: number; conflicts: number; failed: number };
+  failed?: number;
+  error?: string;
+}
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+async function services(job: WorkerJob): Promise<Services> {
+  const settings = loadSettings(job.env);
+  let dataverseBudget: ThrottleBudget | undefined;
+  if (job.budget) {
+    const store = new TableBudgetStore({ connectionString: job.env.AzureWebJobsStorage, tableName: job.budget.tableName });
+    await store.ensure();
+    dataverseBudget = new ThrottleBudget({ store, identity: settings.dynamics.clientId, maxRequests: job.budget.maxRequests, windowMs: job.budget.windowMs });
+  }
+  return createServices({
+    settings, config: parseSyncConfig(job.config, "bench config"), queues: "memory", logger: quiet,
+    tablePrefix: job.tablePrefix, dataverseBudget, dataverseBulkSize: job.bulkSize,
+  });
+}
+
+async function run(job: WorkerJob): Promise<WorkerResult> {
+  const s = await services(job);
+  await s.checkToken();
+  let totals: WorkerResult["totals"];
+  let failed: number | undefined;
+  let started: number;
+  if (job.kind === "cycle") {
+    started = performance.now();
+    totals = (await runCycle(s, { full: job.full, dryRun: false })).summary.totals;
+  } else {
+    const writes: BulkWrite[] = [];
+    for (let i = job.from; i < job.to; i++) writes.push({ ref: String(i), kind: "create", body: contactBody(i) });
+    // All workers start together, as scaled-out instances picking up a burst of queue messages.
+    await new Promise((r) => setTimeout(r, Math.max(0, job.startAt - Date.now())));
+    started = performance.now();
+    const results = await s.dataverse.writeMany("contacts", "contact", writes);
+    failed = results.filter((r) => !r.ok).length;
+  }
+  const ms = performance.now() - started;
+  const st = s.dataverse.stats();
+  return { ms, requests: st.requests, throttled: st.throttled, waitedMs: st.waitedMs, maxRssMb: process.resourceUsage().maxRSS / 1024, totals, failed };
+}
+
+process.once("message", (job: WorkerJob) => {
+  run(job)
+    .then((result) => process.send!(result, () => process.exit(0)))
+    .catch((e: unknown) => process.send!({ ms: 0, requests: 0, throttled: 0, waitedMs: 0, maxRssMb: 0, error: e instanceof Error ? e.message : String(e) }, () => process.exit(1)));
+});

@@ -1,0 +1,33 @@
+import { ceilingRecordsPerSecond, resolveThrottleOptions, type ThrottleOptionsInput } from "../emulators/dataverse/throttleModel.js";
+
+export interface Ceiling {
+  /** Sustained best rate (records per real second) for bulk requests of `bulkSize`. */
+  sustained: number;
+  /** Records one window lets through at once (a fresh window's whole allowance). */
+  burstRecords: number;
+  /** The best ANY client could average over `records`: the first window's burst, then the sustained rate. */
+  forRun: number;
+}
+
+/**
+ * The ceiling for the request kind the product uses (bulk of `bulkSize`). A finite run starts with
+ * an empty window, so its best average is a little above the sustained rate; that run-adjusted
+ * figure is the stricter yardstick and the one the ratio uses.
+ */
+export function ceilingFor(options: ThrottleOptionsInput, bulkSize: number, records: number): Ceiling {
+  const o = resolveThrottleOptions({ ...options, enabled: true });
+  const sustained = ceilingRecordsPerSecond(o, "bulk", bulkSize);
+  const perRequestExec = o.cost.bulkTargetMs * bulkSize;
+  const burstRequests = Math.min(o.maxRequests, Math.floor(o.maxExecutionMs / perRequestExec));
+  const burstRecords = burstRequests * bulkSize;
+  // Even the burst cannot beat the concurrency limit: 52 requests in flight, each latency + execution.
+  const byConcurrency = ((o.maxConcurrent * 1000) / (o.cost.latencyMs + perRequestExec)) * bulkSize * o.timeScale;
+  const seconds = Math.max(Math.max(0, records - burstRecords) / sustained, records / byConcurrency);
+  return { sustained, burstRecords, forRun: records / seconds };
+}
+
+/** Service protection with the documented RATES (6,000 requests and 1,200 s of execution per 300 s) over a shorter window. */
+export function scaledLimits(windowSeconds: number, timeScale: number): ThrottleOptionsInput {
+  const share = windowSeconds / 300;
+  return { enabled: true, timeScale, windowSeconds, maxRequests: Math.max(1, Math.round(6000 * share)), maxExecutionMs: 1_200_000 * share };
+}

@@ -1,0 +1,65 @@
+import type { EmulatorStack } from "../../shared/runtime/emulatorStack.js";
+import type { ThrottleOptionsInput } from "../emulators/dataverse/throttleModel.js";
+import type { SyncConfigInput } from "../../shared/config/mapping.js";
+import { ceilingFor } from "./ceiling.js";
+import { runWorker } from "./runWorker.js";
+
+export interface ScaleOutRun {
+  shared: boolean;
+  workers: number;
+  records: number;
+  seconds: number;
+  recordsPerSecond: number;
+  vsCeiling: number;
+  requests: number;
+  throttled: number;
+  throttledShare: number;
+  failed: number;
+}
+
+export interface ScaleOutOptions {
+  stack: EmulatorStack;
+  storage: string;
+  env: Record<string, string>;
+  config: SyncConfigInput;
+  tablePrefix: string;
+  bulkSize: number;
+  workers: number;
+  records: number;
+  windowRealMs: number;
+  limits: ThrottleOptionsInput;
+  log: (line: string) => void;
+}
+
+/**
+ * N worker processes with the same client id bulk-write disjoint slices at the same moment: first
+ * each on its own (what scale-out does today), then sharing one budget through Table Storage.
+ */
+export async function measureWorkers(o: ScaleOutOptions): Promise<{ alone: ScaleOutRun; shared: ScaleOutRun }> {
+  const alone = await once(o, false, 0);
+  await new Promise((r) => setTimeout(r, o.windowRealMs));
+  const shared = await once(o, true, o.records);
+  return { alone, shared };
+}
+
+async function once(o: ScaleOutOptions, shared: boolean, offset: number): Promise<ScaleOutRun> {
+  const per = Math.ceil(o.records / o.workers);
+  const startAt = Date.now() + 3_000; // every process is up and has its token by then
+  const budget = shared ? { tableName: `budget${Date.now().toString(36)}`, maxRequests: Number(o.limits.maxRequests), windowMs: o.windowRealMs } : undefined;
+  const results = await Promise.all(Array.from({ length: o.workers }, (_, w) => runWorker({
+    kind: "write", env: o.env, config: o.config, tablePrefix: `${o.tablePrefix}w${w}`, bulkSize: o.bulkSize, budget, startAt,
+    from: 1_000_000 + offset + w * per, to: 1_000_000 + offset + Math.min(o.records, (w + 1) * per),
+  })));
+  const seconds = Math.max(...results.map((r) => r.ms)) / 1000;
+  const requests = results.reduce((s, r) => s + r.requests, 0);
+  const throttled = results.reduce((s, r) => s + r.throttled, 0);
+  const failed = results.reduce((s, r) => s + (r.failed ?? 0), 0);
+  const recordsPerSecond = (o.records - failed) / seconds;
+  const run = {
+    shared, workers: o.workers, records: o.records, seconds, recordsPerSecond,
+    vsCeiling: recordsPerSecond / ceilingFor(o.limits, o.bulkSize, o.records).forRun,
+    requests, throttled, throttledShare: requests ? throttled / requests : 0, failed,
+  };
+  o.log(`${o.workers} workers ${shared ? "sharing one budget" : "each on its own"}: ${run.recordsPerSecond.toFixed(0)} rec/s, ${(run.vsCeiling * 100).toFixed(0)} % of ceiling, ${throttled}/${requests} requests throttled, ${failed} failed`);
+  return run;
+}

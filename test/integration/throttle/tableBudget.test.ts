@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import type { Clock } from "../../../shared/ports.js";
+import { TableBudgetStore } from "../../../shared/throttle/tableBudgetStore.js";
+import { ThrottleBudget, budgetKey } from "../../../shared/throttle/throttleBudget.js";
+import { azuriteConnectionString, uniqueName } from "../../support/storage.js";
+
+/** Real storage, simulated time: sleeping advances the shared clock instead of waiting. */
+function steppingClock(start = 5_000_000): Clock {
+  let now = start;
+  return { now: () => now, sleep: async (ms: number) => void (now += ms) };
+}
+
+async function tableStore(tableName = uniqueName("budget")): Promise<TableBudgetStore> {
+  const store = new TableBudgetStore({ connectionString: azuriteConnectionString(), tableName });
+  await store.ensure();
+  return store;
+}
+
+describe("ThrottleBudget over Table Storage", () => {
+  it("two budgets racing over one table never admit more than the limit in a window together", async () => {
+    // Prepare
+    const clock = steppingClock();
+    // Two store clients on one table, as two processes would have.
+    const table = uniqueName("budget");
+    const make = async () => new ThrottleBudget({ store: await tableStore(table), identity: "client-x", maxRequests: 12, windowMs: 60_000, leaseSize: 2, clock });
+    const budgets = [await make(), await make()];
+    const start = clock.now();
+    const admittedAt: number[] = [];
+
+    // Act: both race for 20 requests at once; only 12 fit the first window.
+    await Promise.all(budgets.flatMap((b) => Array.from({ length: 10 }, async () => {
+      await b.acquire();
+      admittedAt.push(clock.now());
+    })));
+
+    // Assess
+    expect(admittedAt).toHaveLength(20);
+    expect(admittedAt.filter((t) => t < start + 60_000).length).toBe(12);
+    expect(budgets[0].stats().granted + budgets[1].stats().granted).toBe(20);
+  });
+
+  it("a Retry-After recorded by one budget holds the other back", async () => {
+    // Prepare
+    const clock = steppingClock();
+    const store = await tableStore();
+    const a = new ThrottleBudget({ store, identity: "client-y", maxRequests: 100, windowMs: 60_000, leaseSize: 1, clock });
+    const b = new ThrottleBudget({ store, identity: "client-y", maxRequests: 100, windowMs: 60_000, leaseSize: 1, clock });
+    const penalizedAt = clock.now();
+
+    // Act
+    await a.penalize(7_000);
+    await b.acquire();
+
+    // Assess
+    expect(clock.now()).toBeGreaterThanOrEqual(penalizedAt + 7_000);
+    const row = await store.read(budgetKey("client-y"));
+    expect(row.row.blockedUntil).toBe(penalizedAt + 7_000);
+  });
+});
