@@ -66,7 +66,6 @@ export const ErrorCodes = {
   InvalidSetting: "INVALID_SETTING",
   // engine
   MassDeleteBlocked: "MASS_DELETE_BLOCKED",
-  ManualConflict: "MANUAL_CONFLICT",
   AttemptsExhausted: "ATTEMPTS_EXHAUSTED",
   // state and queues
   PayloadTooLarge: "PAYLOAD_TOO_LARGE",

@@ -25,6 +25,8 @@ export interface DataverseTransportOptions {
   random?: () => number;
   /** Optional per-identity budget shared across processes: asked before every attempt, told of every 429. */
   budget?: RequestBudget;
+  /** Told of every 429 before its retry (telemetry). */
+  onThrottled?: (info: { retryAfterMs: number; code?: string }) => void;
 }
 
 export interface DataverseStats {
@@ -108,6 +110,7 @@ export class DataverseTransport {
       onRetry: ({ attempt, delayMs, error, req }) => {
         this.counters.waitedMs += delayMs;
         this.logger?.warn("Dataverse request will be retried", { method: req.method, code: error.code, status: error.status, attempt, delayMs });
+        if (error.kind === "throttled") options.onThrottled?.({ retryAfterMs: error.retryAfterMs ?? delayMs, code: error.remoteCode });
       },
     });
   }

@@ -6,8 +6,9 @@ import { createAppClient } from "../app/appClient.js";
 import { createDataverseClient, createDataverseTokenProvider, type DataverseClientExtras } from "../dataverse/index.js";
 import type { RequestBudget } from "../dataverse/dataverseTransport.js";
 import { systemClock } from "../http/clock.js";
-import { Queues } from "../names.js";
+import { Queues, TelemetryEvents } from "../names.js";
 import type { AppClient, Clock, Logger, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
+import { webhookNotifier } from "../ops/notifier.js";
 import { MemoryWorkQueue } from "../state/memoryQueue.js";
 import { createStorageQueue } from "../state/storageQueue.js";
 import { createTableStateStore } from "../state/tableStateStore.js";
@@ -76,7 +77,10 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     clientSecret: d.credential.secret, certificatePath: d.credential.certificatePath,
     credential: d.credential.kind === "client-secret" ? "secret" : d.credential.kind,
   }, { clock });
-  const dataverse = createDataverseClient({ instanceUrl: d.instanceUrl, tokens, clock, logger, budget: options.dataverseBudget, bulkSize: options.dataverseBulkSize });
+  const dataverse = createDataverseClient({
+    instanceUrl: d.instanceUrl, tokens, clock, logger, budget: options.dataverseBudget, bulkSize: options.dataverseBulkSize,
+    onThrottled: ({ retryAfterMs, code }) => telemetry.event(TelemetryEvents.throttled, { retryAfterMs, code }),
+  });
   const app = createAppClient({ baseUrl: settings.app.baseUrl, apiKey: settings.app.apiKey, clock, logger });
 
   const storage = settings.storage;
@@ -104,7 +108,8 @@ export async function createServices(options: ServiceOptions): Promise<Services>
 
   let self: Promise<string> | undefined;
   const selfUserId = () => (self ??= dataverse.whoAmI().then((w) => w.UserId).catch((e) => { self = undefined; throw e; }));
-  const engine = new SyncEngine({ config, dataverse, app, state, queues, clock, logger, telemetry, registry: options.registry ?? defaultRegistry, selfUserId });
+  const notifier = settings.notifyWebhookUrl ? webhookNotifier(settings.notifyWebhookUrl, { clock, logger }) : undefined;
+  const engine = new SyncEngine({ config, dataverse, app, state, queues, clock, logger, telemetry, registry: options.registry ?? defaultRegistry, selfUserId, notifier });
   return { settings, config, engine, state, queues, dataverse, app, clock, logger, telemetry, checkToken: async () => void (await tokens.getToken()) };
 }
 

@@ -52,17 +52,17 @@ async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, 
       }
       if (Object.keys(keyBody).length) await ctx.dataverse.update(m.mapping.dataverse.entitySet, op.dataverseId!, keyBody);
       await recordLink(ctx.state, m, created.id, op.dataverseId!, base, { appVersion: created.version }, ctx.now());
-      return succeeded(out, "created");
+      return succeeded(out, "created", op);
     }
     case "update": {
       try {
         const res = await ctx.app.update(entity, op.appId!, m.toAppData(op.values), { ifMatch: op.appVersion, dataverseId: op.dataverseId });
         await recordLink(ctx.state, m, op.appId!, op.dataverseId!, op.base, { appVersion: res.version }, ctx.now());
-        return succeeded(out, "updated");
+        return succeeded(out, "updated", op);
       } catch (e) {
         if (isSyncError(e) && e.code === ErrorCodes.NotFound) {
           out.notes.push(`${m.name}: app record ${op.appId} was deleted before it could be updated`);
-          return succeeded(out, "skipped");
+          return succeeded(out, "skipped", op);
         }
         throw e;
       }
@@ -70,7 +70,7 @@ async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, 
     case "delete": {
       await ctx.app.delete(entity, op.appId!);
       await removeLink(ctx.state, m, op.appId, op.dataverseId);
-      return succeeded(out, "deleted");
+      return succeeded(out, "deleted", op);
     }
     case "deactivate": {
       const inactive = m.mapping.app.inactiveField!;
@@ -83,7 +83,7 @@ async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, 
         if (!(isSyncError(e) && e.code === ErrorCodes.NotFound)) throw e;
         await removeLink(ctx.state, m, op.appId, op.dataverseId);
       }
-      return succeeded(out, "deleted");
+      return succeeded(out, "deleted", op);
     }
   }
 }

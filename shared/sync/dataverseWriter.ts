@@ -76,10 +76,10 @@ async function toBulkWrite(ctx: WriterContext, m: CompiledMapping, op: WriteOp, 
 async function onSuccess(ctx: WriterContext, m: CompiledMapping, op: WriteOp, id: string | undefined, out: WriteOutcome): Promise<void> {
   if (op.kind === "delete" || op.kind === "deactivate") {
     await removeLink(ctx.state, m, op.appId, op.dataverseId);
-    return succeeded(out, "deleted");
+    return succeeded(out, "deleted", op);
   }
   await recordLink(ctx.state, m, op.appId!, id ?? op.dataverseId!, op.base, { appVersion: op.appVersion }, ctx.now());
-  succeeded(out, op.kind === "create" ? "created" : "updated");
+  succeeded(out, op.kind === "create" ? "created" : "updated", op);
 }
 
 async function onFailure(ctx: WriterContext, m: CompiledMapping, op: WriteOp, error: unknown, out: WriteOutcome): Promise<void> {
@@ -91,18 +91,18 @@ async function onFailure(ctx: WriterContext, m: CompiledMapping, op: WriteOp, er
     if (row) {
       await recordLink(ctx.state, m, op.appId!, String(row[m.primaryId]), {}, { appVersion: op.appVersion }, ctx.now());
       out.notes.push(`${m.name}: app record ${op.appId} matched existing Dataverse row ${String(row[m.primaryId])} by key; it is compared on the next run`);
-      return succeeded(out, "skipped");
+      return succeeded(out, "skipped", op);
     }
   }
   if (code === ErrorCodes.NotFound) {
     if (op.kind === "delete" || op.kind === "deactivate") {
       await removeLink(ctx.state, m, op.appId, op.dataverseId);
-      return succeeded(out, "deleted");
+      return succeeded(out, "deleted", op);
     }
     if (op.kind === "update") {
       // Deleted in Dataverse meanwhile: the delete arrives with the next delta and follows the policy.
       out.notes.push(`${m.name}: Dataverse row ${op.dataverseId} was deleted before it could be updated`);
-      return succeeded(out, "skipped");
+      return succeeded(out, "skipped", op);
     }
   }
   failed(out, "toDataverse", op, error, ctx.maxAttempts, ctx.backoffMs);

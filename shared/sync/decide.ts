@@ -104,7 +104,7 @@ export async function decidePair(ctx: DecideContext, pair: Pair, out: Decisions)
 }
 
 const isAppInactive = (m: CompiledMapping, r: AppRecord) =>
-  m.mapping.deletes === "deactivate" && !!m.mapping.app.inactiveField && canonicalEquals(r.data[m.mapping.app.inactiveField.field], m.mapping.app.inactiveField.value);
+  m.mapping.deletes === "deactivate" && !!m.mapping.app.inactiveField && canonicalEquals(r.data?.[m.mapping.app.inactiveField.field], m.mapping.app.inactiveField.value);
 
 const isInactive = (row: DataverseRow) => row["statecode"] !== undefined && row["statecode"] !== null && Number(row["statecode"]) !== 0;
 

@@ -3,6 +3,7 @@ import { mappingOrder } from "../config/mappingOrder.js";
 import type { SyncConfig } from "../config/mapping.js";
 import { ErrorCodes, SyncError, errorMessage } from "../errors.js";
 import { TelemetryEvents } from "../names.js";
+import type { Notifier } from "../ops/notifier.js";
 import type { AppClient, Clock, DataverseClient, DirectionKey, Logger, RunRecord, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
 import { writeToApp, type AppWriterContext } from "./appWriter.js";
 import { CompiledMapping } from "./compiledMapping.js";
@@ -34,6 +35,8 @@ export interface EngineDeps {
   registry: Registry;
   /** The integration's own Dataverse user (WhoAmI), for echo suppression. */
   selfUserId(): Promise<string>;
+  /** Alerts on failed runs (NOTIFY_WEBHOOK_URL). */
+  notifier?: Notifier;
 }
 
 export interface StartRequest {
@@ -48,6 +51,8 @@ const MAX_MESSAGE_JSON = 45_000;
 /** How long a run waits for its parent mappings' runs before planning anyway. */
 const MAX_PARENT_WAITS = 300;
 const PARENT_WAIT_MS = 2_000;
+/** A run older than this no longer holds back the schedule (it crashed or is stuck). */
+const ACTIVE_RUN_MS = 30 * 60_000;
 
 /**
  * The sync engine behind every trigger: the timer and the manual route start runs, the run worker
@@ -79,6 +84,15 @@ export class SyncEngine {
     const runs: RunRecord[] = [];
     const runOf = new Map<string, string>();
     for (const name of names) {
+      if (req.trigger === "timer") {
+        // A scheduled tick while the previous run of this mapping is still going would read the same
+        // delta again; skip it (a run that is stuck longer than ACTIVE_RUN_MS no longer blocks).
+        const [latest] = await this.deps.state.listRuns({ mapping: name, limit: 1 });
+        if (latest && ["queued", "planning", "writing"].includes(latest.status) && this.deps.clock.now() - Date.parse(latest.startedAt) < ACTIVE_RUN_MS) {
+          this.deps.logger.info("scheduled run skipped: the previous run is still active", { mapping: name, runId: latest.runId });
+          continue;
+        }
+      }
       const run = await this.deps.state.createRun(newRun(randomUUID(), name, req, this.nowIso()));
       runOf.set(name, run.runId);
       runs.push(run);
@@ -110,6 +124,7 @@ export class SyncEngine {
       await state.updateRun(msg.runId, (r) => ({ ...r, ...plannedCounts(plan), status: "succeeded", finishedAt: this.nowIso(), notes: [...plan.notes, "dry run: nothing was written"] }));
       return plan;
     }
+    await this.markDeadLetters(msg.mapping, plan);
     await this.deadLetter(msg.mapping, msg.runId, plan.failures);
     for (const c of plan.parked) await state.putConflict(c);
     for (const link of plan.linkUpdates) await state.putLink(link).catch((e) => this.deps.logger.warn("link refresh skipped", { mapping: m.name, error: errorMessage(e) }));
@@ -161,7 +176,24 @@ export class SyncEngine {
     return outcome;
   }
 
+  /**
+   * A record that failed before and is now written or found in agreement is no longer a dead
+   * letter: its ops carry the ids to remove on success; agreements remove them now.
+   */
+  private async markDeadLetters(mapping: string, plan: RunPlan): Promise<void> {
+    const existing = new Set((await this.deps.state.listDeadLetters({ mapping, limit: 10_000 })).map((d) => d.id));
+    if (!existing.size) return;
+    const idsOf = (appId?: string, dataverseId?: string) =>
+      [`${mapping}|toDataverse|${appId}`, `${mapping}|toApp|${dataverseId}`].filter((id) => existing.has(id));
+    for (const op of [...plan.toDataverse, ...plan.toApp]) {
+      const ids = idsOf(op.appId, op.dataverseId);
+      if (ids.length) op.clearDeadLetters = ids;
+    }
+    for (const link of plan.linkUpdates) for (const id of idsOf(link.appId, link.dataverseId)) await this.deps.state.deleteDeadLetter(id);
+  }
+
   private async settle(mapping: string, runId: string, direction: DirectionKey, outcome: WriteOutcome): Promise<void> {
+    for (const id of new Set(outcome.clearedDeadLetters)) await this.deps.state.deleteDeadLetter(id);
     await this.deadLetter(mapping, runId, outcome.failures);
     if (outcome.retries.length) await this.enqueue(direction, { runId, mapping }, outcome.retries, outcome.retryDelayMs);
     if (runId === "events") return;

@@ -1,5 +1,6 @@
 import { TelemetryEvents, TelemetryMetrics } from "../names.js";
 import type { DirectionCounts, DirectionKey, Logger, RunRecord, SyncStateStore, Telemetry } from "../ports.js";
+import type { Notifier } from "../ops/notifier.js";
 import type { RunPlan } from "./planner.js";
 import type { WriteOutcome } from "./writeOutcome.js";
 import type { RunMessage } from "./writeOps.js";
@@ -57,10 +58,11 @@ export async function recordWrites(state: SyncStateStore, runId: string, directi
 }
 
 /** Health and telemetry once a run has finished. */
-export async function finishRun(deps: { state: SyncStateStore; telemetry: Telemetry; logger: Logger }, run: RunRecord): Promise<void> {
+export async function finishRun(deps: { state: SyncStateStore; telemetry: Telemetry; logger: Logger; notifier?: Notifier }, run: RunRecord): Promise<void> {
   if (!terminal(run.status) || run.dryRun) return;
+  let consecutiveFailures = 0;
   for (const direction of ["toDataverse", "toApp"] as const) {
-    await deps.state.updateHealth(run.mapping, direction, (h) => ({
+    const health = await deps.state.updateHealth(run.mapping, direction, (h) => ({
       ...h,
       lastRunAt: run.finishedAt ?? run.startedAt,
       lastRunId: run.runId,
@@ -68,6 +70,7 @@ export async function finishRun(deps: { state: SyncStateStore; telemetry: Teleme
       lastSuccessAt: run.status === "failed" ? h.lastSuccessAt : (run.finishedAt ?? run.startedAt),
       consecutiveFailures: run.status === "failed" ? h.consecutiveFailures + 1 : 0,
     }));
+    consecutiveFailures = Math.max(consecutiveFailures, health.consecutiveFailures);
   }
   const written = (c: DirectionCounts) => c.created + c.updated + c.deleted;
   const props = {
@@ -81,6 +84,7 @@ export async function finishRun(deps: { state: SyncStateStore; telemetry: Teleme
   deps.telemetry.metric(TelemetryMetrics.runDurationMs, Date.parse(run.finishedAt ?? run.startedAt) - Date.parse(run.startedAt), { mapping: run.mapping });
   const log = run.status === "failed" ? deps.logger.error : deps.logger.info;
   log.call(deps.logger, "run finished", props);
+  await deps.notifier?.runFinished(run, consecutiveFailures);
 }
 
 /** What a plan would write, in run-summary form (dry runs). */

@@ -33,6 +33,8 @@ export interface WriteOp {
   attempt: number;
   /** A fresh re-read instead of planned values (webhook notices): the writer re-plans this record. */
   refresh?: boolean;
+  /** Dead letters of this record, removed once this write succeeds. */
+  clearDeadLetters?: string[];
 }
 
 export interface WriteMessage {

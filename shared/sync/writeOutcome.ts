@@ -16,10 +16,12 @@ export interface WriteOutcome {
   retryDelayMs: number;
   failures: RecordFailure[];
   notes: string[];
+  /** Dead letters of records that have now synced (deleted by the engine). */
+  clearedDeadLetters: string[];
 }
 
 export function emptyOutcome(): WriteOutcome {
-  return { counts: { created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0 }, finished: 0, retries: [], retryDelayMs: 0, failures: [], notes: [] };
+  return { counts: { created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0 }, finished: 0, retries: [], retryDelayMs: 0, failures: [], notes: [], clearedDeadLetters: [] };
 }
 
 export function mergeOutcome(into: WriteOutcome, from: WriteOutcome): void {
@@ -29,11 +31,13 @@ export function mergeOutcome(into: WriteOutcome, from: WriteOutcome): void {
   into.retryDelayMs = Math.max(into.retryDelayMs, from.retryDelayMs);
   into.failures.push(...from.failures);
   into.notes.push(...from.notes);
+  into.clearedDeadLetters.push(...from.clearedDeadLetters);
 }
 
-export function succeeded(out: WriteOutcome, kind: "created" | "updated" | "deleted" | "skipped"): void {
+export function succeeded(out: WriteOutcome, kind: "created" | "updated" | "deleted" | "skipped", op?: WriteOp): void {
   out.counts[kind] += 1;
   out.finished += 1;
+  if (op?.clearDeadLetters?.length) out.clearedDeadLetters.push(...op.clearDeadLetters);
 }
 
 /**

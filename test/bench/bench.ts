@@ -23,8 +23,8 @@ const program = new Command("bench")
   .option("--window-seconds <s>", "service-protection window, simulated seconds (limits keep the documented rates)", Number, 1)
   .option("--bulk-size <n>", "records per write message and bulk request to start from", (v) => Number.parseInt(v, 10), 100)
   .option("--workers <n>", "worker processes for the shared-budget measurement (0 skips it)", (v) => Number.parseInt(v, 10), 4)
-  .option("--worker-records <n>", "records the workers write together (default records / 2)", (v) => Number.parseInt(v, 10))
-  .option("--naive-seconds <s>", "how long the naive baseline runs", Number, 15)
+  .option("--worker-records <n>", "records the workers write together (default records / 4)", (v) => Number.parseInt(v, 10))
+  .option("--naive-seconds <s>", "how long the naive baseline runs", Number, 10)
   .parse();
 const opts = program.opts<{ records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number }>();
 
@@ -93,7 +93,7 @@ try {
 
   // Scale-out: several worker processes, one identity, one emulator, one Azurite.
   await pause(windowRealMs);
-  const workerRecords = opts.workerRecords ?? Math.floor(records / 2);
+  const workerRecords = opts.workerRecords ?? Math.floor(records / 4);
   const scale = opts.workers > 0 ? await measureWorkers({ stack, storage: azurite.connectionString, ...base, workers: opts.workers, records: workerRecords, windowRealMs, limits, log }) : undefined;
   await stack.stop();
 

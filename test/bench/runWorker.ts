@@ -7,7 +7,7 @@ const workerPath = fileURLToPath(new URL("./benchWorker.ts", import.meta.url));
 /** Runs one job in a fresh Node process (same runtime, tsx loader) and returns its answer. */
 export function runWorker(job: WorkerJob): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(workerPath, [], { execPath: process.execPath, execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(workerPath, [], { execPath: process.execPath, execArgv: ["--import", "tsx", ...(process.env.BENCH_WORKER_NODE_ARGS?.split(" ").filter(Boolean) ?? [])], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let answer: WorkerResult | undefined;
     child.once("message", (m) => (answer = m as WorkerResult));
     child.once("error", reject);

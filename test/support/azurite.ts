@@ -26,8 +26,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts Azurite from the project's own dependencies, in memory, on free loopback ports. */
+/**
+ * Starts Azurite from the project's own dependencies, in memory, on free loopback ports. A port
+ * found free can be taken by another process before Azurite binds it, so a failed start is tried
+ * again on new ports.
+ */
 export async function startAzurite(): Promise<AzuriteHandle> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startAzuriteOnce();
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
+}
+
+async function startAzuriteOnce(): Promise<AzuriteHandle> {
   const require = createRequire(import.meta.url);
   const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "azurite.js");
   const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
@@ -41,10 +55,15 @@ export async function startAzurite(): Promise<AzuriteHandle> {
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`Azurite exited during start-up: ${output}`);
-    return (await portOpen(blobPort)) && (await portOpen(queuePort)) && (await portOpen(tablePort));
-  }, 30_000, () => `Azurite did not start within 30 s: ${output}`);
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`Azurite exited during start-up: ${output}`);
+      return (await portOpen(blobPort)) && (await portOpen(queuePort)) && (await portOpen(tablePort));
+    }, 30_000, () => `Azurite did not start within 30 s: ${output}`);
+  } catch (e) {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    throw e;
+  }
   const connectionString =
     `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};` +
     `BlobEndpoint=http://127.0.0.1:${blobPort}/${ACCOUNT};QueueEndpoint=http://127.0.0.1:${queuePort}/${ACCOUNT};` +

@@ -5,7 +5,7 @@ import { runCycle } from "../../../shared/runtime/syncCycle.js";
 import { MemoryWorkQueue } from "../../../shared/state/memoryQueue.js";
 import { SyncEngine } from "../../../shared/sync/engine.js";
 import { demoConfig, startSyncHarness, type SyncHarness } from "../../support/syncHarness.js";
-import { addMentors, appMentorsByDataverseId, contactsByMentorId, duplicatesOf } from "./faultFixtures.js";
+import { addMentors, appMentorsByDataverseId, contactsByMentorId, duplicatesOf, skippingClock } from "./faultFixtures.js";
 
 /** The two seed contacts without hlf_mentorid: they began in Dataverse and are created in the app. */
 const DATAVERSE_ONLY = ["c0a80001-0000-4000-8000-000000000004", "c0a80001-0000-4000-8000-000000000005"];
@@ -56,8 +56,9 @@ describe("crash recovery", () => {
     await engine.handleWrite(writes[1].body);
     const putLink = state.putLink.bind(state);
     state.putLink = async () => { throw new Error("process killed"); };
-    await expect(engine.handleWrite(writes[2].body)).rejects.toThrow("process killed");
+    const third = await engine.handleWrite(writes[2].body);
     state.putLink = putLink;
+    expect(third.retries).toHaveLength(10);
     const landedWithoutLinks = writes[2].body.ops.map((op) => op.appId!);
     expect(landedWithoutLinks.every((id) => contactsByMentorId(h).get(id) === 1)).toBe(true);
     // The rest of the queued writes (2 Dataverse chunks, the app creates) die with the process.
@@ -85,7 +86,8 @@ describe("crash recovery", () => {
   it("retries an app create whose answer was lost without creating the record twice", async () => {
     // Prepare: every attempt of the first cycle's app creates is handled, then the connection drops,
     // more often than the HTTP client retries, so the engine re-enqueues the write message.
-    h = await startSyncHarness();
+    const clock = skippingClock();
+    h = await startSyncHarness({ clock });
     h.stack.app.failNext({ method: "POST", path: "/sync/mentor", afterHandling: true, dropConnection: true, count: 12 });
 
     // Act
@@ -96,6 +98,8 @@ describe("crash recovery", () => {
     const posts = h.stack.app.requests.filter((r) => r.method === "POST" && r.path === "/sync/mentor");
     expect(posts.filter((r) => r.status === -1)).toHaveLength(12);
     expect(posts.length).toBeGreaterThan(12);
+    // The engine re-enqueued the write after the HTTP client's own attempts ran out, with a back-off.
+    expect(clock.slept.some((ms) => ms >= 1000)).toBe(true);
     const byDv = appMentorsByDataverseId(h);
     for (const id of DATAVERSE_ONLY) expect(byDv.get(id)).toBe(1);
     expectConverged(h);

@@ -41,11 +41,11 @@ describe("an expired Dataverse delta token", () => {
     expect(duplicatesOf(appMentorsByDataverseId(h))).toEqual([]);
     expect(h.stack.app.list("mentor")).toHaveLength(mentorsBefore); // +1 new, -1 removed
     // Each change arrived on the other side.
-    expect(h.stack.app.get("mentor", "m-0001")!.data.firstName).toBe("Ingrid-Marie");
+    expect(h.stack.app.get("mentor", "m-0001")!.data!.firstName).toBe("Ingrid-Marie");
     expect(contactOf(h, "m-0003").hlf_score).toBe(42);
     expect(contactOf(h, fresh.id)).toBeDefined();
     // The delete in the gap never reached a delta feed: only the full read could show it ("deactivate" policy).
-    expect(h.stack.app.get("mentor", "m-0002")!.data.active).toBe(false);
+    expect(h.stack.app.get("mentor", "m-0002")!.data!.active).toBe(false);
     expect(contactOf(h, "m-0004").statecode).toBe(1);
     // The new delta token works: a third run reads a delta again and writes nothing.
 

@@ -1,3 +1,4 @@
+import type { Clock } from "../../../shared/ports.js";
 import type { SyncHarness } from "../../support/syncHarness.js";
 
 /** A valid app mentor; `n` makes the id (m-1000 + n) and the names unique. */
@@ -45,3 +46,22 @@ export function appMentorsByDataverseId(h: SyncHarness): Map<string, number> {
 }
 
 export const duplicatesOf = (counts: Map<string, number>) => [...counts].filter(([, n]) => n > 1).map(([k]) => k);
+
+/**
+ * A clock whose sleeps pass at once by moving its time forward: the product's back-off (HTTP retries,
+ * delayed queue messages) runs on the injected clock, so the waits are honoured in its time without
+ * the test waiting for them. `slept` lists every wait asked for.
+ */
+export function skippingClock(): Clock & { slept: number[] } {
+  let offset = 0;
+  const slept: number[] = [];
+  return {
+    slept,
+    now: () => Date.now() + offset,
+    sleep: async (ms: number) => {
+      slept.push(ms);
+      offset += Math.max(0, ms);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    },
+  };
+}
