@@ -120,4 +120,20 @@ describe("values that cannot be mapped", () => {
     const letters = await h.services.state.listDeadLetters({ mapping: "mentors" });
     expect(letters.map((d) => [d.recordId, d.code]).sort()).toEqual([["m-0004", ErrorCodes.Unmappable], ["m-0005", ErrorCodes.Unmappable]]);
   });
+
+  it("syncs a dead-lettered record once its value is fixed and removes its dead letter", async () => {
+    h = await startSyncHarness();
+    await h.cycle();
+    const m4 = h.stack.app.get("mentor", "m-0004")!.data!;
+    h.stack.app.put("mentor", "m-0004", { ...m4, certificationStatus: "suspended", firstName: "Karianne" });
+    await h.cycle();
+    expect((await h.services.state.listDeadLetters({ mapping: "mentors" })).map((d) => d.recordId)).toEqual(["m-0004"]);
+
+    h.stack.app.patch("mentor", "m-0004", { certificationStatus: "expired" });
+    const summary = await h.cycle();
+
+    expect(summary.status).toBe("succeeded");
+    expect(contactByMentorId(h, "m-0004")).toMatchObject({ firstname: "Karianne", hlf_certificationstatus: 100000001 });
+    expect(await h.services.state.listDeadLetters({ mapping: "mentors" })).toEqual([]);
+  });
 });
