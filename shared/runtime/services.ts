@@ -6,6 +6,7 @@ import { createAppClient } from "../app/appClient.js";
 import { createDataverseClient, createDataverseTokenProvider, type DataverseClientExtras } from "../dataverse/index.js";
 import type { RequestBudget } from "../dataverse/dataverseTransport.js";
 import { systemClock } from "../http/clock.js";
+import { createDataverseBudget } from "../throttle/dataverseBudget.js";
 import { Queues, TelemetryEvents } from "../names.js";
 import type { AppClient, Clock, Logger, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
 import { webhookNotifier } from "../ops/notifier.js";
@@ -52,6 +53,8 @@ export interface ServiceOptions {
   queuePrefix?: string;
   /** A Dataverse request budget shared with other processes (shared/throttle); none by default. */
   dataverseBudget?: RequestBudget;
+  /** Build the per-identity budget in Table Storage that all function instances share (the Functions root does). */
+  sharedBudget?: boolean;
   /** Records per bulk request to start from (the client shrinks it on timeouts; default 100). */
   dataverseBulkSize?: number;
 }
@@ -77,16 +80,19 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     clientSecret: d.credential.secret, certificatePath: d.credential.certificatePath,
     credential: d.credential.kind === "client-secret" ? "secret" : d.credential.kind,
   }, { clock });
-  const dataverse = createDataverseClient({
-    instanceUrl: d.instanceUrl, tokens, clock, logger, budget: options.dataverseBudget, bulkSize: options.dataverseBulkSize,
-    onThrottled: ({ retryAfterMs, code }) => telemetry.event(TelemetryEvents.throttled, { retryAfterMs, code }),
-  });
-  const app = createAppClient({ baseUrl: settings.app.baseUrl, apiKey: settings.app.apiKey, clock, logger });
-
   const storage = settings.storage;
   const tableTarget = storage.kind === "connection-string"
     ? { connectionString: storage.connectionString }
     : { accountUrl: storage.tableServiceUri, credential: storageCredential(storage) };
+  const budget = options.dataverseBudget ?? (options.sharedBudget
+    ? await createDataverseBudget({ ...tableTarget, allowInsecureConnection: true }, d.clientId, { tablePrefix: options.tablePrefix })
+    : undefined);
+  const dataverse = createDataverseClient({
+    instanceUrl: d.instanceUrl, tokens, clock, logger, budget, bulkSize: options.dataverseBulkSize,
+    onThrottled: ({ retryAfterMs, code }) => telemetry.event(TelemetryEvents.throttled, { retryAfterMs, code }),
+  });
+  const app = createAppClient({ baseUrl: settings.app.baseUrl, apiKey: settings.app.apiKey, clock, logger });
+
   const state = await createTableStateStore({ ...tableTarget, tablePrefix: options.tablePrefix, allowInsecureConnection: true });
   await state.ensureTables();
 
@@ -123,7 +129,7 @@ export function getServices(): Promise<Services> {
   current ??= (async () => {
     const settings = loadSettings(process.env);
     const config = await loadSyncConfig(settings.configPath, { registry: defaultRegistry.names() });
-    return createServices({ settings, config, queues: "storage" });
+    return createServices({ settings, config, queues: "storage", sharedBudget: true });
   })().catch((e) => {
     current = undefined;
     throw e;

@@ -4,10 +4,8 @@
  * function instances share one budget instead of each assuming it has the whole limit.
  */
 export interface BudgetRow {
-  /** Real-time ms at which the current fixed window started. */
-  windowStart: number;
-  /** Requests granted in the current window (all processes together). */
-  used: number;
+  /** Leases granted in the last window by all processes together: [real-time ms, requests]. */
+  grants: [number, number][];
   /** Real-time ms before which nobody may send: the latest 429's Retry-After. */
   blockedUntil: number;
 }
@@ -24,7 +22,9 @@ export interface BudgetStore {
   write(identity: string, row: BudgetRow, etag: string | undefined): Promise<boolean>;
 }
 
-export const emptyBudgetRow = (): BudgetRow => ({ windowStart: 0, used: 0, blockedUntil: 0 });
+export const emptyBudgetRow = (): BudgetRow => ({ grants: [], blockedUntil: 0 });
+
+const copy = (row: BudgetRow): BudgetRow => ({ grants: row.grants.map(([at, n]) => [at, n]), blockedUntil: row.blockedUntil });
 
 /** One process (tests, `npm run sync`): the same protocol over a Map. */
 export class MemoryBudgetStore implements BudgetStore {
@@ -32,13 +32,13 @@ export class MemoryBudgetStore implements BudgetStore {
 
   async read(identity: string): Promise<BudgetSnapshot> {
     const found = this.rows.get(identity);
-    return found ? { row: { ...found.row }, etag: String(found.version) } : { row: emptyBudgetRow() };
+    return found ? { row: copy(found.row), etag: String(found.version) } : { row: emptyBudgetRow() };
   }
 
   async write(identity: string, row: BudgetRow, etag: string | undefined): Promise<boolean> {
     const found = this.rows.get(identity);
     if ((found ? String(found.version) : undefined) !== etag) return false;
-    this.rows.set(identity, { row: { ...row }, version: (found?.version ?? 0) + 1 });
+    this.rows.set(identity, { row: copy(row), version: (found?.version ?? 0) + 1 });
     return true;
   }
 }

@@ -32,7 +32,7 @@ export class TableBudgetStore implements BudgetStore {
   async read(identity: string): Promise<BudgetSnapshot> {
     try {
       const e = await this.client.getEntity<Record<string, unknown>>(identity, ROW_KEY);
-      return { row: { windowStart: Number(e.windowStart), used: Number(e.used), blockedUntil: Number(e.blockedUntil) }, etag: e.etag };
+      return { row: { grants: parseGrants(e.grants), blockedUntil: Number(e.blockedUntil) || 0 }, etag: e.etag };
     } catch (e) {
       if (statusOf(e) === 404) return { row: emptyBudgetRow() };
       throw translateStorageError(e, "read the throttle budget");
@@ -41,7 +41,7 @@ export class TableBudgetStore implements BudgetStore {
 
   async write(identity: string, row: BudgetRow, etag: string | undefined): Promise<boolean> {
     // Numbers go as strings: Table Storage's Int32 would overflow on epoch milliseconds.
-    const entity = { partitionKey: identity, rowKey: ROW_KEY, windowStart: String(row.windowStart), used: row.used, blockedUntil: String(row.blockedUntil) };
+    const entity = { partitionKey: identity, rowKey: ROW_KEY, grants: JSON.stringify(row.grants), blockedUntil: String(row.blockedUntil) };
     try {
       if (etag === undefined) await this.client.createEntity(entity);
       else await this.client.updateEntity(entity, "Replace", { etag });
@@ -51,6 +51,16 @@ export class TableBudgetStore implements BudgetStore {
       if (status === 409 || status === 412) return false;
       throw translateStorageError(e, "update the throttle budget");
     }
+  }
+}
+
+/** A damaged or foreign value reads as "no grants": the worst case is one window of 429s, never a crash. */
+function parseGrants(value: unknown): [number, number][] {
+  try {
+    const parsed: unknown = JSON.parse(String(value ?? "[]"));
+    return Array.isArray(parsed) ? parsed.filter((g): g is [number, number] => Array.isArray(g) && g.length === 2 && g.every(Number.isFinite)) : [];
+  } catch {
+    return [];
   }
 }
 

@@ -11,7 +11,7 @@ export interface ThrottleBudgetOptions {
   maxRequests: number;
   /** Window length in real ms. */
   windowMs: number;
-  /** Requests taken from the shared row at a time: fewer Table round trips, a little less fairness. */
+  /** Requests taken from the shared row at a time: fewer Table round trips, a little less fairness (default max(4, maxRequests / 240)). */
   leaseSize?: number;
   clock?: Clock;
 }
@@ -25,9 +25,12 @@ export interface BudgetStats {
   waitedMs: number;
 }
 
+/** Share of the window added as slack against clock skew and request latency. */
+const WINDOW_MARGIN = 0.05;
+
 /**
  * A per-identity request budget shared by every process through one store row: requests are
- * leased in small blocks per fixed window (never more than `maxRequests` per window in total),
+ * leased in small blocks over a sliding window (never more than `maxRequests` in any window),
  * and a 429's Retry-After seen by any process blocks all of them until it passes, so scaled-out
  * workers stop hammering together instead of each learning the limit on its own.
  */
@@ -45,7 +48,8 @@ export class ThrottleBudget {
     if (!(options.maxRequests >= 1) || !(options.windowMs > 0)) throw new RangeError("throttle budget needs maxRequests >= 1 and windowMs > 0");
     this.clock = options.clock ?? systemClock;
     this.key = budgetKey(options.identity);
-    this.leaseSize = Math.max(1, Math.min(options.leaseSize ?? 4, options.maxRequests));
+    // The row keeps one entry per lease in the window: at most ~240, well inside a Table property.
+    this.leaseSize = Math.max(1, Math.min(options.leaseSize ?? Math.max(4, Math.ceil(options.maxRequests / 240)), options.maxRequests));
   }
 
   /** Waits until this process may send one request. */
@@ -80,6 +84,8 @@ export class ThrottleBudget {
 
   private async lease(): Promise<void> {
     const { maxRequests, windowMs } = this.options;
+    // The server counts a request from when it arrives, a little after we grant it: keep a margin.
+    const span = windowMs * (1 + WINDOW_MARGIN);
     let sleepMs = 0;
     await this.update((row, now) => {
       sleepMs = 0;
@@ -87,16 +93,25 @@ export class ThrottleBudget {
         this.blockedUntil = Math.max(this.blockedUntil, row.blockedUntil);
         return undefined;
       }
-      const fresh = now >= row.windowStart + windowMs ? { ...row, windowStart: now, used: 0 } : row;
-      const grant = Math.min(this.leaseSize, maxRequests - fresh.used);
+      // A sliding window, as the server keeps it: only grants younger than the window count.
+      const grants = row.grants.filter(([at]) => at > now - span);
+      const used = grants.reduce((sum, [, n]) => sum + n, 0);
+      const grant = Math.min(this.leaseSize, maxRequests - used);
       if (grant <= 0) {
-        sleepMs = fresh.windowStart + windowMs - now;
+        let freed = 0;
+        for (const [at, n] of grants) {
+          freed += n;
+          if (used - freed < maxRequests) {
+            sleepMs = Math.max(1, at + span - now);
+            break;
+          }
+        }
         return undefined;
       }
-      return { ...fresh, used: fresh.used + grant, grant };
+      return { blockedUntil: row.blockedUntil, grants: [...grants, [now, grant]], grant };
     }, (written) => {
-      this.tokens = (written as BudgetRow & { grant: number }).grant;
-      this.leaseEnd = written.windowStart + windowMs;
+      this.tokens = written.grant ?? 0;
+      this.leaseEnd = written.grants[written.grants.length - 1][0] + windowMs;
     });
     if (sleepMs > 0) await this.wait(sleepMs);
   }

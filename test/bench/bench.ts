@@ -23,10 +23,12 @@ const program = new Command("bench")
   .option("--window-seconds <s>", "service-protection window, simulated seconds (limits keep the documented rates)", Number, 1)
   .option("--bulk-size <n>", "records per write message and bulk request to start from", (v) => Number.parseInt(v, 10), 100)
   .option("--workers <n>", "worker processes for the shared-budget measurement (0 skips it)", (v) => Number.parseInt(v, 10), 4)
-  .option("--worker-records <n>", "records the workers write together (default records / 4)", (v) => Number.parseInt(v, 10))
+  .option("--worker-records <n>", "records the workers write together (default records / 2)", (v) => Number.parseInt(v, 10))
+  .option("--no-budget", "run the sync without the shared throttle budget (429s and Retry-After only)")
   .option("--naive-seconds <s>", "how long the naive baseline runs", Number, 10)
   .parse();
-const opts = program.opts<{ records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number }>();
+const opts = program.opts<{ records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; budget: boolean; noBudget?: boolean }>();
+opts.noBudget = !opts.budget;
 
 const log = (line: string) => void (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
 const limits = scaledLimits(opts.windowSeconds, opts.timeScale);
@@ -66,7 +68,9 @@ try {
     stack.app.put("mentor", r.id, r.data);
   }
   const base = { env: stack.env, config: benchConfig(), tablePrefix: `bench${Date.now().toString(36)}`, bulkSize: opts.bulkSize };
-  const cycle = (full: boolean) => runWorker({ kind: "cycle", full, ...base } satisfies WorkerJob);
+  // The sync paces itself with the same shared budget a Functions deployment uses (one process here).
+  const budget = { tableName: `budgetsync${Date.now().toString(36)}`, maxRequests: Number(limits.maxRequests), windowMs: windowRealMs };
+  const cycle = (full: boolean) => runWorker({ kind: "cycle", full, ...base, budget: opts.noBudget ? undefined : budget } satisfies WorkerJob);
   const fullRun = await cycle(false);
   log(`full load: ${fullRun.totals?.written} written in ${(fullRun.ms / 1000).toFixed(1)} s, ${fullRun.requests} requests, ${fullRun.throttled} × 429`);
 
@@ -93,7 +97,7 @@ try {
 
   // Scale-out: several worker processes, one identity, one emulator, one Azurite.
   await pause(windowRealMs);
-  const workerRecords = opts.workerRecords ?? Math.floor(records / 4);
+  const workerRecords = opts.workerRecords ?? Math.floor(records / 2);
   const scale = opts.workers > 0 ? await measureWorkers({ stack, storage: azurite.connectionString, ...base, workers: opts.workers, records: workerRecords, windowRealMs, limits, log }) : undefined;
   await stack.stop();
 

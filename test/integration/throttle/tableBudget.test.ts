@@ -36,6 +36,8 @@ describe("ThrottleBudget over Table Storage", () => {
     // Assess
     expect(admittedAt).toHaveLength(20);
     expect(admittedAt.filter((t) => t < start + 60_000).length).toBe(12);
+    const busiestWindow = Math.max(...admittedAt.map((t) => admittedAt.filter((u) => u >= t && u < t + 60_000).length));
+    expect(busiestWindow).toBe(12);
     expect(budgets[0].stats().granted + budgets[1].stats().granted).toBe(20);
   });
 

@@ -18,7 +18,7 @@ function steppingClock(start = 1_000_000): Clock & { slept: number[] } {
 }
 
 describe("ThrottleBudget", () => {
-  it("admits at most maxRequests per window across two budgets sharing a store", async () => {
+  it("admits at most maxRequests in any window across two budgets sharing a store", async () => {
     // Prepare
     const clock = steppingClock();
     const store = new MemoryBudgetStore();
@@ -34,8 +34,8 @@ describe("ThrottleBudget", () => {
     }
 
     // Assess
-    const inFirstWindow = admittedAt.filter((t) => t < start + 1_000).length;
-    expect(inFirstWindow).toBeLessThanOrEqual(10);
+    const busiestWindow = Math.max(...admittedAt.map((t) => admittedAt.filter((u) => u >= t && u < t + 1_000).length));
+    expect(busiestWindow).toBeLessThanOrEqual(10);
     expect(admittedAt.at(-1)).toBeGreaterThanOrEqual(start + 1_000);
   });
 
