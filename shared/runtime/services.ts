@@ -6,7 +6,7 @@ import { createAppClient } from "../app/appClient.js";
 import { createDataverseClient, createDataverseTokenProvider, type DataverseClientExtras } from "../dataverse/index.js";
 import type { RequestBudget } from "../dataverse/dataverseTransport.js";
 import { systemClock } from "../http/clock.js";
-import { createDataverseBudget } from "../throttle/dataverseBudget.js";
+import { createDataverseBudget, createLocalDataverseBudget } from "../throttle/dataverseBudget.js";
 import { Queues, TelemetryEvents } from "../names.js";
 import type { AppClient, Clock, Logger, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
 import { webhookNotifier } from "../ops/notifier.js";
@@ -51,10 +51,12 @@ export interface ServiceOptions {
   tablePrefix?: string;
   /** Prefix for queue names (tests). */
   queuePrefix?: string;
-  /** A Dataverse request budget shared with other processes (shared/throttle); none by default. */
+  /** A Dataverse request budget (shared/throttle); default: one for this process only. */
   dataverseBudget?: RequestBudget;
   /** Build the per-identity budget in Table Storage that all function instances share (the Functions root does). */
   sharedBudget?: boolean;
+  /** The fetch the Dataverse client uses (tests observe the wire with it). */
+  dataverseFetch?: typeof fetch;
   /** Records per bulk request to start from (the client shrinks it on timeouts; default 100). */
   dataverseBulkSize?: number;
 }
@@ -86,9 +88,9 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     : { accountUrl: storage.tableServiceUri, credential: storageCredential(storage) };
   const budget = options.dataverseBudget ?? (options.sharedBudget
     ? await createDataverseBudget({ ...tableTarget, allowInsecureConnection: true }, d.clientId, { tablePrefix: options.tablePrefix })
-    : undefined);
+    : createLocalDataverseBudget(d.clientId, clock));
   const dataverse = createDataverseClient({
-    instanceUrl: d.instanceUrl, tokens, clock, logger, budget, bulkSize: options.dataverseBulkSize,
+    instanceUrl: d.instanceUrl, tokens, clock, logger, budget, bulkSize: options.dataverseBulkSize, fetch: options.dataverseFetch,
     onThrottled: ({ retryAfterMs, code }) => telemetry.event(TelemetryEvents.throttled, { retryAfterMs, code }),
   });
   const app = createAppClient({ baseUrl: settings.app.baseUrl, apiKey: settings.app.apiKey, clock, logger });

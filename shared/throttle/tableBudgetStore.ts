@@ -1,3 +1,4 @@
+import { Tables } from "../names.js";
 import type { TableClient } from "@azure/data-tables";
 import { statusOf, translateStorageError } from "../state/tableErrors.js";
 import { tableClientFactory, type TableConnectionOptions } from "../state/tableClients.js";
@@ -6,7 +7,7 @@ import { emptyBudgetRow, type BudgetRow, type BudgetSnapshot, type BudgetStore }
 const ROW_KEY = "budget";
 
 export interface TableBudgetStoreOptions extends TableConnectionOptions {
-  /** Table name (letters and digits); default `throttlebudget`. */
+  /** Table name (letters and digits); default `SyncThrottle` (shared/names.ts). */
   tableName?: string;
 }
 
@@ -18,7 +19,7 @@ export class TableBudgetStore implements BudgetStore {
   private readonly client: TableClient;
 
   constructor(options: TableBudgetStoreOptions) {
-    this.client = tableClientFactory(options)(options.tableName ?? "throttlebudget");
+    this.client = tableClientFactory(options)(options.tableName ?? Tables.throttle);
   }
 
   async ensure(): Promise<void> {

@@ -18,6 +18,8 @@ export interface HarnessOptions {
   dataverse?: EmulatorStackOptions["dataverse"];
   clock?: Clock;
   registry?: Registry;
+  /** The Dataverse client's fetch (to observe requests as the product sends them). */
+  dataverseFetch?: typeof fetch;
 }
 
 export interface SyncHarness {
@@ -58,7 +60,7 @@ export async function startSyncHarness(options: HarnessOptions = {}): Promise<Sy
       warn: (message, props) => logs.push({ level: "warn", message, props }),
       error: (message, props) => logs.push({ level: "error", message, props }),
     };
-    const services = await createServices({ settings, config, queues: "memory", tablePrefix: uniqueName("t"), logger, telemetry, clock: options.clock, registry });
+    const services = await createServices({ settings, config, queues: "memory", tablePrefix: uniqueName("t"), logger, telemetry, clock: options.clock, registry, dataverseFetch: options.dataverseFetch });
     const isWrite = (m: string) => m === "POST" || m === "PATCH" || m === "DELETE" || m === "PUT";
     return {
       stack, services, config, telemetry, logs,

@@ -24,6 +24,19 @@ function recordRefusals(h: SyncHarness): Refusal[] {
   return refusals;
 }
 
+/** When the product's Dataverse requests start, and when each 429 came back with its real-time wait. */
+function observeWire() {
+  const started: number[] = [];
+  const throttledAt: { at: number; waitMs: number }[] = [];
+  const observed: typeof fetch = async (input, init) => {
+    started.push(Date.now());
+    const res = await fetch(input, init);
+    if (res.status === 429) throttledAt.push({ at: Date.now(), waitMs: Number(res.headers.get("x-emulator-retry-after-ms")) });
+    return res;
+  };
+  return { started, throttledAt, fetch: observed };
+}
+
 /** Small write messages so a few hundred records need many bulk calls. */
 function smallChunks(chunkSize: number) {
   const config = demoConfig();
@@ -36,9 +49,11 @@ describe("sync under Dataverse service protection (429)", () => {
 
   it("lands every record exactly once and never retries before Retry-After under a 429 storm", async () => {
     // Prepare: 10 requests per 300 simulated seconds, with time 300x faster (the window lasts 1 real second).
+    const wire = observeWire();
     h = await startSyncHarness({
       config: smallChunks(20),
       dataverse: { throttle: { enabled: true, timeScale: 600, maxRequests: 3 } },
+      dataverseFetch: wire.fetch,
     });
     const added = addMentors(h, 240);
     const refusals = recordRefusals(h);
@@ -67,6 +82,11 @@ describe("sync under Dataverse service protection (429)", () => {
       // 1 ms of slack: Date.now() granularity on both ends.
       expect(retry!.at).toBeGreaterThanOrEqual(refusal.at + refusal.retryRealMs - 1);
     });
+    // And once a 429 came back, the process sent nothing at all until its Retry-After had passed: one
+    // 429 holds back every request, not only the throttled one (10 ms covers the hand-over to the budget).
+    expect(wire.throttledAt.length).toBe(refusals.length);
+    const startedDuringWaits = wire.throttledAt.flatMap((t) => wire.started.filter((s) => s > t.at + 10 && s < t.at + t.waitMs));
+    expect(startedDuringWaits).toEqual([]);
   });
 
   it("waits out scripted 429s with Retry-After: 1 and writes the chunk once", async () => {
