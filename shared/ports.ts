@@ -227,6 +227,11 @@ export interface SyncStateStore {
   getLinkByDataverse(mapping: string, dataverseId: string): Promise<Link | null>;
   /** Writes both index entries atomically; compare-and-set on `etag` when given. */
   putLink(link: Link): Promise<Link>;
+  /**
+   * Unconditional upsert of many links (etags ignored), in Table transactions per mapping. Only for
+   * links that are new or keep their Dataverse id: an old `d|` pointer is not looked for or removed.
+   */
+  putLinks(links: Link[]): Promise<void>;
   deleteLink(link: Link): Promise<void>;
   listLinks(mapping: string): AsyncIterable<Link>;
   countLinks(mapping: string): Promise<number>;

@@ -7,7 +7,7 @@ import { queryPages, readChangePages, type QueryOptions } from "./readers.js";
 import { writeMany, type WriteManyOptions } from "./writeMany.js";
 
 export interface DataverseClientOptions extends DataverseTransportOptions {
-  /** Records per bulk message or `$batch` (default 100, at most 1,000; halves on timeouts down to 10). */
+  /** Records per bulk message or `$batch` (default 500, at most 1,000; halves on timeouts down to 10). */
   bulkSize?: number;
   /** Timeout of one bulk or `$batch` call (default 4 × timeoutMs, at least 120 s). */
   bulkTimeoutMs?: number;
@@ -23,10 +23,13 @@ export interface DataverseClientExtras extends DataverseClient {
   readonly serviceRoot: string;
 }
 
+export const DEFAULT_BULK_SIZE = 500;
+
 /** The Dataverse Web API client behind the `DataverseClient` port. */
 export function createDataverseClient(options: DataverseClientOptions): DataverseClientExtras {
   const t = new DataverseTransport(options);
-  const sizer = new BulkSizer(options.bulkSize ?? 100, 10);
+  // Dataverse recommends 100-1,000 records per bulk request for standard tables; timeouts halve it.
+  const sizer = new BulkSizer(options.bulkSize ?? DEFAULT_BULK_SIZE, 10);
   const bulkTimeoutMs = options.bulkTimeoutMs ?? Math.max(120_000, 4 * (options.timeoutMs ?? 30_000));
   const json = (body: Record<string, unknown>) => JSON.stringify(body);
   const select = (cols?: string[]) => queryString({ $select: cols?.length ? cols.map((c) => checkName(c, "column")).join(",") : undefined });

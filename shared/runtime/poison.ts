@@ -1,7 +1,7 @@
 import { ErrorCodes } from "../errors.js";
 import { Queues, TelemetryEvents } from "../names.js";
 import type { DirectionKey } from "../ports.js";
-import { recordIdOf, type RunMessage, type WriteMessage, type RecordEventMessage } from "../sync/writeOps.js";
+import { recordIdOf, writeOpsOf, type RunMessage, type WriteMessage, type RecordEventMessage } from "../sync/writeOps.js";
 import type { Services } from "./services.js";
 
 /**
@@ -18,7 +18,7 @@ export async function recordPoisonMessage(s: Services, queue: string, body: unkn
     await s.state.updateRun(run.runId, (r) => ({ ...r, status: "failed", error: message, finishedAt: now })).catch(() => undefined);
   } else if (base.endsWith(Queues.dataverseWrites) || base.endsWith(Queues.appWrites)) {
     const w = body as WriteMessage;
-    for (const op of w.ops) {
+    for (const op of writeOpsOf(w)) {
       const recordId = recordIdOf(w.direction, op);
       await s.state.putDeadLetter({
         id: `${w.mapping}|${w.direction}|${recordId}`, mapping: w.mapping, direction: w.direction, recordId,

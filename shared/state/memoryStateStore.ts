@@ -65,6 +65,16 @@ export class MemoryStateStore implements SyncStateStore {
     return { ...value, etag: next };
   }
 
+  async putLinks(links: Link[]): Promise<void> {
+    // Validate all first: like a transaction, a refused link leaves the others unwritten.
+    for (const link of links) toGuardedJson(link.base, `the base of link ${link.mapping}/${link.appId}`);
+    for (const { etag: _etag, ...value } of links) {
+      const pk = encodeKey(value.mapping);
+      this.links.put(pk, linkAppRowKey(value.appId), value);
+      this.links.put(pk, linkDataverseRowKey(value.dataverseId), { appId: value.appId });
+    }
+  }
+
   async deleteLink(link: Link): Promise<void> {
     const pk = encodeKey(link.mapping);
     const what = `link ${link.mapping}/${link.appId}`;

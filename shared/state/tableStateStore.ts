@@ -60,6 +60,7 @@ export async function createTableStateStore(options: TableStateStoreOptions): Pr
     getLinkByApp: (mapping, appId) => links.getByApp(mapping, appId),
     getLinkByDataverse: (mapping, dataverseId) => links.getByDataverse(mapping, dataverseId),
     putLink: (link) => links.put(link),
+    putLinks: (many) => links.putMany(many),
     deleteLink: (link) => links.delete(link),
     listLinks: (mapping) => links.list(mapping),
     countLinks: (mapping) => links.count(mapping),

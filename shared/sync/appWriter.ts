@@ -3,7 +3,7 @@ import type { AppClient } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
 import type { WriterContext } from "./dataverseWriter.js";
 import { canonicalToDataverse } from "./values.js";
-import { emptyOutcome, failed, recordLink, removeLink, succeeded, type WriteOutcome } from "./writeOutcome.js";
+import { emptyOutcome, failed, flushLinks, pendingLink, recordLink, removeLink, succeeded, type PendingLink, type WriteOutcome } from "./writeOutcome.js";
 import type { WriteOp } from "./writeOps.js";
 
 export interface AppWriterContext extends WriterContext {
@@ -19,12 +19,14 @@ export interface AppWriterContext extends WriterContext {
  */
 export async function writeToApp(ctx: AppWriterContext, m: CompiledMapping, ops: WriteOp[]): Promise<WriteOutcome> {
   const out = emptyOutcome();
+  // Links of creates and whole-base updates are stored together at the end (one putLinks).
+  const batch: PendingLink[] = [];
   let next = 0;
   const worker = async () => {
     while (next < ops.length) {
       const op = ops[next++];
       try {
-        await writeOne(ctx, m, op, out);
+        await writeOne(ctx, m, op, out, batch);
       } catch (e) {
         if (isSyncError(e) && e.code === ErrorCodes.Concurrency && op.kind === "update" && op.attempt + 1 < ctx.maxAttempts) {
           // The app record changed after we read it: re-read both sides and decide again.
@@ -36,10 +38,11 @@ export async function writeToApp(ctx: AppWriterContext, m: CompiledMapping, ops:
     }
   };
   await Promise.all(Array.from({ length: Math.min(ctx.concurrency, ops.length) }, worker));
+  await flushLinks(ctx.state, "toApp", batch, out, ctx.maxAttempts, ctx.backoffMs);
   return out;
 }
 
-async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, out: WriteOutcome): Promise<void> {
+async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, out: WriteOutcome, batch: PendingLink[]): Promise<void> {
   const entity = m.mapping.app.entity;
   switch (op.kind) {
     case "create": {
@@ -51,12 +54,17 @@ async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, 
         base[f.app] = created.id;
       }
       if (Object.keys(keyBody).length) await ctx.dataverse.update(m.mapping.dataverse.entitySet, op.dataverseId!, keyBody);
-      await recordLink(ctx.state, m, created.id, op.dataverseId!, base, { appVersion: created.version }, ctx.now());
-      return succeeded(out, "created", op);
+      // A new app record has no link yet: nothing to merge with.
+      batch.push(pendingLink(m, op, "created", created.id, op.dataverseId!, base, { appVersion: created.version }, ctx.now()));
+      return;
     }
     case "update": {
       try {
         const res = await ctx.app.update(entity, op.appId!, m.toAppData(op.values), { ifMatch: op.appVersion, dataverseId: op.dataverseId });
+        if (op.fullBase) {
+          batch.push(pendingLink(m, op, "updated", op.appId!, op.dataverseId!, op.base, { appVersion: res.version, dataverseVersion: op.dataverseVersion }, ctx.now()));
+          return;
+        }
         await recordLink(ctx.state, m, op.appId!, op.dataverseId!, op.base, { appVersion: res.version }, ctx.now());
         return succeeded(out, "updated", op);
       } catch (e) {

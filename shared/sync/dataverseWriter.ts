@@ -2,7 +2,7 @@ import { ErrorCodes, isSyncError } from "../errors.js";
 import type { BulkWrite, DataverseClient, SyncStateStore } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
 import type { LookupResolver } from "./lookups.js";
-import { emptyOutcome, failed, recordLink, removeLink, succeeded, type WriteOutcome } from "./writeOutcome.js";
+import { canBatchLink, emptyOutcome, failed, flushLinks, pendingLink, recordLink, removeLink, succeeded, type PendingLink, type WriteOutcome } from "./writeOutcome.js";
 import type { WriteOp } from "./writeOps.js";
 
 /** State (link) writes in flight per write message. */
@@ -39,13 +39,19 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
   const results = await ctx.dataverse.writeMany(m.mapping.dataverse.entitySet, m.mapping.dataverse.table, writes);
   // Each result touches only its own record's link rows, so the state writes run side by side:
   // one after another they, not Dataverse, were what limited a bulk load's throughput.
+  // Links of creates and whole-base updates go in one batched putLinks; the rest read and merge.
+  const batch: PendingLink[] = [];
+  const now = ctx.now();
   let next = 0;
   const worker = async () => {
     while (next < results.length) {
       const result = results[next++];
       const op = byRef.get(result.ref)!;
       try {
-        if (result.ok) await onSuccess(ctx, m, op, result.id, out);
+        if (result.ok && canBatchLink(op)) {
+          batch.push(pendingLink(m, op, op.kind === "create" ? "created" : "updated", op.appId!, result.id ?? op.dataverseId!, op.base,
+            { appVersion: op.appVersion, dataverseVersion: op.kind === "create" ? undefined : op.dataverseVersion }, now));
+        } else if (result.ok) await onSuccess(ctx, m, op, result.id, out);
         else await onFailure(ctx, m, op, result.error, out);
       } catch (e) {
         failed(out, "toDataverse", op, e, ctx.maxAttempts, ctx.backoffMs);
@@ -53,6 +59,7 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
     }
   };
   await Promise.all(Array.from({ length: Math.min(LINK_WRITE_CONCURRENCY, results.length) }, worker));
+  await flushLinks(ctx.state, "toDataverse", batch, out, ctx.maxAttempts, ctx.backoffMs);
   return out;
 }
 

@@ -126,13 +126,17 @@ function emitMerge(ctx: DecideContext, pair: Pair, appId: string, dataverseId: s
   const toApp = Object.keys(merge.toApp);
   const appVersion = pair.app?.version ?? link?.appVersion;
   const dvVersion = pair.dv ? String(pair.dv["@odata.etag"] ?? "") : link?.dataverseVersion;
+  // Only one side written: its base is the whole merged base, so the writer can store the link
+  // without merging with the stored one (when the link keeps both ids).
+  const sameIds = !link || (link.appId === appId && link.dataverseId === dataverseId);
+  const fullBase = sameIds && !(toDv.length && toApp.length) ? { fullBase: true } : {};
   if (toDv.length) {
     const base = toApp.length ? omit(merge.base, toApp) : merge.base;
-    out.toDataverse.push({ kind: "update", appId, dataverseId, values: merge.toDataverse, base, appVersion, dataverseVersion: dvVersion, attempt: 0 });
+    out.toDataverse.push({ kind: "update", appId, dataverseId, values: merge.toDataverse, base, appVersion, dataverseVersion: dvVersion, attempt: 0, ...fullBase });
   } else if (pair.app) out.skipped.toDataverse += 1;
   if (toApp.length) {
     const base = toDv.length ? pick(merge.base, toApp) : merge.base;
-    out.toApp.push({ kind: "update", appId, dataverseId, values: merge.toApp, base, appVersion: pair.app?.version, dataverseVersion: dvVersion, attempt: 0 });
+    out.toApp.push({ kind: "update", appId, dataverseId, values: merge.toApp, base, appVersion: pair.app?.version, dataverseVersion: dvVersion, attempt: 0, ...fullBase });
   } else if (pair.dv) out.skipped.toApp += 1;
   if (!toDv.length && !toApp.length) {
     const changed = !link || !canonicalEquals(link.base, merge.base) || link.appVersion !== appVersion || link.dataverseVersion !== dvVersion;

@@ -15,7 +15,7 @@ import { refreshRecord } from "./refresh.js";
 import type { Registry } from "./registry.js";
 import { finishRun, newRun, plannedCounts, recordPlan, recordWrites } from "./runBook.js";
 import { mergeOutcome, queueBackoff, type WriteOutcome } from "./writeOutcome.js";
-import type { RecordEventMessage, RunMessage, WriteMessage, WriteOp } from "./writeOps.js";
+import { packWriteMessage, writeOpsOf, type RecordEventMessage, type RunMessage, type WriteMessage, type WriteOp } from "./writeOps.js";
 
 export interface EngineQueues {
   runs: WorkQueue<RunMessage>;
@@ -46,8 +46,6 @@ export interface StartRequest {
   trigger: RunMessage["trigger"];
 }
 
-/** Biggest JSON body per queue message; base64 adds a third, under the 64 KB queue limit. */
-const MAX_MESSAGE_JSON = 45_000;
 /** How long a run waits for its parent mappings' runs before planning anyway. */
 const MAX_PARENT_WAITS = 300;
 const PARENT_WAIT_MS = 2_000;
@@ -143,8 +141,9 @@ export class SyncEngine {
   /** Applies one chunk of writes; retries go back on the queue with a delay, failures to the dead letters. */
   async handleWrite(msg: WriteMessage): Promise<WriteOutcome> {
     const m = this.mapping(msg.mapping);
-    const refresh = msg.ops.filter((o) => o.refresh);
-    const planned = msg.ops.filter((o) => !o.refresh);
+    const ops = writeOpsOf(msg);
+    const refresh = ops.filter((o) => o.refresh);
+    const planned = ops.filter((o) => !o.refresh);
     const outcome = msg.direction === "toDataverse"
       ? await writeToDataverse(this.writerContext(), m, planned)
       : await writeToApp(this.writerContext(), m, planned);
@@ -204,20 +203,16 @@ export class SyncEngine {
   private async enqueue(direction: DirectionKey, msg: { runId: string; mapping: string }, ops: WriteOp[], delayMs = 0): Promise<void> {
     const queue = direction === "toDataverse" ? this.deps.queues.dataverseWrites : this.deps.queues.appWrites;
     const size = this.deps.config.options.chunkSize;
-    let chunk: WriteOp[] = [];
-    let bytes = 0;
-    const flush = async () => {
-      if (chunk.length) await queue.send({ runId: msg.runId, mapping: msg.mapping, direction, ops: chunk }, delayMs ? { delayMs } : undefined);
-      chunk = [];
-      bytes = 0;
+    const head = { runId: msg.runId, mapping: msg.mapping, direction };
+    // A chunk that does not fit one queue message even compressed is halved until it does.
+    const send = async (chunk: WriteOp[]): Promise<void> => {
+      const packed = packWriteMessage(head, chunk);
+      if (packed || chunk.length === 1) return void await queue.send(packed ?? { ...head, ops: chunk }, delayMs ? { delayMs } : undefined);
+      const half = Math.ceil(chunk.length / 2);
+      await send(chunk.slice(0, half));
+      await send(chunk.slice(half));
     };
-    for (const op of ops) {
-      const len = JSON.stringify(op).length;
-      if (chunk.length >= size || (chunk.length && bytes + len > MAX_MESSAGE_JSON)) await flush();
-      chunk.push(op);
-      bytes += len;
-    }
-    await flush();
+    for (let i = 0; i < ops.length; i += size) await send(ops.slice(i, i + size));
   }
 
   private async deadLetter(mapping: string, runId: string, failures: RecordFailure[]): Promise<void> {

@@ -90,6 +90,47 @@ export async function recordLink(
   }
 }
 
+/** A link a writer stores without reading the current one (see WriteOp.fullBase), with the op it settles. */
+export interface PendingLink {
+  op: WriteOp;
+  kind: "created" | "updated";
+  link: Link;
+}
+
+/** Whether a successful op's link can be written blind (batched): a create, or an update carrying the whole base. */
+export function canBatchLink(op: WriteOp): boolean {
+  return op.kind === "create" || (op.kind === "update" && op.fullBase === true);
+}
+
+export function pendingLink(
+  m: CompiledMapping, op: WriteOp, kind: PendingLink["kind"], appId: string, dataverseId: string, base: WriteOp["base"],
+  versions: { appVersion?: string; dataverseVersion?: string }, now: string,
+): PendingLink {
+  return { op, kind, link: { mapping: m.name, appId, dataverseId, base, hash: hashCanonical(base), ...definedVersions(versions), lastSyncedAt: now } };
+}
+
+/**
+ * Stores the pending links of one message in one putLinks call and settles their ops: counted as
+ * written when the links land, retried (or dead-lettered) as a whole when they do not — the write
+ * itself is idempotent, a retried create finds its row by key.
+ */
+export async function flushLinks(
+  state: SyncStateStore, direction: DirectionKey, pending: PendingLink[], out: WriteOutcome, maxAttempts: number, backoffMs: (attempt: number) => number,
+): Promise<void> {
+  if (!pending.length) return;
+  try {
+    await state.putLinks(pending.map((p) => p.link));
+  } catch (e) {
+    for (const p of pending) failed(out, direction, p.op, e, maxAttempts, backoffMs);
+    return;
+  }
+  for (const p of pending) succeeded(out, p.kind, p.op);
+}
+
+function definedVersions(v: { appVersion?: string; dataverseVersion?: string }): { appVersion?: string; dataverseVersion?: string } {
+  return { ...(v.appVersion !== undefined ? { appVersion: v.appVersion } : {}), ...(v.dataverseVersion !== undefined ? { dataverseVersion: v.dataverseVersion } : {}) };
+}
+
 export async function removeLink(state: SyncStateStore, m: CompiledMapping, appId?: string, dataverseId?: string): Promise<void> {
   const link = (appId ? await state.getLinkByApp(m.name, appId) : null) ?? (dataverseId ? await state.getLinkByDataverse(m.name, dataverseId) : null);
   if (link) await state.deleteLink(link);

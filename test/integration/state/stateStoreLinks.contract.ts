@@ -91,6 +91,39 @@ export function describeLinkContract(getStore: () => SyncStateStore): void {
       }
     });
 
+    it("writes many links in one putLinks call, findable by both ids, across transaction limits", async () => {
+      const ids = Array.from({ length: 120 }, (_, i) => `m-${String(i).padStart(4, "0")}`);
+      const links = ids.map((id) => aLink({ appId: id, dataverseId: `dv-${id}`, hash: `h-${id}` }));
+
+      await store.putLinks([...links, aLink({ mapping: "groups", appId: "g-north", dataverseId: "dv-g" })]);
+
+      expect(await store.countLinks("mentors")).toBe(120);
+      expect(await store.countLinks("groups")).toBe(1);
+      for (const id of [ids[0], ids[49], ids[50], ids[119]]) {
+        expect(await store.getLinkByApp("mentors", id)).toMatchObject({ dataverseId: `dv-${id}`, hash: `h-${id}`, base: aLink().base });
+        expect((await store.getLinkByDataverse("mentors", `dv-${id}`))?.appId).toBe(id);
+      }
+    });
+
+    it("overwrites existing links in putLinks whatever their etag, and the last of duplicates wins", async () => {
+      const stale = await store.putLink(aLink());
+      await store.putLink({ ...stale, hash: "h2" });
+
+      await store.putLinks([{ ...stale, hash: "h3" }, { ...stale, hash: "h4", base: { firstName: "Grace" } }]);
+
+      const link = await store.getLinkByApp("mentors", "m-0001");
+      expect(link).toMatchObject({ hash: "h4", base: { firstName: "Grace" } });
+      expect(link?.etag).not.toBe(stale.etag);
+      expect(await store.countLinks("mentors")).toBe(1);
+    });
+
+    it("writes nothing for an empty putLinks and refuses an oversized base before writing", async () => {
+      await store.putLinks([]);
+      await expect(store.putLinks([aLink({ appId: "m-1" }), aLink({ appId: "m-2", base: { notes: "x".repeat(500_000) } })])).rejects.toMatchObject(tooLarge);
+
+      expect(await store.countLinks("mentors")).toBe(0);
+    });
+
     it("keeps a base larger than one table property and refuses one beyond the entity limit", async () => {
       const big = { notes: "é".repeat(90_000), emoji: "😀".repeat(20_000) };
       await store.putLink(aLink({ base: big }));

@@ -55,9 +55,12 @@ describe("crash recovery", () => {
     await engine.handleWrite(writes[0].body);
     await engine.handleWrite(writes[1].body);
     const putLink = state.putLink.bind(state);
+    const putLinks = state.putLinks.bind(state);
     state.putLink = async () => { throw new Error("process killed"); };
+    state.putLinks = async () => { throw new Error("process killed"); };
     const third = await engine.handleWrite(writes[2].body);
     state.putLink = putLink;
+    state.putLinks = putLinks;
     expect(third.retries).toHaveLength(10);
     const landedWithoutLinks = writes[2].body.ops.map((op) => op.appId!);
     expect(landedWithoutLinks.every((id) => contactsByMentorId(h).get(id) === 1)).toBe(true);

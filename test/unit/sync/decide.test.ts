@@ -65,6 +65,21 @@ describe("decidePair", () => {
     expect(out.toApp).toEqual([]);
   });
 
+  it("marks a one-sided update as carrying the whole base, so its link can be stored without a merge", async () => {
+    const out = await decide({ link, app: appRecord({ score: 42 }) });
+
+    expect(out.toDataverse[0]).toMatchObject({ fullBase: true, base: { ...base, score: 42 } });
+  });
+
+  it("does not mark updates as whole-base when both sides are written or the link points elsewhere", async () => {
+    const both = await decide({ link, app: appRecord({ score: 42 }), dv: dvRow({ firstname: "Ingrid-Marie" }) });
+    const repointed = await decide({ link: { ...link, dataverseId: "c0a80001-0000-4000-8000-000000000999" }, app: appRecord({ score: 42 }), dv: dvRow() });
+
+    expect(both.toDataverse[0]?.fullBase).toBeUndefined();
+    expect(both.toApp[0]?.fullBase).toBeUndefined();
+    expect(repointed.toDataverse[0]?.fullBase).toBeUndefined();
+  });
+
   it("does not send back a Dataverse change whose author is the integration's own user", async () => {
     const out = await decide({ link, dv: dvRow({ firstname: "Changed" }, SELF) });
 

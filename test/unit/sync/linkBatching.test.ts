@@ -1,0 +1,76 @@
+import { describe, expect, it, vi } from "vitest";
+import { parseSyncConfig } from "../../../shared/config/loadConfig.js";
+import type { SyncConfigInput } from "../../../shared/config/mapping.js";
+import { ErrorCodes, SyncError } from "../../../shared/errors.js";
+import type { BulkResult, BulkWrite, DataverseClient, Link } from "../../../shared/ports.js";
+import { MemoryStateStore } from "../../../shared/state/memoryStateStore.js";
+import { CompiledMapping } from "../../../shared/sync/compiledMapping.js";
+import { writeToDataverse, type WriterContext } from "../../../shared/sync/dataverseWriter.js";
+import type { LookupResolver } from "../../../shared/sync/lookups.js";
+import { defaultRegistry } from "../../../shared/sync/registry.js";
+import type { WriteOp } from "../../../shared/sync/writeOps.js";
+
+const mapping = new CompiledMapping(parseSyncConfig({
+  mappings: [{
+    name: "mentors", app: { entity: "mentor" },
+    dataverse: { entitySet: "contacts", table: "contact", key: ["hlf_mentorid"] },
+    direction: "both", conflict: { strategy: "newest-wins" }, deletes: "propagate",
+    fields: [
+      { app: "id", dataverse: "hlf_mentorid", type: "string", direction: "to-dataverse" },
+      { app: "firstName", dataverse: "firstname", type: "string" },
+      { app: "score", dataverse: "hlf_score", type: "number" },
+    ],
+  }],
+} as SyncConfigInput, "link batching test").mappings[0], defaultRegistry);
+
+const noLookups: LookupResolver = {
+  toApp: () => Promise.reject(new Error("no lookups")),
+  toDataverseBind: () => Promise.reject(new Error("no lookups")),
+};
+
+const dvId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+const create = (n: number): WriteOp => {
+  const values = { id: `m-${n}`, firstName: `F${n}`, score: n };
+  return { kind: "create", appId: `m-${n}`, dataverseId: dvId(n), values, base: values, appVersion: `v${n}`, attempt: 0 };
+};
+
+/** Dataverse that accepts every write, echoing the ids. */
+const acceptingDataverse = { writeMany: async (_s: string, _t: string, writes: BulkWrite[]): Promise<BulkResult[]> => writes.map((w) => ({ ref: w.ref, ok: true, id: w.id })) } as unknown as DataverseClient;
+
+function contextWith(state: MemoryStateStore): WriterContext {
+  return { dataverse: acceptingDataverse, state, lookups: noLookups, maxAttempts: 5, backoffMs: () => 1000, now: () => "2026-03-01T12:00:00.000Z" };
+}
+
+describe("link writes of the Dataverse writer", () => {
+  it("stores the links of creates and whole-base updates in one putLinks call, and merges only the partial update", async () => {
+    const state = new MemoryStateStore();
+    const existing: Link = { mapping: "mentors", appId: "m-9", dataverseId: dvId(9), base: { id: "m-9", firstName: "Old", score: 1 }, hash: "h", lastSyncedAt: "2026-01-01T00:00:00.000Z" };
+    await state.putLink(existing);
+    await state.putLink({ ...existing, appId: "m-8", dataverseId: dvId(8) });
+    const putLinks = vi.spyOn(state, "putLinks");
+    const getLinkByApp = vi.spyOn(state, "getLinkByApp");
+    const fullUpdate: WriteOp = { kind: "update", appId: "m-8", dataverseId: dvId(8), values: { score: 80 }, base: { id: "m-8", firstName: "Old", score: 80 }, fullBase: true, attempt: 0 };
+    const partialUpdate: WriteOp = { kind: "update", appId: "m-9", dataverseId: dvId(9), values: { score: 90 }, base: { score: 90 }, attempt: 0 };
+
+    const out = await writeToDataverse(contextWith(state), mapping, [create(1), create(2), fullUpdate, partialUpdate]);
+
+    expect(out.counts).toMatchObject({ created: 2, updated: 2, failed: 0 });
+    expect(putLinks).toHaveBeenCalledTimes(1);
+    expect(putLinks.mock.calls[0][0].map((l) => l.appId).sort()).toEqual(["m-1", "m-2", "m-8"]);
+    expect(getLinkByApp.mock.calls.map((c) => c[1])).toEqual(["m-9"]);
+    expect((await state.getLinkByDataverse("mentors", dvId(1)))).toMatchObject({ appId: "m-1", appVersion: "v1", base: create(1).base });
+    expect((await state.getLinkByApp("mentors", "m-8"))?.base).toEqual({ id: "m-8", firstName: "Old", score: 80 });
+    expect((await state.getLinkByApp("mentors", "m-9"))?.base).toEqual({ id: "m-9", firstName: "Old", score: 90 });
+  });
+
+  it("retries the batched ops instead of counting them written when their links cannot be stored", async () => {
+    const state = new MemoryStateStore();
+    vi.spyOn(state, "putLinks").mockRejectedValue(new SyncError("transient", ErrorCodes.Network, "storage unavailable"));
+
+    const out = await writeToDataverse(contextWith(state), mapping, [create(1), create(2)]);
+
+    expect(out.counts.created).toBe(0);
+    expect(out.finished).toBe(0);
+    expect(out.retries.map((op) => [op.appId, op.attempt])).toEqual([["m-1", 1], ["m-2", 1]]);
+  });
+});
