@@ -139,7 +139,10 @@ function emitMerge(ctx: DecideContext, pair: Pair, appId: string, dataverseId: s
     out.toApp.push({ kind: "update", appId, dataverseId, values: merge.toApp, base, appVersion: pair.app?.version, dataverseVersion: dvVersion, attempt: 0, ...fullBase });
   } else if (pair.dv) out.skipped.toApp += 1;
   if (!toDv.length && !toApp.length) {
-    const changed = !link || !canonicalEquals(link.base, merge.base) || link.appVersion !== appVersion || link.dataverseVersion !== dvVersion;
+    // The Dataverse version alone is not worth a write: our own writes change it (their echoes come
+    // back in the next delta) and nothing relies on it (updates use If-Match: *). The app version is
+    // sent as If-Match, so it is kept current.
+    const changed = !link || !canonicalEquals(link.base, merge.base) || link.appVersion !== appVersion;
     if (changed) {
       out.linkUpdates.push({
         mapping: ctx.mapping.name, appId, dataverseId, base: merge.base, hash: hashCanonical(merge.base),

@@ -125,7 +125,8 @@ export class SyncEngine {
     await this.markDeadLetters(msg.mapping, plan);
     await this.deadLetter(msg.mapping, msg.runId, plan.failures);
     for (const c of plan.parked) await state.putConflict(c);
-    for (const link of plan.linkUpdates) await state.putLink(link).catch((e) => this.deps.logger.warn("link refresh skipped", { mapping: m.name, error: errorMessage(e) }));
+    // Links refreshed without a write keep their ids, so they can go in batched transactions.
+    await state.putLinks(plan.linkUpdates).catch((e) => this.deps.logger.warn("link refresh skipped", { mapping: m.name, error: errorMessage(e) }));
     for (const link of plan.linkRemovals) await state.deleteLink(link);
     const planned = plan.toDataverse.length + plan.toApp.length;
     // Writes go out before the run is marked "writing" and before the cursors move: a crash here
