@@ -150,6 +150,7 @@ export class SyncEngine {
       : await writeToApp(this.writerContext(), m, planned);
     for (const op of refresh) {
       mergeOutcome(outcome, await this.refresh(m, { appId: op.appId, dataverseId: op.dataverseId }, msg.runId, op.attempt));
+      if (!op.uncounted) outcome.finished += 1; // the planned op is done: what it became is in the counts
     }
     await this.settle(msg.mapping, msg.runId, msg.direction, outcome);
     return outcome;
@@ -164,12 +165,25 @@ export class SyncEngine {
     return outcome;
   }
 
+  /**
+   * Reads one record fresh on both sides and writes what differs. Its writes are `uncounted` (the
+   * caller counts the op or event that asked for it) and their retries go to the queue of their own
+   * direction.
+   */
   private async refresh(m: CompiledMapping, ids: { appId?: string; dataverseId?: string }, runId: string, attempt: number): Promise<WriteOutcome> {
     const ctx = { ...(await this.decideContext(m, runId)), fresh: true };
     const decisions = await refreshRecord(this.deps, ctx, ids);
-    const outcome = await writeToDataverse(this.writerContext(), m, decisions.toDataverse.map((o) => ({ ...o, attempt })));
-    mergeOutcome(outcome, await writeToApp(this.writerContext(), m, decisions.toApp.map((o) => ({ ...o, attempt }))));
+    const extra = (o: WriteOp) => ({ ...o, attempt, uncounted: true });
+    const toDv = await writeToDataverse(this.writerContext(), m, decisions.toDataverse.map(extra));
+    const toApp = await writeToApp(this.writerContext(), m, decisions.toApp.map(extra));
+    if (toDv.retries.length) await this.enqueue("toDataverse", { runId, mapping: m.name }, toDv.retries, toDv.retryDelayMs);
+    if (toApp.retries.length) await this.enqueue("toApp", { runId, mapping: m.name }, toApp.retries, toApp.retryDelayMs);
+    toDv.retries = [];
+    toApp.retries = [];
+    const outcome = toDv;
+    mergeOutcome(outcome, toApp);
     outcome.failures.push(...decisions.failures);
+    outcome.counts.failed += decisions.failures.length;
     for (const c of decisions.parked) await this.deps.state.putConflict(c);
     for (const link of decisions.linkUpdates) await this.deps.state.putLink(link).catch(() => undefined);
     for (const link of decisions.linkRemovals) await this.deps.state.deleteLink(link);

@@ -39,6 +39,11 @@ export interface WriteOp {
    * link without reading and merging the existing one (batched, shared/ports.ts putLinks).
    */
   fullBase?: boolean;
+  /**
+   * A write a refresh decided on behalf of one planned op: it counts in created/updated/failed but
+   * not as a planned op of the run (the op it replaced is counted once, by the refresh).
+   */
+  uncounted?: boolean;
   /** Dead letters of this record, removed once this write succeeds. */
   clearDeadLetters?: string[];
 }

@@ -36,7 +36,7 @@ export function mergeOutcome(into: WriteOutcome, from: WriteOutcome): void {
 
 export function succeeded(out: WriteOutcome, kind: "created" | "updated" | "deleted" | "skipped", op?: WriteOp): void {
   out.counts[kind] += 1;
-  out.finished += 1;
+  if (!op?.uncounted) out.finished += 1;
   if (op?.clearDeadLetters?.length) out.clearedDeadLetters.push(...op.clearDeadLetters);
 }
 
@@ -53,10 +53,10 @@ export function failed(out: WriteOutcome, direction: DirectionKey, op: WriteOp, 
     return;
   }
   out.counts.failed += 1;
-  out.finished += 1;
+  if (!op.uncounted) out.finished += 1;
   const code = err.retryable ? ErrorCodes.AttemptsExhausted : err.code;
   const message = err.retryable ? `gave up after ${attempts} attempts: ${err.message}` : err.message;
-  out.failures.push({ direction, recordId: recordIdOf(direction, op), code, message, retryable: err.retryable, payload: { direction, op: { ...op, attempt: 0 } } });
+  out.failures.push({ direction, recordId: recordIdOf(direction, op), code, message, retryable: err.retryable, payload: { direction, op: { ...op, attempt: 0, uncounted: undefined } } });
 }
 
 /** Exponential back-off with full jitter: 2^attempt seconds, at most 5 minutes. */
