@@ -68,3 +68,22 @@ export async function drainMemoryQueues(s: Services, onPoison: (queue: string, m
 }
 
 export { poisonQueue };
+
+/** Write messages an in-process run may hold while it plans (each carries up to `chunkSize` records). */
+const RELIEVE_DEPTH = 4;
+
+/**
+ * For in-process runs: applies queued writes while the planner is still reading, until only a few
+ * (or only delayed retries) are left, so memory stays bounded however large the run.
+ */
+export async function relieveWriteQueues(s: Services): Promise<void> {
+  const pumps = engineQueues(s).filter(({ queue }) => queue === s.queues.dataverseWrites || queue === s.queues.appWrites);
+  const depth = async () => (await s.queues.dataverseWrites.approximateCount()) + (await s.queues.appWrites.approximateCount());
+  const onPoison = async (queue: string, message: QueueMessage<unknown>, error: string) => {
+    const { recordPoisonMessage } = await import("./poison.js");
+    await recordPoisonMessage(s, queue, message.body, error);
+  };
+  while ((await depth()) > RELIEVE_DEPTH) {
+    if (!(await pumpOnce(pumps, onPoison))) return;
+  }
+}

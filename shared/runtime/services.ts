@@ -11,6 +11,7 @@ import { Queues, TelemetryEvents } from "../names.js";
 import type { AppClient, Clock, Logger, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
 import { webhookNotifier } from "../ops/notifier.js";
 import { MemoryWorkQueue } from "../state/memoryQueue.js";
+import { relieveWriteQueues } from "./queuePump.js";
 import { createStorageQueue } from "../state/storageQueue.js";
 import { createTableStateStore } from "../state/tableStateStore.js";
 import { SyncEngine, type EngineQueues } from "../sync/engine.js";
@@ -117,8 +118,12 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   let self: Promise<string> | undefined;
   const selfUserId = () => (self ??= dataverse.whoAmI().then((w) => w.UserId).catch((e) => { self = undefined; throw e; }));
   const notifier = settings.notifyWebhookUrl ? webhookNotifier(settings.notifyWebhookUrl, { clock, logger }) : undefined;
-  const engine = new SyncEngine({ config, dataverse, app, state, queues, clock, logger, telemetry, registry: options.registry ?? defaultRegistry, selfUserId, notifier });
-  return { settings, config, engine, state, queues, dataverse, app, clock, logger, telemetry, checkToken: async () => void (await tokens.getToken()) };
+  let services: Services | undefined;
+  // In one process (`npm run sync`) queued writes are applied while the run is still planned.
+  const relieve = options.queues === "memory" ? () => relieveWriteQueues(services!) : undefined;
+  const engine = new SyncEngine({ config, dataverse, app, state, queues, clock, logger, telemetry, registry: options.registry ?? defaultRegistry, selfUserId, notifier, relieve });
+  services = { settings, config, engine, state, queues, dataverse, app, clock, logger, telemetry, checkToken: async () => void (await tokens.getToken()) };
+  return services;
 }
 
 let current: Promise<Services> | undefined;

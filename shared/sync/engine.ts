@@ -10,7 +10,7 @@ import { CompiledMapping } from "./compiledMapping.js";
 import type { DecideContext, RecordFailure } from "./decide.js";
 import { writeToDataverse } from "./dataverseWriter.js";
 import { createLookupResolver, type LookupResolver } from "./lookups.js";
-import { planRun, type RunPlan } from "./planner.js";
+import { planRun, type PlanSink, type RunPlan } from "./planner.js";
 import { refreshRecord } from "./refresh.js";
 import type { Registry } from "./registry.js";
 import { finishRun, newRun, plannedCounts, recordPlan, recordWrites } from "./runBook.js";
@@ -37,6 +37,11 @@ export interface EngineDeps {
   selfUserId(): Promise<string>;
   /** Alerts on failed runs (NOTIFY_WEBHOOK_URL). */
   notifier?: Notifier;
+  /**
+   * Called after each page of writes is enqueued while a run is planned. In-process runs
+   * (`npm run sync`) apply queued writes here, so a large run never holds all its writes in memory.
+   */
+  relieve?: () => Promise<void>;
 }
 
 export interface StartRequest {
@@ -111,9 +116,19 @@ export class SyncEngine {
     }
     await state.updateRun(msg.runId, (r) => ({ ...r, status: "planning" }));
     const m = this.mapping(msg.mapping);
+    const deadIds = msg.dryRun ? new Set<string>() : await this.deadLetterIds(msg.mapping);
+    let planned = 0;
+    // Writes leave page by page while planning goes on. They go out before the run is marked
+    // "writing" and before the cursors move: a crash re-plans the same changes, and writes are idempotent.
+    const sink: PlanSink | undefined = msg.dryRun ? undefined : async (direction, ops) => {
+      this.markDeadLetters(msg.mapping, ops, deadIds);
+      planned += ops.length;
+      await this.enqueue(direction, msg, ops);
+      await this.deps.relieve?.();
+    };
     let plan: RunPlan;
     try {
-      plan = await planRun(this.deps, await this.decideContext(m, msg.runId), msg.mode === "full", this.deps.config.options);
+      plan = await planRun(this.deps, await this.decideContext(m, msg.runId), msg.mode === "full", this.deps.config.options, sink);
     } catch (e) {
       await this.failRun(msg.runId, e);
       return undefined;
@@ -122,17 +137,13 @@ export class SyncEngine {
       await state.updateRun(msg.runId, (r) => ({ ...r, ...plannedCounts(plan), status: "succeeded", finishedAt: this.nowIso(), notes: [...plan.notes, "dry run: nothing was written"] }));
       return plan;
     }
-    await this.markDeadLetters(msg.mapping, plan);
     await this.deadLetter(msg.mapping, msg.runId, plan.failures);
     for (const c of plan.parked) await state.putConflict(c);
     // Links refreshed without a write keep their ids, so they can go in batched transactions.
     await state.putLinks(plan.linkUpdates).catch((e) => this.deps.logger.warn("link refresh skipped", { mapping: m.name, error: errorMessage(e) }));
+    // A record that failed before and now agrees on both sides is no longer a dead letter.
+    for (const link of plan.linkUpdates) for (const id of this.deadLetterIdsOf(msg.mapping, link, deadIds)) await state.deleteDeadLetter(id);
     for (const link of plan.linkRemovals) await state.deleteLink(link);
-    const planned = plan.toDataverse.length + plan.toApp.length;
-    // Writes go out before the run is marked "writing" and before the cursors move: a crash here
-    // re-plans the same changes, and the writes are idempotent.
-    await this.enqueue("toDataverse", msg, plan.toDataverse);
-    await this.enqueue("toApp", msg, plan.toApp);
     if (plan.cursors.dataverse) await this.saveCursor(m.name, "dataverse", plan.cursors.dataverse);
     if (plan.cursors.app) await this.saveCursor(m.name, "app", plan.cursors.app);
     await this.finish(await recordPlan(state, msg.runId, plan, planned, this.nowIso()));
@@ -190,20 +201,22 @@ export class SyncEngine {
     return outcome;
   }
 
-  /**
-   * A record that failed before and is now written or found in agreement is no longer a dead
-   * letter: its ops carry the ids to remove on success; agreements remove them now.
-   */
-  private async markDeadLetters(mapping: string, plan: RunPlan): Promise<void> {
-    const existing = new Set((await this.deps.state.listDeadLetters({ mapping, limit: 10_000 })).map((d) => d.id));
+  /** Ids of the mapping's dead letters, to recognise records that failed before. */
+  private async deadLetterIds(mapping: string): Promise<Set<string>> {
+    return new Set((await this.deps.state.listDeadLetters({ mapping, limit: 10_000 })).map((d) => d.id));
+  }
+
+  private deadLetterIdsOf(mapping: string, ids: { appId?: string; dataverseId?: string }, existing: Set<string>): string[] {
+    return [`${mapping}|toDataverse|${ids.appId}`, `${mapping}|toApp|${ids.dataverseId}`].filter((id) => existing.has(id));
+  }
+
+  /** Writes of records that failed before carry their dead-letter ids, removed once they succeed. */
+  private markDeadLetters(mapping: string, ops: WriteOp[], existing: Set<string>): void {
     if (!existing.size) return;
-    const idsOf = (appId?: string, dataverseId?: string) =>
-      [`${mapping}|toDataverse|${appId}`, `${mapping}|toApp|${dataverseId}`].filter((id) => existing.has(id));
-    for (const op of [...plan.toDataverse, ...plan.toApp]) {
-      const ids = idsOf(op.appId, op.dataverseId);
+    for (const op of ops) {
+      const ids = this.deadLetterIdsOf(mapping, op, existing);
       if (ids.length) op.clearDeadLetters = ids;
     }
-    for (const link of plan.linkUpdates) for (const id of idsOf(link.appId, link.dataverseId)) await this.deps.state.deleteDeadLetter(id);
   }
 
   private async settle(mapping: string, runId: string, direction: DirectionKey, outcome: WriteOutcome): Promise<void> {

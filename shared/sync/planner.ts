@@ -4,7 +4,8 @@ import type { AppClient, DataverseClient, SyncStateStore } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
 import { decidePair, emptyDecisions, type DecideContext, type Decisions, type Pair } from "./decide.js";
 import { LinkIndex } from "./linkIndex.js";
-import { readAppChanges, readDataverseChanges } from "./readChanges.js";
+import { readDataverseChanges } from "./readChanges.js";
+import type { WriteOp } from "./writeOps.js";
 
 export interface PlanDeps {
   dataverse: DataverseClient;
@@ -21,35 +22,40 @@ export interface RunPlan extends Decisions {
   reads: { dataverse: number; app: number };
 }
 
-/** Above this many changed records a run loads all links once instead of reading them one by one. */
+/** Above this many changed Dataverse rows a run loads all links once instead of reading them one by one. */
 const PRELOAD_THRESHOLD = 200;
+/** Records per page of the app's change feed. */
+const APP_PAGE = 1000;
+
+/** Receives decided writes as soon as a page is decided (the engine enqueues them). */
+export type PlanSink = (direction: "toDataverse" | "toApp", ops: WriteOp[]) => Promise<void>;
 
 /**
- * Plans one run of one mapping: reads both change feeds, pairs records through the link map (or by
- * key on first sync), decides writes per record, and applies the mass-delete breaker.
+ * Plans one run of one mapping: reads the Dataverse changes, then streams the app's change feed page
+ * by page, pairing records through the link map (or by key on first sync) and deciding each record
+ * as its page arrives; Dataverse rows no app record claimed are decided last, then the mass-delete
+ * breaker looks at all deletes. With a `sink`, writes leave page by page, so a large load never holds
+ * all its writes (nor all app records) in memory; without one (dry runs) they stay in the plan.
  */
-export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean, options: SyncOptions): Promise<RunPlan> {
+export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean, options: SyncOptions, sink?: PlanSink): Promise<RunPlan> {
   const m = ctx.mapping;
   const [dvCursor, appCursor] = full ? [null, null] : await Promise.all([deps.state.getCursor(m.name, "dataverse"), deps.state.getCursor(m.name, "app")]);
   const dv = await readDataverseChanges(deps.dataverse, m, dvCursor, full);
-  const app = await readAppChanges(deps.app, m, appCursor, full);
+  const appComplete = full || !appCursor;
   const plan: RunPlan = {
-    ...emptyDecisions(), cursors: { dataverse: dv.deltaLink, app: app.cursor }, notes: dv.note ? [dv.note] : [],
-    blockedDeletes: 0, reads: { dataverse: dv.rows.length + dv.deleted.length, app: app.records.length },
+    ...emptyDecisions(), cursors: { dataverse: dv.deltaLink, app: appComplete ? undefined : appCursor?.value }, notes: dv.note ? [dv.note] : [],
+    blockedDeletes: 0, reads: { dataverse: dv.rows.length + dv.deleted.length, app: 0 },
+  };
+  const flush = async () => {
+    if (!sink) return;
+    if (plan.toDataverse.length) await sink("toDataverse", plan.toDataverse.splice(0));
+    if (plan.toApp.length) await sink("toApp", plan.toApp.splice(0));
   };
 
-  const changed = dv.rows.length + dv.deleted.length + app.records.length;
-  const links = await LinkIndex.open(deps.state, m.name, dv.complete || app.complete || changed > PRELOAD_THRESHOLD);
+  const links = await LinkIndex.open(deps.state, m.name, dv.complete || appComplete || dv.rows.length + dv.deleted.length > PRELOAD_THRESHOLD);
+  // Dataverse side first: its pairs wait here until an app record claims them or the feed ends.
   const pairs = new Map<string, Pair>();
   const pairFor = (key: string) => pairs.get(key) ?? pairs.set(key, {}).get(key)!;
-
-  for (const r of app.records) {
-    const link = await links.byAppId(r.id);
-    const p = pairFor(link ? `L:${link.appId}` : `A:${r.id}`);
-    p.link = link ?? undefined;
-    if (r.deleted) p.appGone = true;
-    else p.app = r;
-  }
   for (const row of dv.rows) {
     const id = String(row[m.primaryId]);
     const link = await links.byDataverseId(id);
@@ -61,63 +67,94 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
     const link = await links.byDataverseId(id);
     if (link) Object.assign(pairFor(`L:${link.appId}`), { link, dvGone: true });
   }
-  // A complete read proves absence: a linked record missing from it was deleted (e.g. during an expired-token gap).
-  if (dv.complete || app.complete) {
-    const seenDv = new Set(dv.rows.map((r) => String(r[m.primaryId])));
-    const seenApp = new Set(app.records.map((r) => r.id));
-    for (const link of links.all()) {
-      const goneDv = dv.complete && !seenDv.has(link.dataverseId);
-      const goneApp = app.complete && !seenApp.has(link.appId);
-      if (!goneDv && !goneApp) continue;
-      const p = pairFor(`L:${link.appId}`);
-      p.link = link;
-      if (goneDv) p.dvGone = true;
-      if (goneApp) p.appGone = true;
-    }
+  const dvByKey = new Map<string, string>();
+  for (const [k, p] of pairs) {
+    const key = k.startsWith("D:") && p.dv ? m.keyStringOfRow(p.dv) : null;
+    if (key) dvByKey.set(key, k);
   }
-  await matchByKey(deps, ctx, pairs, { dvComplete: dv.complete, appComplete: app.complete });
+  // A complete read proves absence: a linked record missing from it was deleted (e.g. in an expired-token gap).
+  const anyLinks = !links.loaded || links.all().length > 0;
+  const seenDv = dv.complete && anyLinks ? new Set(dv.rows.map((r) => String(r[m.primaryId]))) : undefined;
+  const seenApp = appComplete && anyLinks ? new Set<string>() : undefined;
+  /** Linked records already decided with their app record (only tracked when a complete read can prove absence). */
+  const decidedWithApp = new Set<string>();
 
+  for await (const page of deps.app.changes(m.mapping.app.entity, appComplete ? undefined : appCursor?.value, APP_PAGE)) {
+    const pagePairs: Pair[] = [];
+    for (const r of page.records) {
+      seenApp?.add(r.id);
+      const link = await links.byAppId(r.id);
+      const claimed = link ? pairs.get(`L:${link.appId}`) : undefined;
+      if (claimed) pairs.delete(`L:${link!.appId}`);
+      const p: Pair = claimed ?? { link: link ?? undefined };
+      if (r.deleted) p.appGone = true;
+      else p.app = r;
+      if (link && seenDv && !seenDv.has(link.dataverseId)) p.dvGone = true;
+      if (link && (seenDv || seenApp)) decidedWithApp.add(link.appId);
+      pagePairs.push(p);
+    }
+    plan.reads.app += page.records.length;
+    for (const p of pagePairs) {
+      if (!p.link && p.app) await matchAppByKey(deps, ctx, p, pairs, dvByKey, dv.complete);
+      await decidePair(ctx, p, plan);
+    }
+    plan.cursors.app = page.nextCursor;
+    await flush();
+  }
+
+  for (const link of seenDv || seenApp ? links.all() : []) {
+    if (decidedWithApp.has(link.appId)) continue;
+    const goneDv = !!seenDv && !seenDv.has(link.dataverseId);
+    const goneApp = !!seenApp && !seenApp.has(link.appId);
+    if (!goneDv && !goneApp) continue;
+    const p = pairFor(`L:${link.appId}`);
+    p.link = link;
+    if (goneDv) p.dvGone = true;
+    if (goneApp) p.appGone = true;
+  }
+  if (!appComplete) await claimByAppId(deps, ctx, pairs);
   for (const pair of pairs.values()) await decidePair(ctx, pair, plan);
+  await flush();
   await applyDeleteBreaker(plan, links, options, m.name);
+  await flush();
   return plan;
 }
 
 /**
- * First-sync matching: an unlinked app record and an unlinked Dataverse row with the same key value
- * are one record. When a feed was a delta, the other side is looked up directly.
+ * First-sync matching for one unlinked app record: an unlinked Dataverse row with the same key value
+ * is the same record. When the Dataverse feed was a delta, the row is looked up directly.
  */
-async function matchByKey(deps: PlanDeps, ctx: DecideContext, pairs: Map<string, Pair>, complete: { dvComplete: boolean; appComplete: boolean }): Promise<void> {
+async function matchAppByKey(deps: PlanDeps, ctx: DecideContext, p: Pair, pairs: Map<string, Pair>, dvByKey: Map<string, string>, dvComplete: boolean): Promise<void> {
   const m = ctx.mapping;
-  const keyOfApp = (p: Pair) => { try { return p.app ? m.keyString(m.appToCanonical(p.app)) : null; } catch { return null; } };
-  const dvByKey = new Map<string, string>();
-  for (const [k, p] of pairs) {
-    if (!k.startsWith("D:") || !p.dv) continue;
-    const key = m.keyStringOfRow(p.dv);
-    if (key) dvByKey.set(key, k);
+  let values;
+  try {
+    values = m.appToCanonical(p.app!);
+  } catch {
+    return; // reported when the pair is decided
   }
-  for (const [k, p] of [...pairs]) {
-    if (!k.startsWith("A:") || !p.app) continue;
-    const key = keyOfApp(p);
-    if (!key) continue;
-    const dvKey = dvByKey.get(key);
-    if (dvKey) {
-      p.dv = pairs.get(dvKey)!.dv;
-      pairs.delete(dvKey);
-      dvByKey.delete(key);
-    } else if (!complete.dvComplete) {
-      const row = await deps.dataverse.retrieveByKey(m.mapping.dataverse.entitySet, m.keyOf(m.appToCanonical(p.app))!, m.select);
-      if (row) {
-        const link = await deps.state.getLinkByDataverse(m.name, String(row[m.primaryId]));
-        if (link) p.link = link;
-        p.dv = row;
-      }
+  const key = m.keyString(values);
+  if (!key) return;
+  const dvKey = dvByKey.get(key);
+  if (dvKey) {
+    p.dv = pairs.get(dvKey)?.dv;
+    pairs.delete(dvKey);
+    dvByKey.delete(key);
+  } else if (!dvComplete) {
+    const row = await deps.dataverse.retrieveByKey(m.mapping.dataverse.entitySet, m.keyOf(values)!, m.select);
+    if (row) {
+      const link = await deps.state.getLinkByDataverse(m.name, String(row[m.primaryId]));
+      if (link) p.link = link;
+      p.dv = row;
     }
   }
-  if (complete.appComplete) return;
-  // Dataverse rows whose key is the app id of a record the app did not report: read it directly.
+}
+
+/** Dataverse rows whose key is the app id of a record the app's delta did not report: read it directly. */
+async function claimByAppId(deps: PlanDeps, ctx: DecideContext, pairs: Map<string, Pair>): Promise<void> {
+  const m = ctx.mapping;
   const idKey = m.idKeyFields.length === 1 && m.keyFields.length === 1 ? m.idKeyFields[0] : undefined;
   if (!idKey) return;
-  for (const [k, p] of [...pairs]) {
+  for (const [k, p] of pairs) {
     if (!k.startsWith("D:") || !p.dv) continue;
     const appId = p.dv[idKey.dataverse];
     if (typeof appId !== "string" || !appId) continue;

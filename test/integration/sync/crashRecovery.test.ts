@@ -45,6 +45,8 @@ describe("crash recovery", () => {
     const added = addMentors(h, 40);
     await h.cycle({ mapping: "groups" });
     const { engine, queues, state } = h.services;
+    // As under the Functions host: the planned writes stay on the queue (no in-process relief).
+    engine.deps.relieve = undefined;
     await engine.startRuns({ mapping: "mentors", mode: "delta", dryRun: false, trigger: "cli" });
     const [runMsg] = await queues.runs.receive(1, 60_000);
     await engine.handleRun(runMsg.body);
