@@ -1,15 +1,29 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { ErrorCodes, SyncError, isSyncError } from "../errors.js";
+import { systemClock } from "../http/clock.js";
 import { HttpClient, type HttpRequest, type HttpResponse, type SendOptions } from "../http/httpClient.js";
 import type { RetryPolicy } from "../http/retryPolicy.js";
 import type { Clock, Logger } from "../ports.js";
 import { classifyDataverseError } from "./classifyDataverseError.js";
+import type { RequestCost } from "../throttle/costEstimator.js";
 import { ConcurrencyLimiter } from "./concurrencyLimiter.js";
+
+export type { RequestCost };
+
+/** An admitted attempt: told what it took (real ms) once it is answered. */
+export interface RequestReservation {
+  settle(observedMs: number, options?: { learn?: boolean }): Promise<void>;
+}
 
 /** A request budget shared with other processes (shared/throttle ThrottleBudget satisfies it). */
 export interface RequestBudget {
-  acquire(): Promise<void>;
+  /** Waits until an attempt of this cost may go; the reservation (if any) is settled with its duration. */
+  acquire(cost?: RequestCost): Promise<RequestReservation | void>;
   penalize(retryAfterMs: number): Promise<void>;
 }
+
+/** The cost of the call being sent, visible to the fetch decorator of each of its attempts. */
+const callCost = new AsyncLocalStorage<RequestCost>();
 
 export interface DataverseTransportOptions {
   instanceUrl: string;
@@ -47,6 +61,8 @@ export interface DataverseCall {
   headers?: Record<string, string>;
   body?: string;
   timeoutMs?: number;
+  /** For the budget's execution-time estimate; default a read for GET, else a single write. */
+  cost?: RequestCost;
 }
 
 const loopbackHosts = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -84,13 +100,27 @@ export class DataverseTransport {
     const baseFetch = options.fetch ?? globalThis.fetch;
     // A fetch decorator: every attempt is counted and feeds the limiter (429s and the dop hint).
     const budget = options.budget;
+    const clock = options.clock ?? systemClock;
     const observedFetch: typeof fetch = async (input, init) => {
-      if (budget) await budget.acquire();
+      const reservation = budget ? await budget.acquire(callCost.getStore() ?? costOf(init?.method)) : undefined;
       this.counters.requests++;
-      const res = await baseFetch(input, init);
+      const started = clock.now();
+      let res: Response;
+      try {
+        res = await baseFetch(input, init);
+      } catch (e) {
+        await this.settle(reservation, clock.now() - started, false);
+        throw e;
+      }
+      // The duration to the response headers bounds the server's execution time from above.
+      const elapsedMs = clock.now() - started;
       if (res.status === 429) {
         this.counters.throttled++;
+        // Refused before it ran: nothing was executed, so the whole reservation goes back.
+        await this.settle(reservation, 0, false);
         if (budget) await budget.penalize(realRetryAfterMs(res.headers));
+      } else {
+        await this.settle(reservation, elapsedMs, res.status < 500);
       }
       this.limiter.observe(res.status, res.headers.get("x-ms-dop-hint"));
       return res;
@@ -124,13 +154,24 @@ export class DataverseTransport {
     if (call.method === "GET") headers["If-None-Match"] = "null";
     if (call.body !== undefined) headers["Content-Type"] = "application/json; charset=utf-8";
     const req = { method: call.method, url: this.resolve(call.path), headers: { ...headers, ...call.headers }, body: call.body, timeoutMs: call.timeoutMs };
+    const cost = call.cost ?? costOf(call.method);
     try {
-      return await this.http.send(req, options);
+      return await callCost.run(cost, () => this.http.send(req, options));
     } catch (e) {
       // A token can be revoked or rotated before it expires: fetch a fresh one and try once more.
       if (!(isSyncError(e) && e.status === 401 && this.tokens.invalidate)) throw e;
       this.tokens.invalidate();
-      return this.http.send(req, options);
+      return callCost.run(cost, () => this.http.send(req, options));
+    }
+  }
+
+  /** A budget that cannot record a correction must not fail the request it was about. */
+  private async settle(reservation: RequestReservation | void | undefined, observedMs: number, learn: boolean): Promise<void> {
+    if (!reservation) return;
+    try {
+      await reservation.settle(observedMs, { learn });
+    } catch (e) {
+      this.logger?.warn("Could not record a request's execution time in the throttle budget", { error: (e as Error)?.message });
     }
   }
 
@@ -146,6 +187,10 @@ export class DataverseTransport {
     }
     return path;
   }
+}
+
+function costOf(method: string | undefined): RequestCost {
+  return { kind: (method ?? "GET").toUpperCase() === "GET" ? "read" : "write" };
 }
 
 /** The wait a 429 asks for, in real ms (the emulator's scaled header first, else Retry-After seconds). */

@@ -96,7 +96,7 @@ async function sendBulk(ctx: Context, kind: BulkKind, chunk: Item[]): Promise<vo
   });
   try {
     const res = await ctx.t.send(
-      { method: "POST", path: `${ctx.entitySet}/Microsoft.Dynamics.CRM.${bulkMessages[kind]}`, body: JSON.stringify({ Targets: targets }), timeoutMs: ctx.bulkTimeoutMs },
+      { method: "POST", path: `${ctx.entitySet}/Microsoft.Dynamics.CRM.${bulkMessages[kind]}`, body: JSON.stringify({ Targets: targets }), timeoutMs: ctx.bulkTimeoutMs, cost: { kind: "bulk", records: chunk.length } },
       // A timed-out chunk is split rather than resent whole; throttling and 5xx are retried as is.
       { retryIf: (e) => !tooBig(e) },
     );
@@ -136,7 +136,7 @@ function batchRequest(ctx: Context, write: BulkWrite): BatchRequest {
 async function sendBatch(ctx: Context, chunk: Item[]): Promise<void> {
   const { contentType, body } = encodeBatch(chunk.map(({ write }) => batchRequest(ctx, write)), { serviceRoot: ctx.t.serviceRoot });
   try {
-    const res = await ctx.t.send({ method: "POST", path: "$batch", headers: { "Content-Type": contentType, Prefer: "odata.continue-on-error" }, body, timeoutMs: ctx.bulkTimeoutMs });
+    const res = await ctx.t.send({ method: "POST", path: "$batch", headers: { "Content-Type": contentType, Prefer: "odata.continue-on-error" }, body, timeoutMs: ctx.bulkTimeoutMs, cost: { kind: "batch", records: chunk.length } });
     const parts = decodeBatch(res.headers.get("content-type"), res.text);
     chunk.forEach(({ index, write }, i) => {
       const part = parts[i];

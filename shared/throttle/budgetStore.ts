@@ -3,9 +3,15 @@
  * to Dataverse as that identity reads and updates it with optimistic concurrency (ETags), so N
  * function instances share one budget instead of each assuming it has the whole limit.
  */
+export type Grant = [at: number, requests: number, executionMs: number];
+
 export interface BudgetRow {
-  /** Leases granted in the last window by all processes together: [real-time ms, requests]. */
-  grants: [number, number][];
+  /**
+   * Leases granted in the last window by all processes together: [real-time ms, requests,
+   * execution ms]. Negative amounts are give-backs (unused leases, requests that cost less than
+   * reserved) dated like the lease they correct, so they leave the window together with it.
+   */
+  grants: Grant[];
   /** Real-time ms before which nobody may send: the latest 429's Retry-After. */
   blockedUntil: number;
 }
@@ -24,7 +30,7 @@ export interface BudgetStore {
 
 export const emptyBudgetRow = (): BudgetRow => ({ grants: [], blockedUntil: 0 });
 
-const copy = (row: BudgetRow): BudgetRow => ({ grants: row.grants.map(([at, n]) => [at, n]), blockedUntil: row.blockedUntil });
+const copy = (row: BudgetRow): BudgetRow => ({ grants: row.grants.map(([at, n, ms]): Grant => [at, n, ms]), blockedUntil: row.blockedUntil });
 
 /** One process (tests, `npm run sync`): the same protocol over a Map. */
 export class MemoryBudgetStore implements BudgetStore {

@@ -1,4 +1,5 @@
-export { MemoryBudgetStore, emptyBudgetRow, type BudgetRow, type BudgetSnapshot, type BudgetStore } from "./budgetStore.js";
+export { MemoryBudgetStore, emptyBudgetRow, type BudgetRow, type Grant, type BudgetSnapshot, type BudgetStore } from "./budgetStore.js";
 export { TableBudgetStore, type TableBudgetStoreOptions } from "./tableBudgetStore.js";
-export { ThrottleBudget, budgetKey, type BudgetStats, type ThrottleBudgetOptions } from "./throttleBudget.js";
+export { ThrottleBudget, budgetKey, type BudgetReservation, type BudgetStats, type ThrottleBudgetOptions } from "./throttleBudget.js";
 export { createDataverseBudget, createLocalDataverseBudget, DataverseRequestLimit } from "./dataverseBudget.js";
+export { CostEstimator, type RequestCost, type RequestKind } from "./costEstimator.js";

@@ -2,7 +2,7 @@ import { Tables } from "../names.js";
 import type { TableClient } from "@azure/data-tables";
 import { statusOf, translateStorageError } from "../state/tableErrors.js";
 import { tableClientFactory, type TableConnectionOptions } from "../state/tableClients.js";
-import { emptyBudgetRow, type BudgetRow, type BudgetSnapshot, type BudgetStore } from "./budgetStore.js";
+import { emptyBudgetRow, type BudgetRow, type Grant, type BudgetSnapshot, type BudgetStore } from "./budgetStore.js";
 
 const ROW_KEY = "budget";
 
@@ -55,11 +55,17 @@ export class TableBudgetStore implements BudgetStore {
   }
 }
 
-/** A damaged or foreign value reads as "no grants": the worst case is one window of 429s, never a crash. */
-function parseGrants(value: unknown): [number, number][] {
+/**
+ * A damaged or foreign value reads as "no grants": the worst case is one window of 429s, never a
+ * crash. Rows written before execution time was metered have [at, requests]: they cost no time.
+ */
+function parseGrants(value: unknown): Grant[] {
   try {
     const parsed: unknown = JSON.parse(String(value ?? "[]"));
-    return Array.isArray(parsed) ? parsed.filter((g): g is [number, number] => Array.isArray(g) && g.length === 2 && g.every(Number.isFinite)) : [];
+    if (!Array.isArray(parsed)) return [];
+    return parsed
+      .filter((g): g is number[] => Array.isArray(g) && (g.length === 2 || g.length === 3) && g.every((n) => typeof n === "number" && Number.isFinite(n)))
+      .map(([at, n, ms]): Grant => [at, n, ms ?? 0]);
   } catch {
     return [];
   }

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { systemClock } from "../http/clock.js";
 import type { Clock } from "../ports.js";
-import type { BudgetRow, BudgetStore } from "./budgetStore.js";
+import type { BudgetRow, BudgetStore, Grant } from "./budgetStore.js";
+import { CostEstimator, type RequestCost } from "./costEstimator.js";
+import { compact, msUntilFree, sumOf } from "./grantWindow.js";
 
 export interface ThrottleBudgetOptions {
   store: BudgetStore;
@@ -11,6 +13,13 @@ export interface ThrottleBudgetOptions {
   maxRequests: number;
   /** Window length in real ms. */
   windowMs: number;
+  /**
+   * Combined execution time all processes together may use per window, in the clock's ms
+   * (Dataverse: 1,200,000 per 300,000). Omitted: only requests are counted.
+   */
+  maxExecutionMs?: number;
+  /** What a request of a kind not yet observed reserves (default maxExecutionMs / 4). */
+  coldEstimateMs?: number;
   /** Requests taken from the shared row at a time: fewer Table round trips, a little less fairness (default max(4, maxRequests / 240)). */
   leaseSize?: number;
   clock?: Clock;
@@ -23,50 +32,87 @@ export interface BudgetStats {
   conflicts: number;
   /** Real ms this process spent waiting for the window or a shared Retry-After. */
   waitedMs: number;
+  /** Execution ms reserved by this process's requests (estimates) and what they took (observed). */
+  reservedMs: number;
+  observedMs: number;
+}
+
+/** One admitted request: tell it what the request took, so the budget and the estimate are corrected. */
+export interface BudgetReservation {
+  readonly estimateMs: number;
+  /** `learn: false` for attempts that did not run normally (429, network error): charged, not learned from. */
+  settle(observedMs: number, options?: { learn?: boolean }): Promise<void>;
+}
+
+interface Lease {
+  at: number;
+  tokens: number;
+  execMs: number;
 }
 
 /** Share of the window added as slack against clock skew and request latency. */
 const WINDOW_MARGIN = 0.05;
 
 /**
- * A per-identity request budget shared by every process through one store row: requests are
- * leased in small blocks over a sliding window (never more than `maxRequests` in any window),
- * and a 429's Retry-After seen by any process blocks all of them until it passes, so scaled-out
- * workers stop hammering together instead of each learning the limit on its own.
+ * A per-identity budget shared by every process through one store row, over two dimensions of a
+ * sliding window: requests (never more than `maxRequests`) and execution time. Requests and time
+ * are leased in blocks; a request reserves its estimated execution time, and `settle` corrects
+ * the row with what it took. A lease is granted while the window's time is below the limit, as
+ * the service admits (it charges a request after admitting it): with estimates at or above the
+ * real cost, the budget therefore refuses before the service would. A 429's Retry-After seen by
+ * any process blocks all of them until it passes.
  */
 export class ThrottleBudget {
   private readonly clock: Clock;
   private readonly key: string;
   private readonly leaseSize: number;
-  private tokens = 0;
-  private leaseEnd = 0;
+  private readonly maxExec: number;
+  /** Time leased at least at once, and the smallest correction worth a row write. */
+  private readonly execQuantum: number;
+  private readonly estimator: CostEstimator;
+  private current: Lease | undefined;
   private blockedUntil = 0;
   private leasing: Promise<void> | undefined;
-  private readonly counters: BudgetStats = { granted: 0, conflicts: 0, waitedMs: 0 };
+  /** Aborted when this process gives time back, so its own waiters look again instead of sleeping a window. */
+  private wakeup = new AbortController();
+  private readonly counters: BudgetStats = { granted: 0, conflicts: 0, waitedMs: 0, reservedMs: 0, observedMs: 0 };
 
   constructor(private readonly options: ThrottleBudgetOptions) {
     if (!(options.maxRequests >= 1) || !(options.windowMs > 0)) throw new RangeError("throttle budget needs maxRequests >= 1 and windowMs > 0");
+    if (options.maxExecutionMs !== undefined && !(options.maxExecutionMs > 0)) throw new RangeError("throttle budget needs maxExecutionMs > 0 when given");
     this.clock = options.clock ?? systemClock;
     this.key = budgetKey(options.identity);
-    // The row keeps one entry per lease in the window: at most ~240, well inside a Table property.
+    // The row keeps one entry per lease in the window: at most ~240 per dimension, well inside a Table property.
     this.leaseSize = Math.max(1, Math.min(options.leaseSize ?? Math.max(4, Math.ceil(options.maxRequests / 240)), options.maxRequests));
+    this.maxExec = options.maxExecutionMs ?? 0;
+    this.execQuantum = this.maxExec / 240;
+    this.estimator = new CostEstimator(options.coldEstimateMs ?? this.maxExec / 4);
   }
 
-  /** Waits until this process may send one request. */
-  async acquire(): Promise<void> {
+  /** Execution ms a request of this kind is expected to take now (0 when time is not metered). */
+  estimate(cost: RequestCost = {}): number {
+    return this.maxExec ? Math.min(this.estimator.estimate(cost), this.maxExec) : 0;
+  }
+
+  /** Waits until this process may send one request of this cost; settle the reservation when it is answered. */
+  async acquire(cost: RequestCost = {}): Promise<BudgetReservation> {
+    const estimateMs = this.estimate(cost);
     for (;;) {
       const now = this.clock.now();
       if (this.blockedUntil > now) {
         await this.wait(this.blockedUntil - now);
         continue;
       }
-      if (this.tokens > 0 && now < this.leaseEnd) {
-        this.tokens -= 1;
+      const lease = this.current;
+      if (lease && now < lease.at + this.options.windowMs && lease.tokens > 0 && lease.execMs >= estimateMs) {
+        lease.tokens -= 1;
+        lease.execMs -= estimateMs;
         this.counters.granted += 1;
-        return;
+        this.counters.reservedMs += estimateMs;
+        return { estimateMs, settle: (observedMs, options) => this.settle(cost, lease, estimateMs, observedMs, options?.learn ?? true) };
       }
       // One lease at a time per process; the others wait for it and then look again.
-      this.leasing ??= this.lease().finally(() => (this.leasing = undefined));
+      this.leasing ??= this.lease(estimateMs).finally(() => (this.leasing = undefined));
       await this.leasing;
     }
   }
@@ -82,57 +128,97 @@ export class ThrottleBudget {
     return { ...this.counters };
   }
 
-  private async lease(): Promise<void> {
-    const { maxRequests, windowMs } = this.options;
+  private get span(): number {
     // The server counts a request from when it arrives, a little after we grant it: keep a margin.
-    const span = windowMs * (1 + WINDOW_MARGIN);
+    return this.options.windowMs * (1 + WINDOW_MARGIN);
+  }
+
+  private async lease(estimateMs: number): Promise<void> {
+    const { maxRequests } = this.options;
+    const maxExec = this.maxExec;
+    // What is left of the current lease goes back to the row with the new one, so it is not lost for the window.
+    const old = this.current;
+    this.current = undefined;
+    let granted: Lease | undefined;
     let sleepMs = 0;
-    await this.update((row, now) => {
-      sleepMs = 0;
-      if (row.blockedUntil > now) {
-        this.blockedUntil = Math.max(this.blockedUntil, row.blockedUntil);
-        return undefined;
-      }
-      // A sliding window, as the server keeps it: only grants younger than the window count.
-      const grants = row.grants.filter(([at]) => at > now - span);
-      const used = grants.reduce((sum, [, n]) => sum + n, 0);
-      const grant = Math.min(this.leaseSize, maxRequests - used);
-      if (grant <= 0) {
-        let freed = 0;
-        for (const [at, n] of grants) {
-          freed += n;
-          if (used - freed < maxRequests) {
-            sleepMs = Math.max(1, at + span - now);
-            break;
-          }
+    try {
+      await this.update((row, now) => {
+        granted = undefined;
+        sleepMs = 0;
+        if (row.blockedUntil > now) {
+          this.blockedUntil = Math.max(this.blockedUntil, row.blockedUntil);
+          return undefined;
         }
-        return undefined;
-      }
-      return { blockedUntil: row.blockedUntil, grants: [...grants, [now, grant]], grant };
-    }, (written) => {
-      this.tokens = written.grant ?? 0;
-      this.leaseEnd = written.grants[written.grants.length - 1][0] + windowMs;
+        // A sliding window, as the server keeps it: only grants younger than the window count.
+        const grants = row.grants.filter(([at]) => at > now - this.span);
+        if (old && old.at > now - this.span && (old.tokens !== 0 || old.execMs !== 0)) grants.push([old.at, -old.tokens, -old.execMs]);
+        const used = sumOf(grants);
+        const fits = (u: { requests: number; executionMs: number }) => u.requests < maxRequests && (!maxExec || u.executionMs < maxExec);
+        if (!fits(used)) {
+          sleepMs = msUntilFree(grants, now, this.span, fits);
+          return undefined;
+        }
+        const execMs = maxExec ? Math.max(estimateMs, Math.min(this.execQuantum, maxExec - used.executionMs)) : 0;
+        granted = { at: now, tokens: Math.min(this.leaseSize, maxRequests - used.requests), execMs };
+        return { blockedUntil: row.blockedUntil, grants: compact([...grants, [now, granted.tokens, execMs]]) };
+      });
+    } finally {
+      this.current = granted ?? old;
+    }
+    if (sleepMs > 0) await this.wait(sleepMs, true);
+  }
+
+  private async settle(cost: RequestCost, lease: Lease, estimateMs: number, observedMs: number, learn: boolean): Promise<void> {
+    if (!this.maxExec || !(observedMs >= 0)) return;
+    this.counters.observedMs += observedMs;
+    if (learn) this.estimator.observe(cost, observedMs);
+    const excess = Math.min(observedMs, this.maxExec) - estimateMs;
+    if (excess === 0) return;
+    const now = this.clock.now();
+    const current = this.current;
+    if (Math.abs(excess) < this.execQuantum) {
+      // Small corrections stay in the process: a debt is taken from (a surplus given back to) the lease.
+      const live = current && now < current.at + this.options.windowMs;
+      if (live && (excess > 0 || current === lease)) current.execMs -= excess;
+      if (excess < 0) this.wake();
+      return;
+    }
+    // A debt counts from now; a surplus is given back dated like the lease it came from.
+    const at = excess > 0 ? now : lease.at;
+    await this.update((row, t) => {
+      if (at <= t - this.span) return undefined;
+      return { blockedUntil: row.blockedUntil, grants: compact([...row.grants.filter(([a]) => a > t - this.span), [at, 0, excess] as Grant]) };
     });
-    if (sleepMs > 0) await this.wait(sleepMs);
+    if (excess < 0) this.wake();
+  }
+
+  private wake(): void {
+    this.wakeup.abort();
+    this.wakeup = new AbortController();
   }
 
   /** Read-modify-write with the store's ETag until it sticks; `change` returning undefined writes nothing. */
-  private async update(change: (row: BudgetRow, now: number) => (BudgetRow & { grant?: number }) | undefined, onWritten?: (row: BudgetRow & { grant?: number }) => void): Promise<void> {
+  private async update(change: (row: BudgetRow, now: number) => BudgetRow | undefined): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const { row, etag } = await this.options.store.read(this.key);
       const next = change(row, this.clock.now());
       if (!next) return;
-      const { grant: _grant, ...stored } = next;
-      if (await this.options.store.write(this.key, stored, etag)) return onWritten?.(next);
+      if (await this.options.store.write(this.key, next, etag)) return;
       this.counters.conflicts += 1;
       // Spread the losers out a little so they do not collide again on the next round.
       if (attempt >= 2) await this.clock.sleep(Math.min(50, 2 ** attempt));
     }
   }
 
-  private async wait(ms: number): Promise<void> {
-    this.counters.waitedMs += ms;
-    await this.clock.sleep(ms);
+  private async wait(ms: number, wakeable = false): Promise<void> {
+    const started = this.clock.now();
+    try {
+      await this.clock.sleep(ms, wakeable ? this.wakeup.signal : undefined);
+    } catch {
+      // Woken early: time was given back; the caller looks at the row again.
+    } finally {
+      this.counters.waitedMs += this.clock.now() - started;
+    }
   }
 }
 

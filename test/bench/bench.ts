@@ -10,7 +10,7 @@ import { startEmulatorStack, type EmulatorStack } from "../../shared/runtime/emu
 import { startAzurite } from "../support/azurite.js";
 import { GROUPS, groupId, mentorId, mentorRecord } from "./benchData.js";
 import type { WorkerJob } from "./benchWorker.js";
-import { ceilingFor, scaledLimits } from "./ceiling.js";
+import { budgetLimits, ceilingFor, scaledLimits } from "./ceiling.js";
 import { runNaiveBaseline } from "./naiveBaseline.js";
 import { printReport } from "./report.js";
 import { runWorker } from "./runWorker.js";
@@ -25,9 +25,10 @@ const program = new Command("bench")
   .option("--workers <n>", "worker processes for the shared-budget measurement (0 skips it)", (v) => Number.parseInt(v, 10), 4)
   .option("--worker-records <n>", "records the workers write together (default records / 2)", (v) => Number.parseInt(v, 10))
   .option("--no-budget", "run the sync without the shared throttle budget (429s and Retry-After only)")
+  .option("--requests-only-budget", "the shared budget counts requests only, not execution time (the behaviour before it metered time)", false)
   .option("--naive-seconds <s>", "how long the naive baseline runs", Number, 10)
   .parse();
-const opts = program.opts<{ records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; budget: boolean; noBudget?: boolean }>();
+const opts = program.opts<{ records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean }>();
 opts.noBudget = !opts.budget;
 
 const log = (line: string) => void (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -69,7 +70,7 @@ try {
   }
   const base = { env: stack.env, config: benchConfig(), tablePrefix: `bench${Date.now().toString(36)}`, bulkSize: opts.bulkSize };
   // The sync paces itself with the same shared budget a Functions deployment uses (one process here).
-  const budget = { tableName: `budgetsync${Date.now().toString(36)}`, maxRequests: Number(limits.maxRequests), windowMs: windowRealMs };
+  const budget = { tableName: `budgetsync${Date.now().toString(36)}`, ...budgetLimits(limits, windowRealMs, !opts.requestsOnlyBudget) };
   const cycle = (full: boolean) => runWorker({ kind: "cycle", full, ...base, budget: opts.noBudget ? undefined : budget } satisfies WorkerJob);
   const fullRun = await cycle(false);
   log(`full load: ${fullRun.totals?.written} written in ${(fullRun.ms / 1000).toFixed(1)} s, ${fullRun.requests} requests, ${fullRun.throttled} × 429`);
@@ -98,7 +99,7 @@ try {
   // Scale-out: several worker processes, one identity, one emulator, one Azurite.
   await pause(windowRealMs);
   const workerRecords = opts.workerRecords ?? Math.floor(records / 2);
-  const scale = opts.workers > 0 ? await measureWorkers({ stack, storage: azurite.connectionString, ...base, workers: opts.workers, records: workerRecords, windowRealMs, limits, log }) : undefined;
+  const scale = opts.workers > 0 ? await measureWorkers({ stack, storage: azurite.connectionString, ...base, workers: opts.workers, records: workerRecords, windowRealMs, limits, meterExecution: !opts.requestsOnlyBudget, log }) : undefined;
   await stack.stop();
 
   const ceiling = ceilingFor(limits, opts.bulkSize, total);

@@ -19,6 +19,8 @@ import { contactBody } from "./benchData.js";
 export interface BudgetJob {
   tableName: string;
   maxRequests: number;
+  /** Execution time per window in real ms (the emulator's simulated limit / time scale); omitted: requests only. */
+  maxExecutionMs?: number;
   windowMs: number;
 }
 
@@ -34,10 +36,14 @@ export interface WorkerResult {
   maxRssMb: number;
   totals?: { written: number; skipped: number; conflicts: number; failed: number };
   failed?: number;
+  /** The shared budget's view: what it reserved and saw (ms), and its estimate for one full bulk call. */
+  budget?: { reservedMs: number; observedMs: number; bulkEstimateMs: number };
   error?: string;
 }
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+let budgetInUse: ThrottleBudget | undefined;
 
 async function services(job: WorkerJob): Promise<Services> {
   const settings = loadSettings(job.env);
@@ -45,8 +51,9 @@ async function services(job: WorkerJob): Promise<Services> {
   if (job.budget) {
     const store = new TableBudgetStore({ connectionString: job.env.AzureWebJobsStorage, tableName: job.budget.tableName });
     await store.ensure();
-    dataverseBudget = new ThrottleBudget({ store, identity: settings.dynamics.clientId, maxRequests: job.budget.maxRequests, windowMs: job.budget.windowMs });
+    dataverseBudget = new ThrottleBudget({ store, identity: settings.dynamics.clientId, maxRequests: job.budget.maxRequests, maxExecutionMs: job.budget.maxExecutionMs, windowMs: job.budget.windowMs });
   }
+  budgetInUse = dataverseBudget;
   return createServices({
     settings, config: parseSyncConfig(job.config, "bench config"), queues: "memory", logger: quiet,
     tablePrefix: job.tablePrefix, dataverseBudget, dataverseBulkSize: job.bulkSize,
@@ -73,7 +80,9 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
   }
   const ms = performance.now() - started;
   const st = s.dataverse.stats();
-  return { ms, requests: st.requests, throttled: st.throttled, waitedMs: st.waitedMs, maxRssMb: process.resourceUsage().maxRSS / 1024, totals, failed };
+  const b = budgetInUse?.stats();
+  const budget = b && { reservedMs: b.reservedMs, observedMs: b.observedMs, bulkEstimateMs: budgetInUse!.estimate({ kind: "bulk", records: job.bulkSize }) };
+  return { ms, requests: st.requests, throttled: st.throttled, waitedMs: st.waitedMs, maxRssMb: process.resourceUsage().maxRSS / 1024, totals, failed, budget };
 }
 
 process.once("message", (job: WorkerJob) => {

@@ -31,3 +31,9 @@ export function scaledLimits(windowSeconds: number, timeScale: number): Throttle
   const share = windowSeconds / 300;
   return { enabled: true, timeScale, windowSeconds, maxRequests: Math.max(1, Math.round(6000 * share)), maxExecutionMs: 1_200_000 * share };
 }
+
+/** The shared budget's limits in real ms for these emulator limits: both dimensions, or requests only. */
+export function budgetLimits(limits: ThrottleOptionsInput, windowRealMs: number, meterExecution: boolean): { maxRequests: number; maxExecutionMs?: number; windowMs: number } {
+  const o = resolveThrottleOptions({ ...limits, enabled: true });
+  return { maxRequests: o.maxRequests, maxExecutionMs: meterExecution ? o.maxExecutionMs / o.timeScale : undefined, windowMs: windowRealMs };
+}

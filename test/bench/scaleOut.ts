@@ -1,7 +1,7 @@
 import type { EmulatorStack } from "../../shared/runtime/emulatorStack.js";
 import type { ThrottleOptionsInput } from "../emulators/dataverse/throttleModel.js";
 import type { SyncConfigInput } from "../../shared/config/mapping.js";
-import { ceilingFor } from "./ceiling.js";
+import { budgetLimits, ceilingFor } from "./ceiling.js";
 import { runWorker } from "./runWorker.js";
 
 export interface ScaleOutRun {
@@ -28,6 +28,8 @@ export interface ScaleOutOptions {
   records: number;
   windowRealMs: number;
   limits: ThrottleOptionsInput;
+  /** false: the shared budget counts requests only (as before execution time was metered). */
+  meterExecution: boolean;
   log: (line: string) => void;
 }
 
@@ -45,7 +47,7 @@ export async function measureWorkers(o: ScaleOutOptions): Promise<{ alone: Scale
 async function once(o: ScaleOutOptions, shared: boolean, offset: number): Promise<ScaleOutRun> {
   const per = Math.ceil(o.records / o.workers);
   const startAt = Date.now() + 3_000; // every process is up and has its token by then
-  const budget = shared ? { tableName: `budget${Date.now().toString(36)}`, maxRequests: Number(o.limits.maxRequests), windowMs: o.windowRealMs } : undefined;
+  const budget = shared ? { tableName: `budget${Date.now().toString(36)}`, ...budgetLimits(o.limits, o.windowRealMs, o.meterExecution) } : undefined;
   const results = await Promise.all(Array.from({ length: o.workers }, (_, w) => runWorker({
     kind: "write", env: o.env, config: o.config, tablePrefix: `${o.tablePrefix}w${w}`, bulkSize: o.bulkSize, budget, startAt,
     from: 1_000_000 + offset + w * per, to: 1_000_000 + offset + Math.min(o.records, (w + 1) * per),
@@ -60,6 +62,7 @@ async function once(o: ScaleOutOptions, shared: boolean, offset: number): Promis
     vsCeiling: recordsPerSecond / ceilingFor(o.limits, o.bulkSize, o.records).forRun,
     requests, throttled, throttledShare: requests ? throttled / requests : 0, failed,
   };
+  if (shared && process.env.BENCH_DEBUG) o.log(`budgets: ${JSON.stringify(results.map((r) => r.budget))}`);
   o.log(`${o.workers} workers ${shared ? "sharing one budget" : "each on its own"}: ${run.recordsPerSecond.toFixed(0)} rec/s, ${(run.vsCeiling * 100).toFixed(0)} % of ceiling, ${throttled}/${requests} requests throttled, ${failed} failed`);
   return run;
 }

@@ -58,4 +58,30 @@ describe("ThrottleBudget over Table Storage", () => {
     const row = await store.read(budgetKey("client-y"));
     expect(row.row.blockedUntil).toBe(penalizedAt + 7_000);
   });
+
+  it("two budgets over one row never admit more execution time in a window than the limit together", async () => {
+    // Prepare: every call takes 1,000 ms and 4,000 ms fit a window, so 4 of the 10 go in the first.
+    const clock = steppingClock();
+    const table = uniqueName("budget");
+    const make = async () => new ThrottleBudget({ store: await tableStore(table), identity: "client-z", maxRequests: 100, maxExecutionMs: 4_000, windowMs: 60_000, coldEstimateMs: 1_000, clock });
+    const budgets = [await make(), await make()];
+    const start = clock.now();
+    const admittedAt: number[] = [];
+
+    // Act
+    await Promise.all(budgets.flatMap((b) => Array.from({ length: 5 }, async () => {
+      const reservation = await b.acquire({ kind: "bulk", records: 500 });
+      admittedAt.push(clock.now());
+      await reservation.settle(1_000);
+    })));
+
+    // Assess: the request limit (100) alone would have admitted all 10 at once.
+    expect(admittedAt).toHaveLength(10);
+    expect(admittedAt.filter((t) => t < start + 60_000)).toHaveLength(4);
+    const busiestWindow = Math.max(...admittedAt.map((t) => admittedAt.filter((u) => u >= t && u < t + 60_000).length));
+    expect(busiestWindow).toBe(4);
+    const { row } = await (await tableStore(table)).read(budgetKey("client-z"));
+    expect(row.grants.every((g) => g.length === 3)).toBe(true);
+    expect(row.grants.reduce((s, [, , ms]) => s + ms, 0)).toBeGreaterThanOrEqual(1_000);
+  });
 });
