@@ -85,7 +85,11 @@ async function handle(raw: IncomingMessage, res: ServerResponse, parts: Pipeline
   if (!admission.admitted) return finish(withThrottleHeaders(admission.response, parts, req.userId));
   let response: EmuResponse;
   try {
-    if (admission.latencyMs > 0) await sleep(admission.latencyMs);
+    // The request takes its latency plus the server time it is charged, as a real server's would:
+    // execution time is spent, not only counted (the concurrency limit and clients' duration-based
+    // estimates depend on it).
+    const serverMs = admission.latencyMs + admission.executionMs;
+    if (serverMs > 0) await sleep(serverMs);
     response = isBatch
       ? method === "POST" ? await handleBatch(req, parts.ctx) : faultResponse(Errors.method(method))
       : await parts.ctx.dispatch(req);
