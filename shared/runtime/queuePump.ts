@@ -69,8 +69,11 @@ export async function drainMemoryQueues(s: Services, onPoison: (queue: string, m
 
 export { poisonQueue };
 
-/** Write messages an in-process run may hold while it plans (each carries up to `chunkSize` records). */
-const RELIEVE_DEPTH = 4;
+/**
+ * Write messages an in-process run may hold while it plans (each carries up to `chunkSize` records).
+ * Twice the host's batch size, so that relief always has a full batch of bulk calls to run in parallel.
+ */
+export const RELIEVE_DEPTH = 2 * HostQueueSettings.batchSize;
 
 /**
  * For in-process runs: applies queued writes while the planner is still reading, until only a few
