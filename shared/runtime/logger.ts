@@ -17,10 +17,6 @@ export class JsonLogger implements Logger {
     this.secrets = (options.secrets ?? []).filter((s): s is string => !!s && s.length >= 6).sort((a, b) => b.length - a.length);
   }
 
-  child(base: Record<string, unknown>): JsonLogger {
-    return new JsonLogger({ ...this.options, secrets: this.secrets, base: { ...this.options.base, ...base } });
-  }
-
   debug(message: string, props?: Record<string, unknown>): void { this.log("debug", message, props); }
   info(message: string, props?: Record<string, unknown>): void { this.log("info", message, props); }
   warn(message: string, props?: Record<string, unknown>): void { this.log("warn", message, props); }

@@ -21,13 +21,6 @@ export async function startTelemetry(connectionString: string | undefined): Prom
   started = true;
 }
 
-export async function stopTelemetry(): Promise<void> {
-  if (!started) return;
-  const { shutdownAzureMonitor } = await import("@azure/monitor-opentelemetry");
-  await shutdownAzureMonitor();
-  started = false;
-}
-
 type Props = Record<string, string | number | boolean | undefined>;
 
 const clean = (p: Props | undefined) => Object.fromEntries(Object.entries(p ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;

@@ -243,7 +243,8 @@ export class SyncEngine {
     for (let i = 0; i < ops.length; i += size) await send(ops.slice(i, i + size));
   }
 
-  private async deadLetter(mapping: string, runId: string, failures: RecordFailure[]): Promise<void> {
+  /** Stores failed records as dead letters (one per record, attempts counted) and reports them. */
+  async deadLetter(mapping: string, runId: string, failures: RecordFailure[]): Promise<void> {
     const now = this.nowIso();
     for (const f of failures) {
       const id = `${mapping}|${f.direction}|${f.recordId}`;
@@ -258,7 +259,8 @@ export class SyncEngine {
     }
   }
 
-  private async failRun(runId: string, e: unknown): Promise<void> {
+  /** Marks a run failed and does what a finished run does: health, telemetry, notification. */
+  async failRun(runId: string, e: unknown): Promise<void> {
     const message = errorMessage(e);
     this.deps.logger.error("run failed", { runId, error: message });
     if (e instanceof SyncError && e.kind === "auth") this.deps.telemetry.event(TelemetryEvents.authFailed, { runId, code: e.code });

@@ -1,5 +1,5 @@
 import { ErrorCodes, isSyncError } from "../errors.js";
-import type { AppClient, AppRecord, Cursor, DataverseClient, DataverseRow } from "../ports.js";
+import type { Cursor, DataverseClient, DataverseRow } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
 
 export interface DataverseChanges {
@@ -9,12 +9,6 @@ export interface DataverseChanges {
   /** Every row was read (initial read), so a linked row that is absent has been deleted. */
   complete: boolean;
   note?: string;
-}
-
-export interface AppChanges {
-  records: AppRecord[];
-  cursor?: string;
-  complete: boolean;
 }
 
 /**
@@ -47,13 +41,4 @@ export async function readDataverseChanges(
       `re-read all rows and reconciled them by key`;
     return result;
   }
-}
-
-export async function readAppChanges(client: AppClient, mapping: CompiledMapping, cursor: Cursor | null, full: boolean): Promise<AppChanges> {
-  const out: AppChanges = { records: [], complete: full || !cursor, cursor: full ? undefined : cursor?.value };
-  for await (const page of client.changes(mapping.mapping.app.entity, out.complete ? undefined : cursor?.value, 1000)) {
-    for (const r of page.records) out.records.push(r);
-    out.cursor = page.nextCursor;
-  }
-  return out;
 }
