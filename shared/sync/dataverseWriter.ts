@@ -1,7 +1,7 @@
 import { ErrorCodes, isSyncError } from "../errors.js";
 import type { BulkWrite, DataverseClient, SyncStateStore } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
-import type { LookupResolver } from "./lookups.js";
+import { memoizeLookups, type LookupResolver } from "./lookups.js";
 import { canBatchLink, emptyOutcome, failed, flushLinks, pendingLink, recordLink, removeLink, succeeded, type PendingLink, type WriteOutcome } from "./writeOutcome.js";
 import type { WriteOp } from "./writeOps.js";
 
@@ -25,10 +25,11 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
   const out = emptyOutcome();
   const writes: BulkWrite[] = [];
   const byRef = new Map<string, WriteOp>();
+  const lookups = memoizeLookups(ctx.lookups);
   for (const [i, op] of ops.entries()) {
     const ref = String(i);
     try {
-      const write = await toBulkWrite(ctx, m, op, ref);
+      const write = await toBulkWrite(m, op, ref, lookups);
       writes.push(write);
       byRef.set(ref, op);
     } catch (e) {
@@ -63,15 +64,15 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
   return out;
 }
 
-async function toBulkWrite(ctx: WriterContext, m: CompiledMapping, op: WriteOp, ref: string): Promise<BulkWrite> {
+async function toBulkWrite(m: CompiledMapping, op: WriteOp, ref: string, lookups: LookupResolver): Promise<BulkWrite> {
   switch (op.kind) {
     case "create": {
-      const body = await m.toDataverseBody(op.values, ctx.lookups);
+      const body = await m.toDataverseBody(op.values, lookups);
       body[m.primaryId] = op.dataverseId;
       return { ref, kind: "create", id: op.dataverseId, body };
     }
     case "update":
-      return { ref, kind: "update", id: op.dataverseId, body: await m.toDataverseBody(op.values, ctx.lookups) };
+      return { ref, kind: "update", id: op.dataverseId, body: await m.toDataverseBody(op.values, lookups) };
     case "delete":
       return { ref, kind: "delete", id: op.dataverseId };
     case "deactivate":

@@ -9,7 +9,7 @@ import { writeToApp, type AppWriterContext } from "./appWriter.js";
 import { CompiledMapping } from "./compiledMapping.js";
 import type { DecideContext, RecordFailure } from "./decide.js";
 import { writeToDataverse } from "./dataverseWriter.js";
-import { createLookupResolver, type LookupResolver } from "./lookups.js";
+import { createLookupResolver, memoizeLookups, type LookupResolver } from "./lookups.js";
 import { planRun, type PlanSink, type RunPlan } from "./planner.js";
 import { refreshRecord } from "./refresh.js";
 import type { Registry } from "./registry.js";
@@ -292,7 +292,7 @@ export class SyncEngine {
   }
 
   private async decideContext(m: CompiledMapping, runId: string): Promise<DecideContext> {
-    return { mapping: m, lookups: this.lookups, selfUserId: await this.deps.selfUserId(), runId, now: () => this.nowIso() };
+    return { mapping: m, lookups: memoizeLookups(this.lookups), selfUserId: await this.deps.selfUserId(), runId, now: () => this.nowIso() };
   }
 
   private writerContext(): AppWriterContext {

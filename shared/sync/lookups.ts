@@ -66,3 +66,27 @@ export function createLookupResolver(config: SyncConfig, state: SyncStateStore, 
     },
   };
 }
+
+/**
+ * The same resolver, asking each distinct reference once: one write message carries up to a chunk
+ * of children that mostly point at a few parents (500 mentors, 10 groups), and a Table read per
+ * record was what delayed the first bulk call of a load. Scoped to one message, so a link that
+ * changes later is read fresh by the next one.
+ */
+const MEMO_LIMIT = 10_000;
+
+export function memoizeLookups(inner: LookupResolver): LookupResolver {
+  const answers = new Map<string, Promise<string>>();
+  const once = (key: string, resolve: () => Promise<string>) => {
+    let answer = answers.get(key);
+    if (answer) return answer;
+    // A run whose every record points at a different parent gains nothing from remembering: bounded.
+    if (answers.size >= MEMO_LIMIT) answers.clear();
+    answers.set(key, (answer = resolve()));
+    return answer;
+  };
+  return {
+    toApp: (mapping, field, dataverseId) => once(`a|${mapping.name}|${field.app}|${dataverseId}`, () => inner.toApp(mapping, field, dataverseId)),
+    toDataverseBind: (mapping, field, appRef) => once(`d|${mapping.name}|${field.app}|${appRef}`, () => inner.toDataverseBind(mapping, field, appRef)),
+  };
+}

@@ -14,6 +14,7 @@ import { budgetLimits, ceilingFor, scaledLimits } from "./ceiling.js";
 import { runNaiveBaseline } from "./naiveBaseline.js";
 import { printReport } from "./report.js";
 import { runWorker } from "./runWorker.js";
+import { timelineOf } from "./timeline.js";
 import { measureWorkers } from "./scaleOut.js";
 
 const program = new Command("bench")
@@ -26,9 +27,10 @@ const program = new Command("bench")
   .option("--worker-records <n>", "records the workers write together (default records / 2)", (v) => Number.parseInt(v, 10))
   .option("--no-budget", "run the sync without the shared throttle budget (429s and Retry-After only)")
   .option("--requests-only-budget", "the shared budget counts requests only, not execution time (the behaviour before it metered time)", false)
+  .option("--load-only", "measure the full load only (throughput, pipeline, memory); no delta, scale-out or JSON", false)
   .option("--naive-seconds <s>", "how long the naive baseline runs", Number, 10)
   .parse();
-const opts = program.opts<{ records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean }>();
+const opts = program.opts<{ records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; loadOnly: boolean; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean }>();
 opts.noBudget = !opts.budget;
 
 const log = (line: string) => void (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -58,7 +60,7 @@ try {
 
   // (b) the naive baseline, on its own emulator so its window does not eat into ours.
   const naiveStack = await stackWith(azurite.connectionString);
-  const naive = await runNaiveBaseline(naiveStack.env, records, opts.naiveSeconds).finally(() => naiveStack.stop());
+  const naive = await runNaiveBaseline(naiveStack.env, records, opts.loadOnly ? 0 : opts.naiveSeconds).finally(() => naiveStack.stop());
   log(`naive baseline: ${naive.records} records in ${naive.seconds.toFixed(1)} s (${naive.throttled} × 429)`);
 
   // (a) d365-sync: a full first load of every mentor (plus the groups they point at), in a worker process.
@@ -74,6 +76,17 @@ try {
   const cycle = (full: boolean) => runWorker({ kind: "cycle", full, ...base, budget: opts.noBudget ? undefined : budget } satisfies WorkerJob);
   const fullRun = await cycle(false);
   log(`full load: ${fullRun.totals?.written} written in ${(fullRun.ms / 1000).toFixed(1)} s, ${fullRun.requests} requests, ${fullRun.throttled} × 429`);
+  const timeline = timelineOf(stack.dataverse.log.entries(), fullRun.startedAt, fullRun.ms);
+  log(`  pipeline: first bulk call after ${timeline.firstBulkS.toFixed(1)} s, ${timeline.bulkCalls} bulk calls, ${timeline.averageInFlight.toFixed(2)} in flight on average, ${timeline.afterLastBulkS.toFixed(1)} s after the last one`);
+  if (process.env.BENCH_DEBUG) log(`  bulk calls [start s, duration s]: ${JSON.stringify(timeline.calls.map(([a, d]) => [Number(a.toFixed(2)), Number(d.toFixed(2))]))}`);
+
+  if (opts.loadOnly) {
+    const ceiling = ceilingFor(limits, opts.bulkSize, total);
+    log(`load only: ${(total / (fullRun.ms / 1000)).toFixed(1)} records/s = ${(total / (fullRun.ms / 1000) / ceiling.forRun).toFixed(3)} of the ceiling (${ceiling.forRun.toFixed(1)}), peak RSS ${fullRun.maxRssMb.toFixed(0)} MB`);
+    await stack.stop();
+    await azurite.stop();
+    process.exit(0);
+  }
 
   // The next run reads the full load's own echoes once (the app ids and Dataverse ids written back)
   // and skips them; it is reported, but the nightly figures are taken after it.

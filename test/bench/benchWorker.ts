@@ -30,6 +30,8 @@ export type WorkerJob =
 
 export interface WorkerResult {
   ms: number;
+  /** Date.now() when the measured part began (after process start and the first token). */
+  startedAt: number;
   requests: number;
   throttled: number;
   waitedMs: number;
@@ -66,6 +68,7 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
   let totals: WorkerResult["totals"];
   let failed: number | undefined;
   let started: number;
+  let startedAt = Date.now();
   if (job.kind === "cycle") {
     started = performance.now();
     totals = (await runCycle(s, { full: job.full, dryRun: false })).summary.totals;
@@ -75,6 +78,7 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
     // All workers start together, as scaled-out instances picking up a burst of queue messages.
     await new Promise((r) => setTimeout(r, Math.max(0, job.startAt - Date.now())));
     started = performance.now();
+    startedAt = Date.now();
     const results = await s.dataverse.writeMany("contacts", "contact", writes);
     failed = results.filter((r) => !r.ok).length;
   }
@@ -82,11 +86,11 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
   const st = s.dataverse.stats();
   const b = budgetInUse?.stats();
   const budget = b && { reservedMs: b.reservedMs, observedMs: b.observedMs, bulkEstimateMs: budgetInUse!.estimate({ kind: "bulk", records: job.bulkSize }) };
-  return { ms, requests: st.requests, throttled: st.throttled, waitedMs: st.waitedMs, maxRssMb: process.resourceUsage().maxRSS / 1024, totals, failed, budget };
+  return { ms, startedAt, requests: st.requests, throttled: st.throttled, waitedMs: st.waitedMs, maxRssMb: process.resourceUsage().maxRSS / 1024, totals, failed, budget };
 }
 
 process.once("message", (job: WorkerJob) => {
   run(job)
     .then((result) => process.send!(result, () => process.exit(0)))
-    .catch((e: unknown) => process.send!({ ms: 0, requests: 0, throttled: 0, waitedMs: 0, maxRssMb: 0, error: e instanceof Error ? e.message : String(e) }, () => process.exit(1)));
+    .catch((e: unknown) => process.send!({ ms: 0, startedAt: 0, requests: 0, throttled: 0, waitedMs: 0, maxRssMb: 0, error: e instanceof Error ? e.message : String(e) }, () => process.exit(1)));
 });

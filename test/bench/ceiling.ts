@@ -11,8 +11,10 @@ export interface Ceiling {
 
 /**
  * The ceiling for the request kind the product uses (bulk of `bulkSize`). A finite run starts with
- * an empty window, so its best average is a little above the sustained rate; that run-adjusted
- * figure is the stricter yardstick and the one the ratio uses.
+ * an empty window, so a fresh window's whole allowance can be admitted at once; after that, calls
+ * are admitted at the sustained rate; and the run ends only when its LAST call has run its latency
+ * and execution time (for execution-bound bulk calls that tail is a whole window, which the burst
+ * roughly pays for). That run-adjusted figure is the one the ratio uses; `sustained` is printed too.
  */
 export function ceilingFor(options: ThrottleOptionsInput, bulkSize: number, records: number): Ceiling {
   const o = resolveThrottleOptions({ ...options, enabled: true });
@@ -20,9 +22,10 @@ export function ceilingFor(options: ThrottleOptionsInput, bulkSize: number, reco
   const perRequestExec = o.cost.bulkTargetMs * bulkSize;
   const burstRequests = Math.min(o.maxRequests, Math.floor(o.maxExecutionMs / perRequestExec));
   const burstRecords = burstRequests * bulkSize;
+  const lastCallSeconds = (o.cost.latencyMs + o.cost.bulkTargetMs * Math.min(bulkSize, records)) / o.timeScale / 1000;
   // Even the burst cannot beat the concurrency limit: 52 requests in flight, each latency + execution.
   const byConcurrency = ((o.maxConcurrent * 1000) / (o.cost.latencyMs + perRequestExec)) * bulkSize * o.timeScale;
-  const seconds = Math.max(Math.max(0, records - burstRecords) / sustained, records / byConcurrency);
+  const seconds = Math.max(Math.max(0, records - burstRecords) / sustained + lastCallSeconds, records / byConcurrency);
   return { sustained, burstRecords, forRun: records / seconds };
 }
 

@@ -4,7 +4,7 @@ import type { SyncConfigInput } from "../../../shared/config/mapping.js";
 import { ErrorCodes } from "../../../shared/errors.js";
 import type { DataverseClient, DataverseRow } from "../../../shared/ports.js";
 import { createMemoryStateStore } from "../../../shared/state/memoryStateStore.js";
-import { createLookupResolver } from "../../../shared/sync/lookups.js";
+import { createLookupResolver, memoizeLookups } from "../../../shared/sync/lookups.js";
 
 const GROUP_ID = "9b3f6c1e-0d4a-4e5b-8c2d-000000000001";
 
@@ -58,5 +58,29 @@ describe("lookup resolution to the app", () => {
     const [, mentors] = config.mappings;
 
     await expect(resolver.toApp(mentors, mentors.fields[1], GROUP_ID)).rejects.toMatchObject({ code: ErrorCodes.UnresolvedLookup });
+  });
+});
+
+describe("memoized lookups (one write message)", () => {
+  it("reads each distinct parent link once however many children point at it", async () => {
+    // Prepare: two linked groups; a state store that counts link reads.
+    const config = configWith("id");
+    const state = createMemoryStateStore();
+    for (const [appId, n] of [["g-north", 1], ["g-south", 2]] as const) {
+      await state.putLink({ mapping: "groups", appId, dataverseId: GROUP_ID.replace(/1$/, String(n)), base: {}, hash: "h", lastSyncedAt: "2026-01-01T00:00:00Z" });
+    }
+    let reads = 0;
+    const counting = { ...state, getLinkByApp: (mapping: string, appId: string) => (reads++, state.getLinkByApp(mapping, appId)) };
+    const lookups = memoizeLookups(createLookupResolver(config, counting, dataverseWith(null)));
+    const [, mentors] = config.mappings;
+
+    // Act: 500 children over two parents, and one unknown parent asked twice.
+    const binds = await Promise.all(Array.from({ length: 500 }, (_, i) => lookups.toDataverseBind(mentors, mentors.fields[1], i % 2 ? "g-north" : "g-south")));
+    const unknown = await Promise.allSettled([1, 2].map(() => lookups.toDataverseBind(mentors, mentors.fields[1], "g-west")));
+
+    // Assess: the answers are the per-record answers, with three reads in all.
+    expect(new Set(binds)).toEqual(new Set([`/hlf_mentorgroups(${GROUP_ID})`, `/hlf_mentorgroups(${GROUP_ID.replace(/1$/, "2")})`]));
+    expect(unknown.map((u) => u.status)).toEqual(["rejected", "rejected"]);
+    expect(reads).toBe(3);
   });
 });

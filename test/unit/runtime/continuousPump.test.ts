@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { ContinuousPump, pumpOnce, type PumpQueue } from "../../../shared/runtime/queuePump.js";
+import { MemoryWorkQueue } from "../../../shared/state/memoryQueue.js";
+
+/** A queue of `n` messages whose handler finishes each message only when the test says so. */
+async function gatedQueue(n: number) {
+  const queue = new MemoryWorkQueue<number>("work-items", { now: () => Date.now() });
+  for (let i = 0; i < n; i++) await queue.send(i);
+  const started: number[] = [];
+  const gates = new Map<number, () => void>();
+  const pump: PumpQueue = {
+    queue: queue as MemoryWorkQueue<unknown>,
+    handler: (body) => new Promise<void>((resolve) => {
+      started.push(body as number);
+      gates.set(body as number, resolve);
+    }),
+  };
+  const until = async (cond: () => boolean) => {
+    while (!cond()) await new Promise((r) => setImmediate(r));
+  };
+  return { queue, pump, started, gates, until };
+}
+
+const noPoison = async () => {
+  throw new Error("nothing should be poisoned");
+};
+
+describe("ContinuousPump", () => {
+  it("starts the next message as soon as one finishes, without waiting for the rest of its batch", async () => {
+    // Prepare
+    const { queue, pump, started, gates, until } = await gatedQueue(6);
+    const continuous = new ContinuousPump([pump], noPoison, 3);
+
+    // Act: three in flight; finish only the first.
+    continuous.kick();
+    await until(() => started.length === 3);
+    gates.get(started[0])!();
+    await until(() => started.length === 4);
+
+    // Assess: the fourth started while two of the first three are still running.
+    expect(continuous.busy()).toBe(3);
+    for (let i = 0; i < 6; i++) {
+      await until(() => gates.has(i));
+      gates.get(i)!();
+    }
+    await continuous.idle();
+    expect(started.sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(await queue.approximateCount()).toBe(0);
+  });
+
+  it("is what a batch barrier is not: pumpOnce starts nothing new until its whole batch is done", async () => {
+    // Prepare
+    const { pump, started, gates, until } = await gatedQueue(12);
+
+    // Act
+    const batch = pumpOnce([pump], noPoison);
+    await until(() => started.length === 8);
+    gates.get(started[0])!();
+    for (let turn = 0; turn < 50; turn++) await new Promise((r) => setImmediate(r));
+
+    // Assess: the barrier holds the ninth message back although a lane is free.
+    expect(started.length).toBe(8);
+    for (const i of started) gates.get(i)!();
+    await batch;
+  });
+
+  it("reports a failing poison handler from idle() instead of losing it", async () => {
+    // Prepare: a message already delivered five times fails once more and must go to poison.
+    const queue = new MemoryWorkQueue<string>("failing-items", { now: () => Date.now() });
+    await queue.send("x");
+    for (let i = 0; i < 4; i++) {
+      const [m] = await queue.receive(1, 0);
+      await queue.abandon(m, 0);
+    }
+    const pump = new ContinuousPump([{ queue: queue as MemoryWorkQueue<unknown>, handler: async () => { throw new Error("handler broke"); } }], async () => {
+      throw new Error("poison store unavailable");
+    });
+
+    // Act
+    pump.kick();
+
+    // Assess
+    await expect(pump.idle()).rejects.toThrow("poison store unavailable");
+  });
+});
