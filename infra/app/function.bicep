@@ -154,6 +154,9 @@ var hostSettings = {
   AZURE_CLIENT_ID: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // V8 young generation sized for a sync's short-lived garbage (shared/runtime/workerNodeOptions.ts):
+  // about 150 MB resident instead of 250 MB at the same throughput, which fits a 512 MB instance.
+  NODE_OPTIONS: '--max-semi-space-size=4'
 }
 
 var plainSettings = {

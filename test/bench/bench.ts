@@ -13,7 +13,7 @@ import type { WorkerJob } from "./benchWorker.js";
 import { budgetLimits, ceilingFor, scaledLimits } from "./ceiling.js";
 import { runNaiveBaseline } from "./naiveBaseline.js";
 import { printReport } from "./report.js";
-import { runWorker } from "./runWorker.js";
+import { prepareWorkers, runWorker } from "./runWorker.js";
 import { timelineOf } from "./timeline.js";
 import { measureWorkers } from "./scaleOut.js";
 
@@ -52,6 +52,7 @@ function writesSince(stack: EmulatorStack, since: number): number {
   return stack.dataverse.log.entries().filter((e) => e.at >= since && e.status < 400 && isWrite(e.method) && !e.inBatch).length;
 }
 
+prepareWorkers();
 const azurite = await startAzurite();
 try {
   const records = opts.records;

@@ -6,6 +6,7 @@
  *   write: bulk-write a slice of contacts through services.dataverse.writeMany — the scale-out
  *          measurement, where several workers share (or not) one throttle budget.
  */
+import { writeHeapSnapshot } from "node:v8";
 import { loadSettings } from "../../shared/config/settings.js";
 import { parseSyncConfig } from "../../shared/config/loadConfig.js";
 import type { SyncConfigInput } from "../../shared/config/mapping.js";
@@ -62,7 +63,18 @@ async function services(job: WorkerJob): Promise<Services> {
   });
 }
 
+/** BENCH_DEBUG: the largest heap, external and array-buffer figures seen (MB), sampled twice a second. */
+function sampleMemory(): () => Record<string, number> {
+  const peak: Record<string, number> = {};
+  const timer = setInterval(() => {
+    for (const [k, v] of Object.entries(process.memoryUsage())) peak[k] = Math.max(peak[k] ?? 0, Math.round(v / 1048576));
+  }, 500);
+  timer.unref();
+  return () => (clearInterval(timer), peak);
+}
+
 async function run(job: WorkerJob): Promise<WorkerResult> {
+  const memory = process.env.BENCH_DEBUG ? sampleMemory() : undefined;
   const s = await services(job);
   await s.checkToken();
   let totals: WorkerResult["totals"];
@@ -71,6 +83,8 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
   let startedAt = Date.now();
   if (job.kind === "cycle") {
     started = performance.now();
+    const snapAt = Number(process.env.BENCH_HEAP_SNAPSHOT_AT_MS);
+    if (snapAt > 0) setTimeout(() => process.stderr.write(`heap snapshot: ${writeHeapSnapshot()}\n`), snapAt).unref();
     totals = (await runCycle(s, { full: job.full, dryRun: false })).summary.totals;
   } else {
     const writes: BulkWrite[] = [];
@@ -83,6 +97,7 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
     failed = results.filter((r) => !r.ok).length;
   }
   const ms = performance.now() - started;
+  if (memory) process.stderr.write(`worker memory peaks (MB): ${JSON.stringify(memory())}\n`);
   const st = s.dataverse.stats();
   const b = budgetInUse?.stats();
   const budget = b && { reservedMs: b.reservedMs, observedMs: b.observedMs, bulkEstimateMs: budgetInUse!.estimate({ kind: "bulk", records: job.bulkSize }) };

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { WORKER_NODE_OPTIONS } from "../../../shared/runtime/workerNodeOptions.js";
 import { checkInfraConsistency, defaultNames } from "./checkInfraConsistency.js";
 import { copyInfra, editSampleValues, repoPaths, type InfraCopy } from "./infraCopy.js";
 import { requiredRoles } from "./resourceRules.js";
@@ -21,6 +23,19 @@ describe("infra consistency (repository files)", () => {
 
     // Assess
     expect(problems).toEqual([]);
+  });
+
+  it("runs the Function app and `npm run sync` with the V8 options the benchmark measured", () => {
+    // Prepare
+    const bicep = readFileSync(new URL(`../../../${FUNCTION}`, import.meta.url), "utf8");
+    const scripts = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> }).scripts;
+
+    // Act
+    const appSetting = /^\s*NODE_OPTIONS:\s*'([^']*)'/m.exec(bicep)?.[1];
+
+    // Assess
+    expect(appSetting).toBe(WORKER_NODE_OPTIONS);
+    expect(scripts.sync).toContain(` ${WORKER_NODE_OPTIONS} `);
   });
 });
 
