@@ -53,7 +53,8 @@ function writesSince(stack: EmulatorStack, since: number): number {
 }
 
 prepareWorkers();
-const azurite = await startAzurite();
+// Azurite keeps every link in memory (two entities per record): give it room for large runs.
+const azurite = await startAzurite({ heapMb: opts.records > 100_000 ? 12_288 : undefined });
 try {
   const records = opts.records;
   const total = records + GROUPS;

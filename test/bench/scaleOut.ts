@@ -52,7 +52,8 @@ async function once(o: ScaleOutOptions, shared: boolean, offset: number): Promis
     kind: "write", env: o.env, config: o.config, tablePrefix: `${o.tablePrefix}w${w}`, bulkSize: o.bulkSize, budget, startAt,
     from: 1_000_000 + offset + w * per, to: 1_000_000 + offset + Math.min(o.records, (w + 1) * per),
   })));
-  const seconds = Math.max(...results.map((r) => r.ms)) / 1000;
+  // Wall time from the first worker's start to the last one's end (a worker that starts late must not shorten it).
+  const seconds = (Math.max(...results.map((r) => r.startedAt + r.ms)) - Math.min(...results.map((r) => r.startedAt))) / 1000;
   const requests = results.reduce((s, r) => s + r.requests, 0);
   const throttled = results.reduce((s, r) => s + r.throttled, 0);
   const failed = results.reduce((s, r) => s + (r.failed ?? 0), 0);

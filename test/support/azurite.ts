@@ -31,22 +31,23 @@ export async function freePort(): Promise<number> {
  * found free can be taken by another process before Azurite binds it, so a failed start is tried
  * again on new ports.
  */
-export async function startAzurite(): Promise<AzuriteHandle> {
+export async function startAzurite(options: { heapMb?: number } = {}): Promise<AzuriteHandle> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startAzuriteOnce();
+      return await startAzuriteOnce(options.heapMb);
     } catch (e) {
       if (attempt >= 3) throw e;
     }
   }
 }
 
-async function startAzuriteOnce(): Promise<AzuriteHandle> {
+/** `heapMb`: a larger V8 heap for Azurite, whose in-memory store holds every entity (benchmarks of a million links). */
+async function startAzuriteOnce(heapMb?: number): Promise<AzuriteHandle> {
   const require = createRequire(import.meta.url);
   const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "azurite.js");
   const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
   const child: ChildProcess = spawn(process.execPath, [
-    main, "--blobHost", "127.0.0.1", "--blobPort", String(blobPort),
+    ...(heapMb ? [`--max-old-space-size=${heapMb}`] : []), main, "--blobHost", "127.0.0.1", "--blobPort", String(blobPort),
     "--queueHost", "127.0.0.1", "--queuePort", String(queuePort),
     "--tableHost", "127.0.0.1", "--tablePort", String(tablePort),
     "--inMemoryPersistence", "--disableTelemetry", "--silent", "--skipApiVersionCheck", "--loose",
