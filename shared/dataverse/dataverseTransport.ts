@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ErrorCodes, SyncError, isSyncError } from "../errors.js";
 import { systemClock } from "../http/clock.js";
-import { HttpClient, type HttpRequest, type HttpResponse, type SendOptions } from "../http/httpClient.js";
+import { HttpClient, type AttemptGate, type HttpRequest, type HttpResponse, type SendOptions } from "../http/httpClient.js";
 import type { RetryPolicy } from "../http/retryPolicy.js";
 import type { Clock, Logger } from "../ports.js";
 import { classifyDataverseError } from "./classifyDataverseError.js";
@@ -24,6 +24,8 @@ export interface RequestBudget {
 
 /** The cost of the call being sent, visible to the fetch decorator of each of its attempts. */
 const callCost = new AsyncLocalStorage<RequestCost>();
+/** The budget reservation of the attempt in progress (taken by the gate, settled by the fetch). */
+const attemptReservation = new AsyncLocalStorage<RequestReservation | void>();
 
 export interface DataverseTransportOptions {
   instanceUrl: string;
@@ -102,7 +104,7 @@ export class DataverseTransport {
     const budget = options.budget;
     const clock = options.clock ?? systemClock;
     const observedFetch: typeof fetch = async (input, init) => {
-      const reservation = budget ? await budget.acquire(callCost.getStore() ?? costOf(init?.method)) : undefined;
+      const reservation = attemptReservation.getStore();
       this.counters.requests++;
       const started = clock.now();
       let res: Response;
@@ -125,13 +127,19 @@ export class DataverseTransport {
       this.limiter.observe(res.status, res.headers.get("x-ms-dop-hint"));
       return res;
     };
+    // The budget is part of the gate, so an attempt's timeout starts once the budget admits it:
+    // waiting for the window is not the server being slow (counted in the timeout, a long wait
+    // looked like a bulk call timing out, and the bulk size was halved down to its minimum).
+    const gate: AttemptGate = budget
+      ? { run: (attempt) => this.limiter.run(async () => attemptReservation.run(await budget.acquire(callCost.getStore() ?? costOf(undefined)), attempt)) }
+      : this.limiter;
     this.http = new HttpClient({
       fetch: observedFetch,
       clock: options.clock,
       policy: options.policy,
       timeoutMs: options.timeoutMs,
       random: options.random,
-      gate: this.limiter,
+      gate,
       classify: classifyDataverseError,
       prepare: async (req: HttpRequest) => ({
         ...req,

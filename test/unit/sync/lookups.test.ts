@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseSyncConfig } from "../../../shared/config/loadConfig.js";
 import type { SyncConfigInput } from "../../../shared/config/mapping.js";
 import { ErrorCodes } from "../../../shared/errors.js";
-import type { DataverseClient, DataverseRow } from "../../../shared/ports.js";
+import type { DataverseClient, DataverseRow, SyncStateStore } from "../../../shared/ports.js";
 import { createMemoryStateStore } from "../../../shared/state/memoryStateStore.js";
 import { createLookupResolver, memoizeLookups } from "../../../shared/sync/lookups.js";
 
@@ -70,7 +70,9 @@ describe("memoized lookups (one write message)", () => {
       await state.putLink({ mapping: "groups", appId, dataverseId: GROUP_ID.replace(/1$/, String(n)), base: {}, hash: "h", lastSyncedAt: "2026-01-01T00:00:00Z" });
     }
     let reads = 0;
-    const counting = { ...state, getLinkByApp: (mapping: string, appId: string) => (reads++, state.getLinkByApp(mapping, appId)) };
+    const counting: SyncStateStore = Object.assign(Object.create(state) as SyncStateStore, {
+      getLinkByApp: (mapping: string, appId: string) => (reads++, state.getLinkByApp(mapping, appId)),
+    });
     const lookups = memoizeLookups(createLookupResolver(config, counting, dataverseWith(null)));
     const [, mentors] = config.mappings;
 

@@ -9,6 +9,29 @@ const instanceUrl = "https://org.crm4.dynamics.com";
 const throttled = () => jsonResponse(429, { error: { code: "0x80072322", message: "Number of requests exceeded the limit" } }, { "retry-after": "7" });
 
 describe("DataverseClient with a shared throttle budget", () => {
+  it("starts an attempt's timeout only once the budget admits it: a wait for the window is not a slow server", async () => {
+    // Prepare: the budget holds the request five times longer than its timeout.
+    let releaseBudget!: () => void;
+    const budgetOpen = new Promise<void>((resolve) => (releaseBudget = resolve));
+    const budget: RequestBudget = { acquire: async () => void (await budgetOpen), penalize: async () => {} };
+    const signals: AbortSignal[] = [];
+    const fetch = (async (_url: string | URL | Request, init?: RequestInit) => {
+      signals.push(init!.signal!);
+      return jsonResponse(200, { UserId: "u" });
+    }) as typeof globalThis.fetch;
+    const client = createDataverseClient({ instanceUrl, tokens: { getToken: async () => "tok" }, fetch, random: () => 0, budget, timeoutMs: 20 });
+
+    // Act: the window opens after 100 ms (real time: the timeout is an AbortSignal.timeout).
+    const answer = client.whoAmI();
+    setTimeout(releaseBudget, 100);
+    const who = await answer;
+
+    // Assess: one attempt, sent with a live signal, answered.
+    expect(who.UserId).toBe("u");
+    expect(signals).toHaveLength(1);
+    expect(signals[0].aborted).toBe(false);
+  });
+
   it("asks the budget before every attempt, so a full window makes the next request wait", async () => {
     // Prepare
     const clock = new FakeClock();
