@@ -270,6 +270,12 @@ export interface WorkQueue<T = unknown> {
   complete(message: QueueMessage<T>): Promise<void>;
   /** Make a received message visible again after `delayMs` (a failed attempt). */
   abandon(message: QueueMessage<T>, delayMs: number): Promise<void>;
+  /**
+   * Keep a message that is being worked on invisible for `visibilityMs` from now (the Functions host
+   * does this while a function runs, so one message is never handled in two places at once).
+   * Updates `message.popReceipt`; throws CONCURRENCY when the lease was already lost.
+   */
+  extend(message: QueueMessage<T>, visibilityMs: number): Promise<void>;
   approximateCount(): Promise<number>;
 }
 

@@ -16,8 +16,14 @@ interface Item {
   write: BulkWrite;
 }
 
-type BulkKind = "create" | "update" | "upsert";
-const bulkMessages = { create: "CreateMultiple", update: "UpdateMultiple", upsert: "UpsertMultiple" } as const;
+/**
+ * `recreate`: creates whose first attempt may have run on the server (its answer was lost to a
+ * timeout or a broken connection), resent as upserts by their own primary id. Resent as creates,
+ * the records the lost attempt made would fail as duplicates (the whole all-or-nothing chunk, then
+ * each record in the `$batch` fallback), and each would cost a read to find out it was ours.
+ */
+type BulkKind = "create" | "update" | "upsert" | "recreate";
+const bulkMessages = { create: "CreateMultiple", update: "UpdateMultiple", upsert: "UpsertMultiple", recreate: "UpsertMultiple" } as const;
 
 interface Context {
   t: DataverseTransport;
@@ -86,40 +92,58 @@ function tooBig(e: SyncError): boolean {
   return e.code === ErrorCodes.Timeout || e.status === 413;
 }
 
+/** The request may have been executed although no answer came: a timeout, a broken connection, a gateway error. */
+function mayHaveRun(e: SyncError): boolean {
+  return e.code === ErrorCodes.Timeout || e.code === ErrorCodes.Network || e.status === 502 || e.status === 504;
+}
+
 async function sendBulk(ctx: Context, kind: BulkKind, chunk: Item[]): Promise<void> {
   const type = `Microsoft.Dynamics.CRM.${ctx.table}`;
   const targets = chunk.map(({ write }) => {
     const target: Record<string, unknown> = { ...write.body, "@odata.type": type };
     if (kind === "upsert") target["@odata.id"] = keyPath(ctx.entitySet, write.key!);
+    else if (kind === "recreate") target["@odata.id"] = idPath(ctx.entitySet, write.id!);
     else if (write.id) target[ctx.primaryId] = checkGuid(write.id);
     return target;
   });
+  // Creates that carry their ids are resent as upserts by id when the answer is lost, not as they were.
+  const resendById = kind === "create" && chunk.every(({ write }) => write.id);
   try {
     const res = await ctx.t.send(
       { method: "POST", path: `${ctx.entitySet}/Microsoft.Dynamics.CRM.${bulkMessages[kind]}`, body: JSON.stringify({ Targets: targets }), timeoutMs: ctx.bulkTimeoutMs, cost: { kind: "bulk", records: chunk.length } },
       // A timed-out chunk is split rather than resent whole; throttling and 5xx are retried as is.
-      { retryIf: (e) => !tooBig(e) },
+      { retryIf: (e) => !tooBig(e) && !(resendById && mayHaveRun(e)) },
     );
     const ids = kind === "create" && res.text ? (res.json<{ Ids?: string[] }>().Ids ?? []) : [];
     chunk.forEach(({ index, write }, i) => (ctx.results[index] = { ref: write.ref, ok: true, id: ids[i] ?? write.id }));
     ctx.sizer.succeeded();
   } catch (e) {
     const error = asSyncError(e);
+    // A duplicate is what a redelivered message meets (delivery is at least once): the rows with our
+    // ids are ours, and an upsert by id settles the chunk in one call instead of one read per record.
+    const next: BulkKind = resendById && (mayHaveRun(error) || error.code === ErrorCodes.DuplicateKey) ? "recreate" : kind;
+    if (next !== kind) {
+      ctx.t.logger?.info("A bulk create may have run before (answer lost, or a duplicate); resending its records as upserts by id, so none is created twice", { entitySet: ctx.entitySet, records: chunk.length, code: error.code });
+    }
     if (tooBig(error) && chunk.length > 1) {
       ctx.sizer.shrink();
       const half = Math.ceil(chunk.length / 2);
-      await Promise.all([sendBulk(ctx, kind, chunk.slice(0, half)), sendBulk(ctx, kind, chunk.slice(half))]);
+      await Promise.all([sendBulk(ctx, next, chunk.slice(0, half)), sendBulk(ctx, next, chunk.slice(half))]);
+    } else if (next !== kind) {
+      await sendBulk(ctx, next, chunk);
     } else if (error.retryable || error.kind === "auth") {
       fail(ctx, chunk, error);
     } else {
       ctx.t.logger?.info("Bulk call failed; resending the chunk as $batch to isolate the failing records", { entitySet: ctx.entitySet, kind, records: chunk.length, code: error.code });
-      await sendBatch(ctx, chunk);
+      await sendBatch(ctx, chunk, kind === "recreate");
     }
   }
 }
 
-function batchRequest(ctx: Context, write: BulkWrite): BatchRequest {
+function batchRequest(ctx: Context, write: BulkWrite, byId: boolean): BatchRequest {
   const body = write.body === undefined ? undefined : JSON.stringify(write.body);
+  // A create resent after a lost answer: PATCH by id without If-Match creates the row or updates it.
+  if (byId && write.kind === "create") return { method: "PATCH", url: idPath(ctx.entitySet, write.id!), body };
   switch (write.kind) {
     case "create":
       return { method: "POST", url: ctx.entitySet, body: JSON.stringify(write.id ? { ...write.body, [ctx.primaryId]: checkGuid(write.id) } : write.body) };
@@ -133,8 +157,8 @@ function batchRequest(ctx: Context, write: BulkWrite): BatchRequest {
 }
 
 /** Independent parts (no changeset) with continue-on-error, so each record gets its own result. */
-async function sendBatch(ctx: Context, chunk: Item[]): Promise<void> {
-  const { contentType, body } = encodeBatch(chunk.map(({ write }) => batchRequest(ctx, write)), { serviceRoot: ctx.t.serviceRoot });
+async function sendBatch(ctx: Context, chunk: Item[], byId = false): Promise<void> {
+  const { contentType, body } = encodeBatch(chunk.map(({ write }) => batchRequest(ctx, write, byId)), { serviceRoot: ctx.t.serviceRoot });
   try {
     const res = await ctx.t.send({ method: "POST", path: "$batch", headers: { "Content-Type": contentType, Prefer: "odata.continue-on-error" }, body, timeoutMs: ctx.bulkTimeoutMs, cost: { kind: "batch", records: chunk.length } });
     const parts = decodeBatch(res.headers.get("content-type"), res.text);

@@ -9,6 +9,18 @@ export const HostQueueSettings = { maxDequeueCount: 5, visibilityTimeoutMs: 30_0
 
 type Handler = (body: unknown, meta: { dequeueCount: number }) => Promise<void>;
 
+/**
+ * How long a received message stays hidden, and how often the lease is renewed while its handler
+ * runs. The Functions host keeps a running message invisible however long the function takes; the
+ * local pumps must too: a run message plans a whole load (minutes for 200,000 records), and once its
+ * lease ran out a second lane picked it up and planned the same run again, creating records twice.
+ */
+export interface LeaseSettings {
+  ms: number;
+  renewEveryMs: number;
+}
+export const RunningLease: LeaseSettings = { ms: 5 * 60_000, renewEveryMs: 60_000 };
+
 export interface PumpQueue {
   queue: WorkQueue<unknown>;
   handler: Handler;
@@ -30,9 +42,10 @@ type OnPoison = (queue: string, message: QueueMessage<unknown>, error: string) =
  * One message with the host's semantics: a handler that throws leaves the message for another
  * attempt after the visibility timeout, and after maxDequeueCount attempts it moves to `<queue>-poison`.
  */
-async function handleOne({ queue, handler }: PumpQueue, message: QueueMessage<unknown>, onPoison: OnPoison): Promise<void> {
+async function handleOne({ queue, handler }: PumpQueue, message: QueueMessage<unknown>, onPoison: OnPoison, lease: LeaseSettings): Promise<void> {
+  const keeper = keepLeased(queue, message, lease);
   try {
-    await handler(message.body, { dequeueCount: message.dequeueCount });
+    await handler(message.body, { dequeueCount: message.dequeueCount }).finally(() => keeper.stop());
     await queue.complete(message);
   } catch (e) {
     if (message.dequeueCount >= HostQueueSettings.maxDequeueCount) {
@@ -44,16 +57,32 @@ async function handleOne({ queue, handler }: PumpQueue, message: QueueMessage<un
   }
 }
 
+/** Renews the message's lease every `renewEveryMs` until stopped; `stop` waits for a renewal in flight. */
+function keepLeased(queue: WorkQueue<unknown>, message: QueueMessage<unknown>, lease: LeaseSettings): { stop(): Promise<void> } {
+  let renewing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    // A lost lease is not this handler's to fail: complete or abandon reports it when the handler ends.
+    renewing = renewing.then(() => queue.extend(message, lease.ms)).catch(() => {});
+  }, lease.renewEveryMs);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return renewing;
+    },
+  };
+}
+
 /**
  * Processes what is visible on each queue once (a batch per queue, all of it awaited). Returns how
  * many messages were handled. The local Functions runner polls Azurite with it.
  */
-export async function pumpOnce(queues: PumpQueue[], onPoison: OnPoison): Promise<number> {
+export async function pumpOnce(queues: PumpQueue[], onPoison: OnPoison, lease: LeaseSettings = RunningLease): Promise<number> {
   let handled = 0;
   for (const pump of queues) {
-    const batch = await pump.queue.receive(HostQueueSettings.batchSize, 5 * 60_000);
+    const batch = await pump.queue.receive(HostQueueSettings.batchSize, lease.ms);
     handled += batch.length;
-    await Promise.all(batch.map((message) => handleOne(pump, message, onPoison)));
+    await Promise.all(batch.map((message) => handleOne(pump, message, onPoison, lease)));
   }
   return handled;
 }
@@ -70,7 +99,7 @@ export class ContinuousPump {
   private waiters: Array<() => void> = [];
   private failure: unknown;
 
-  constructor(readonly queues: PumpQueue[], private readonly onPoison: OnPoison, private readonly width: number = HostQueueSettings.batchSize) {}
+  constructor(readonly queues: PumpQueue[], private readonly onPoison: OnPoison, private readonly width: number = HostQueueSettings.batchSize, private readonly lease: LeaseSettings = RunningLease) {}
 
   /** Starts lanes on every queue up to the width (a lane that finds nothing ends at once). */
   kick(): void {
@@ -114,9 +143,9 @@ export class ContinuousPump {
 
   private async lane(pump: PumpQueue): Promise<void> {
     for (;;) {
-      const [message] = await pump.queue.receive(1, 5 * 60_000);
+      const [message] = await pump.queue.receive(1, this.lease.ms);
       if (!message) return;
-      await handleOne(pump, message, this.onPoison);
+      await handleOne(pump, message, this.onPoison, this.lease);
       this.signal();
     }
   }

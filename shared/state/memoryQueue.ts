@@ -69,6 +69,14 @@ export class MemoryWorkQueue<T = unknown> implements WorkQueue<T> {
     held.visibleAt = this.clock.now() + delaySeconds(delayMs) * 1000;
   }
 
+  async extend(message: QueueMessage<T>, visibilityMs: number): Promise<void> {
+    const held = this.messages.get(message.id);
+    if (!held || held.popReceipt !== message.popReceipt) throw leaseLostError(this.name, message.id);
+    held.popReceipt = randomUUID();
+    held.visibleAt = this.clock.now() + Math.max(1, delaySeconds(visibilityMs)) * 1000;
+    message.popReceipt = held.popReceipt;
+  }
+
   async approximateCount(): Promise<number> {
     return this.messages.size;
   }

@@ -81,6 +81,15 @@ function storageQueue<T>(service: QueueServiceClient, name: string): StorageWork
         throw translateStorageError(e, `abandon on queue ${name}`);
       }
     },
+    async extend(message, visibilityMs) {
+      try {
+        const res = await client.updateMessage(message.id, message.popReceipt, undefined, Math.max(1, delaySeconds(visibilityMs)));
+        if (res.popReceipt) message.popReceipt = res.popReceipt;
+      } catch (e) {
+        if (statusOf(e) === 404 || leaseLost(e)) throw leaseLostError(name, message.id, e);
+        throw translateStorageError(e, `extend on queue ${name}`);
+      }
+    },
     async approximateCount() {
       const props = await call("count", () => client.getProperties());
       return props.approximateMessagesCount ?? 0;

@@ -45,6 +45,13 @@ export interface WorkerResult {
 }
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+/** BENCH_DEBUG: the sync's info, warnings and errors on stderr, with seconds since the worker started. */
+const stderrLogger: Logger = (() => {
+  const t0 = performance.now();
+  const line = (level: string) => (message: string, props?: Record<string, unknown>) =>
+    void process.stderr.write(`  [worker ${((performance.now() - t0) / 1000).toFixed(1)} s] ${level} ${message}${props ? ` ${JSON.stringify(props)}` : ""}\n`);
+  return { debug() {}, info: line("info"), warn: line("warn"), error: line("error") };
+})();
 
 let budgetInUse: ThrottleBudget | undefined;
 
@@ -58,7 +65,7 @@ async function services(job: WorkerJob): Promise<Services> {
   }
   budgetInUse = dataverseBudget;
   return createServices({
-    settings, config: parseSyncConfig(job.config, "bench config"), queues: "memory", logger: quiet,
+    settings, config: parseSyncConfig(job.config, "bench config"), queues: "memory", logger: process.env.BENCH_DEBUG ? stderrLogger : quiet,
     tablePrefix: job.tablePrefix, dataverseBudget, dataverseBulkSize: job.bulkSize,
   });
 }

@@ -85,6 +85,7 @@ function toFaultRule(input: unknown): FaultRule {
   else if (raw.count !== undefined) rule.count = numberField(raw, "count");
   if (rule.count !== undefined && !(rule.count > 0)) throw new BadInput("count must be a positive number, \"Infinity\" or null.");
   if (raw.reset !== undefined) rule.reset = raw.reset === true;
+  if (raw.lostAnswer !== undefined) rule.lostAnswer = raw.lostAnswer === true;
   if (raw.headers !== undefined) {
     if (!raw.headers || typeof raw.headers !== "object") throw new BadInput("headers must be an object of strings.");
     rule.headers = Object.fromEntries(Object.entries(raw.headers as Record<string, unknown>).map(([k, v]) => [k, String(v)]));

@@ -20,6 +20,8 @@ export interface FaultRule {
   delayMs?: number;
   /** Destroy the connection instead of answering (a network reset as the client sees it). */
   reset?: boolean;
+  /** Handle the request normally, then destroy the connection instead of answering: the work is done, the client never learns it. */
+  lostAnswer?: boolean;
   retryAfterSeconds?: number;
   headers?: Record<string, string>;
 }

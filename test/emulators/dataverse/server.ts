@@ -96,6 +96,10 @@ async function handle(raw: IncomingMessage, res: ServerResponse, parts: Pipeline
   } finally {
     admission.release();
   }
+  if (rule?.lostAnswer) {
+    raw.socket.destroy();
+    return finish(undefined);
+  }
   finish(withThrottleHeaders(response, parts, req.userId));
 }
 

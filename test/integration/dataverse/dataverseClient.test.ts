@@ -111,6 +111,24 @@ describe("DataverseClient against the emulator", () => {
     expect(await client.retrieve("hlf_mentorgroups", ids[1])).toBeNull();
   });
 
+  it("resends a bulk create whose answer was lost as upserts by id: each record exists once, no duplicate errors", async () => {
+    // Prepare: the server runs the CreateMultiple, then the connection drops before its answer.
+    const ids = ["0f0e0d0c-0000-4000-8000-00000000a001", "0f0e0d0c-0000-4000-8000-00000000a002", "0f0e0d0c-0000-4000-8000-00000000a003"];
+    const writes: BulkWrite[] = ids.map((id, i) => ({ ref: `r${i}`, kind: "create", id, body: { hlf_name: `Lost ${i}`, hlf_groupcode: `g-lost-${i}` } }));
+    emulator.faults.add({ method: "POST", path: "CreateMultiple", lostAnswer: true });
+    emulator.log.clear();
+
+    // Act
+    const results = await client.writeMany("hlf_mentorgroups", "hlf_mentorgroup", writes);
+
+    // Assess
+    expect(results).toEqual(ids.map((id, i) => ({ ref: `r${i}`, ok: true, id })));
+    const outer = emulator.log.entries().filter((e) => !e.inBatch).map((e) => [e.method, e.path.split("/").pop(), e.status]);
+    expect(outer).toEqual([["POST", "Microsoft.Dynamics.CRM.CreateMultiple", 0], ["POST", "Microsoft.Dynamics.CRM.UpsertMultiple", 204]]);
+    const rows = await collect(client.query("hlf_mentorgroups", { select: ["hlf_mentorgroupid", "hlf_name"], filter: "startswith(hlf_groupcode,'g-lost-')" }));
+    expect(rows.flat().map((r) => [r.hlf_mentorgroupid, r.hlf_name]).sort()).toEqual(ids.map((id, i) => [id, `Lost ${i}`]));
+  });
+
   it("reads changes in pages, then only the changes since the delta link, deletes included", async () => {
     // Prepare: an initial read in small pages.
     const initial = await collect(client.readChanges("hlf_mentorgroups", { select: ["hlf_name", "hlf_groupcode"], pageSize: 2 }));

@@ -72,6 +72,28 @@ export function runWorkQueueContract(name: string, factory: () => Promise<TestQu
       expect(await queue.approximateCount()).toBe(1);
     });
 
+    it("extends a lease with a new pop receipt: the old receipt is stale, the new one completes", async () => {
+      await queue.send({ mapping: "mentors", ids: ["a"] });
+      const [message] = await queue.receive(1, LEASE_MS);
+      const before = { ...message };
+
+      await queue.extend(message, LEASE_MS);
+
+      expect(message.popReceipt).not.toBe(before.popReceipt);
+      expect(await queue.receive(1, LEASE_MS)).toEqual([]);
+      await expect(queue.complete(before)).rejects.toMatchObject({ kind: "conflict", code: "CONCURRENCY" });
+      await queue.complete(message);
+      expect(await queue.approximateCount()).toBe(0);
+    });
+
+    it("refuses to extend a lease that was lost", async () => {
+      await queue.send({ mapping: "mentors", ids: ["a"] });
+      const [message] = await queue.receive(1, LEASE_MS);
+      await queue.abandon({ ...message }, 0);
+
+      await expect(queue.extend(message, LEASE_MS)).rejects.toMatchObject({ kind: "conflict", code: "CONCURRENCY" });
+    });
+
     it("holds back a message sent with a delay", async () => {
       await queue.send({ mapping: "mentors", ids: ["later"] }, { delayMs: 3_600_000 });
       await queue.send({ mapping: "mentors", ids: ["now"] });

@@ -111,20 +111,25 @@ describe("crash recovery", () => {
     expect((await h.cycle()).totals.written).toBe(0);
   });
 
-  it("retries a Dataverse bulk call whose connection was reset and creates each contact once", async () => {
-    // Prepare
-    h = await startSyncHarness();
-    const added = addMentors(h, 20);
-    h.stack.dataverse.faults.add({ method: "POST", path: "contacts/Microsoft.Dynamics.CRM.CreateMultiple", reset: true, count: 2 });
+  for (const fault of [
+    { name: "was reset before it ran", rule: { reset: true } },
+    { name: "ran but lost its answer", rule: { lostAnswer: true } },
+  ]) {
+    it(`resends a Dataverse bulk create whose connection ${fault.name} as upserts by id, creating each contact once`, async () => {
+      // Prepare
+      h = await startSyncHarness();
+      const added = addMentors(h, 20);
+      h.stack.dataverse.faults.add({ method: "POST", path: "contacts/Microsoft.Dynamics.CRM.CreateMultiple", ...fault.rule });
 
-    // Act
-    const summary = await h.cycle();
+      // Act
+      const summary = await h.cycle();
 
-    // Assess
-    expect(summary.status).toBe("succeeded");
-    const creates = h.stack.dataverse.log.entries().filter((e) => e.path.endsWith("contacts/Microsoft.Dynamics.CRM.CreateMultiple"));
-    expect(creates.map((e) => e.status)).toEqual([0, 0, 200]);
-    for (const id of added) expect(contactsByMentorId(h).get(id)).toBe(1);
-    expectConverged(h);
-  });
+      // Assess
+      expect(summary.status).toBe("succeeded");
+      const bulk = h.stack.dataverse.log.entries().filter((e) => /contacts\/Microsoft\.Dynamics\.CRM\.\w+Multiple$/.test(e.path));
+      expect(bulk.map((e) => [e.path.split(".").pop(), e.status])).toEqual([["CreateMultiple", 0], ["UpsertMultiple", 204]]);
+      for (const id of added) expect(contactsByMentorId(h).get(id)).toBe(1);
+      expectConverged(h);
+    });
+  }
 });

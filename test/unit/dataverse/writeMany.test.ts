@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeBatch, encodeBatch } from "../../../shared/dataverse/batch.js";
 import type { BulkWrite } from "../../../shared/ports.js";
-import { jsonResponse, timeoutError, type RecordedCall } from "../http/fakes.js";
+import { jsonResponse, networkReset, timeoutError, type RecordedCall } from "../http/fakes.js";
 import { clientWith, guid, root } from "./support.js";
 
 /** Answers a `$batch` request with one part per inner request, status chosen by `statusOf`. */
@@ -121,6 +121,71 @@ describe("writeMany", () => {
     expect(sizes[0]).toBe(40);
     expect(sizes.slice(1, 3)).toEqual([20, 20]);
     expect(sizes.slice(1).reduce((a, b) => a + b, 0)).toBe(60);
+  });
+
+  it("splits a timed-out bulk create that carries ids into upserts by id, since the timed-out call may have run", async () => {
+    const calls: Array<{ message: string; targets: Array<Record<string, unknown>> }> = [];
+    const record = (c: RecordedCall) => calls.push({ message: c.url.split(".").pop()!, targets: JSON.parse(c.body!).Targets });
+    const { client } = clientWith(
+      [(c) => { record(c); throw timeoutError(); }, ...Array.from({ length: 2 }, () => (c: RecordedCall) => (record(c), new Response(null, { status: 204 })))],
+      { bulkSize: 4, maxConcurrency: 1 },
+    );
+    const writes: BulkWrite[] = Array.from({ length: 4 }, (_, i) => ({ ref: `c${i}`, kind: "create", id: guid(i + 1), body: { firstname: `C${i}` } }));
+
+    const results = await client.writeMany("contacts", "contact", writes);
+
+    expect(results).toEqual(writes.map((w) => ({ ref: w.ref, ok: true, id: w.id })));
+    expect(calls.map((c) => [c.message, c.targets.length])).toEqual([["CreateMultiple", 4], ["UpsertMultiple", 2], ["UpsertMultiple", 2]]);
+    expect(calls[1].targets[0]).toEqual({ firstname: "C0", "@odata.type": "Microsoft.Dynamics.CRM.contact", "@odata.id": `contacts(${guid(1)})` });
+  });
+
+  it("resends a create whose connection broke as an upsert by id instead of retrying the create", async () => {
+    const { client, fetch } = clientWith([networkReset(), new Response(null, { status: 204 })]);
+
+    const results = await client.writeMany("contacts", "contact", [{ ref: "c", kind: "create", id: guid(7), body: { firstname: "C" } }]);
+
+    expect(results).toEqual([{ ref: "c", ok: true, id: guid(7) }]);
+    expect(fetch.calls.map((c) => c.url.split(".").pop())).toEqual(["CreateMultiple", "UpsertMultiple"]);
+  });
+
+  it("settles a bulk create that meets its own earlier rows (a redelivered message) with one upsert by id", async () => {
+    const { client, fetch } = clientWith([
+      jsonResponse(412, { error: { code: "0x80040237", message: "Cannot insert duplicate key." } }),
+      new Response(null, { status: 204 }),
+    ]);
+    const writes: BulkWrite[] = [1, 2, 3].map((n) => ({ ref: `c${n}`, kind: "create", id: guid(n), body: { firstname: `C${n}` } }));
+
+    const results = await client.writeMany("contacts", "contact", writes);
+
+    expect(results).toEqual(writes.map((w) => ({ ref: w.ref, ok: true, id: w.id })));
+    expect(fetch.calls.map((c) => c.url.split(".").pop())).toEqual(["CreateMultiple", "UpsertMultiple"]);
+  });
+
+  it("isolates a record whose key another row holds with PATCH-by-id parts, so its neighbours still land", async () => {
+    const duplicate = { error: { code: "0x80060892", message: "Entity Key hlf_mentorid violated. A record with the same value for hlf_mentorid already exists." } };
+    const { client, fetch } = clientWith([
+      jsonResponse(412, duplicate),
+      jsonResponse(412, duplicate),
+      batchReply((_line, i) => (i === 1 ? 412 : 204)),
+    ]);
+    const writes: BulkWrite[] = [1, 2, 3].map((n) => ({ ref: `c${n}`, kind: "create", id: guid(n), body: { firstname: `C${n}` } }));
+
+    const results = await client.writeMany("contacts", "contact", writes);
+
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(fetch.calls.map((c) => c.url.split("/").pop())).toEqual(["Microsoft.Dynamics.CRM.CreateMultiple", "Microsoft.Dynamics.CRM.UpsertMultiple", "$batch"]);
+    const lines = fetch.calls[2].body!.split("\r\n").filter((l) => / HTTP\/1\.1$/.test(l));
+    expect(lines).toEqual([1, 2, 3].map((n) => `PATCH ${root}contacts(${guid(n)}) HTTP/1.1`));
+    expect(fetch.calls[2].body).not.toContain("If-Match");
+  });
+
+  it("retries a create without an id as it was after a broken connection (there is no id to upsert by)", async () => {
+    const { client, fetch } = clientWith([networkReset(), jsonResponse(200, { Ids: [guid(9)] })]);
+
+    const results = await client.writeMany("contacts", "contact", [{ ref: "c", kind: "create", body: { firstname: "C" } }]);
+
+    expect(results).toEqual([{ ref: "c", ok: true, id: guid(9) }]);
+    expect(fetch.calls.map((c) => c.url.split(".").pop())).toEqual(["CreateMultiple", "CreateMultiple"]);
   });
 
   it("fails a write that lacks its id or key without sending it", async () => {

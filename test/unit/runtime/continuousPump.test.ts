@@ -82,4 +82,36 @@ describe("ContinuousPump", () => {
     // Assess
     await expect(pump.idle()).rejects.toThrow("poison store unavailable");
   });
+
+  it("keeps a message leased while its handler runs, so a second lane never handles it too", async () => {
+    // Prepare: queue time is the test's; the lease is 1 s of it, renewed every 5 real ms.
+    let now = 0;
+    const queue = new MemoryWorkQueue<string>("long-items", { now: () => now });
+    await queue.send("plan the whole load");
+    const started: string[] = [];
+    let release!: () => void;
+    let renewals = 0;
+    const extend = queue.extend.bind(queue);
+    queue.extend = async (m, ms) => (renewals++, extend(m, ms));
+    const pump = new ContinuousPump([{ queue: queue as MemoryWorkQueue<unknown>, handler: (b) => new Promise<void>((r) => ((release = r), started.push(b as string))) }], noPoison, 2, { ms: 1_000, renewEveryMs: 5 });
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise((r) => setImmediate(r));
+    };
+
+    // Act: the handler outlives its first lease; free lanes look for work after it expired.
+    pump.kick();
+    await until(() => started.length === 1);
+    now = 900;
+    const seen = renewals;
+    await until(() => renewals > seen);
+    now = 1_500;
+    pump.kick();
+    for (let turn = 0; turn < 50; turn++) await new Promise((r) => setImmediate(r));
+
+    // Assess
+    expect(started).toEqual(["plan the whole load"]);
+    release();
+    await pump.idle();
+    expect(await queue.approximateCount()).toBe(0);
+  });
 });
