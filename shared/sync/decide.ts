@@ -56,6 +56,13 @@ export interface DecideContext {
 
 const isSelf = (ctx: DecideContext, row: DataverseRow) => ctx.selfUserId !== "" && row["_modifiedby_value"] === ctx.selfUserId;
 
+/**
+ * A row whose last change is our own write and that the mapping's Dataverse filter accepts. Linked,
+ * it stands for nothing new: decided alone it is a skip, and with its app record the Dataverse side
+ * counts as unchanged either way. The planner keeps only the ids of such rows.
+ */
+export const isEchoRow = (ctx: DecideContext, row: DataverseRow): boolean => !ctx.fresh && isSelf(ctx, row) && ctx.mapping.acceptsDataverse(row);
+
 export async function decidePair(ctx: DecideContext, pair: Pair, out: Decisions): Promise<void> {
   const m = ctx.mapping;
   const { link } = pair;

@@ -1,8 +1,9 @@
 import type { SyncOptions } from "../config/mapping.js";
 import { ErrorCodes } from "../errors.js";
-import type { AppClient, DataverseClient, SyncStateStore } from "../ports.js";
+import type { AppClient, DataverseClient, DataverseRow, SyncStateStore } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
-import { decidePair, emptyDecisions, type DecideContext, type Decisions, type Pair } from "./decide.js";
+import { decidePair, emptyDecisions, isEchoRow, type DecideContext, type Decisions, type Pair } from "./decide.js";
+import type { IdSet } from "./idSet.js";
 import { LinkIndex } from "./linkIndex.js";
 import { readDataverseChanges } from "./readChanges.js";
 import type { WriteOp } from "./writeOps.js";
@@ -40,11 +41,11 @@ export type PlanSink = (direction: "toDataverse" | "toApp", ops: WriteOp[]) => P
 export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean, options: SyncOptions, sink?: PlanSink): Promise<RunPlan> {
   const m = ctx.mapping;
   const [dvCursor, appCursor] = full ? [null, null] : await Promise.all([deps.state.getCursor(m.name, "dataverse"), deps.state.getCursor(m.name, "app")]);
-  const dv = await readDataverseChanges(deps.dataverse, m, dvCursor, full);
+  const dv = await readDataverseChanges(deps.dataverse, m, dvCursor, full, (row) => isEchoRow(ctx, row));
   const appComplete = full || !appCursor;
   const plan: RunPlan = {
     ...emptyDecisions(), cursors: { dataverse: dv.deltaLink, app: appComplete ? undefined : appCursor?.value }, notes: dv.note ? [dv.note] : [],
-    blockedDeletes: 0, reads: { dataverse: dv.rows.length + dv.deleted.length, app: 0 },
+    blockedDeletes: 0, reads: { dataverse: dv.rows.length + dv.echoes.size + dv.deleted.length, app: 0 },
   };
   const flush = async () => {
     if (!sink) return;
@@ -53,6 +54,10 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
   };
 
   const links = await LinkIndex.open(deps.state, m.name, dv.complete || appComplete || dv.rows.length + dv.deleted.length > PRELOAD_THRESHOLD);
+  // Echoes of our own writes that are linked are skips; the others (a write whose link was lost) are planned.
+  const echoes = await settleEchoes(deps, m, links, dv.echoes);
+  plan.skipped.toApp += echoes.linked;
+  dv.rows.push(...echoes.unlinkedRows);
   // Dataverse side first: its pairs wait here until an app record claims them or the feed ends.
   const pairs = new Map<string, Pair>();
   const pairFor = (key: string) => pairs.get(key) ?? pairs.set(key, {}).get(key)!;
@@ -74,7 +79,7 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
   }
   // A complete read proves absence: a linked record missing from it was deleted (e.g. in an expired-token gap).
   const anyLinks = !links.loaded || links.all().length > 0;
-  const seenDv = dv.complete && anyLinks ? new Set(dv.rows.map((r) => String(r[m.primaryId]))) : undefined;
+  const seenDv = dv.complete && anyLinks ? dv.seen : undefined;
   const seenApp = appComplete && anyLinks ? new Set<string>() : undefined;
   /** Linked records already decided with their app record (only tracked when a complete read can prove absence). */
   const decidedWithApp = new Set<string>();
@@ -118,6 +123,27 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
   await applyDeleteBreaker(plan, links, options, m.name);
   await flush();
   return plan;
+}
+
+/**
+ * Checks the rows set aside as echoes against the links, without holding the links when there are
+ * many: a scan ticks them off. Linked echoes are counted (skipped); the rest are read again by id
+ * and planned like any change.
+ */
+async function settleEchoes(deps: PlanDeps, m: CompiledMapping, links: LinkIndex, echoes: IdSet): Promise<{ linked: number; unlinkedRows: DataverseRow[] }> {
+  const total = echoes.size;
+  if (!total) return { linked: 0, unlinkedRows: [] };
+  if (links.loaded || total <= PRELOAD_THRESHOLD) {
+    for (const id of [...echoes]) if (await links.byDataverseId(id)) echoes.delete(id);
+  } else {
+    for await (const link of deps.state.listLinks(m.name)) echoes.delete(link.dataverseId);
+  }
+  const unlinkedRows: DataverseRow[] = [];
+  for (const id of echoes) {
+    const row = await deps.dataverse.retrieve(m.mapping.dataverse.entitySet, id, m.select);
+    if (row) unlinkedRows.push(row);
+  }
+  return { linked: total - echoes.size, unlinkedRows };
 }
 
 /**

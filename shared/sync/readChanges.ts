@@ -1,10 +1,19 @@
 import { ErrorCodes, isSyncError } from "../errors.js";
 import type { Cursor, DataverseClient, DataverseRow } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
+import { IdSet } from "./idSet.js";
 
 export interface DataverseChanges {
+  /** Rows to plan (echoes set aside). */
   rows: DataverseRow[];
   deleted: string[];
+  /**
+   * Ids of rows set aside as echoes of our own writes (`isEcho`): only their ids are kept, so the
+   * run after a large load does not hold the load's rows. The planner checks they are linked.
+   */
+  echoes: IdSet;
+  /** Complete reads only: the id of every row read, echoes included (absence proves a delete). */
+  seen?: IdSet;
   deltaLink?: string;
   /** Every row was read (initial read), so a linked row that is absent has been deleted. */
   complete: boolean;
@@ -13,19 +22,26 @@ export interface DataverseChanges {
 
 /**
  * Dataverse side of a run: the delta since the stored link, or everything (full mode, first run,
- * or after an expired delta token, which is reported in the run's notes).
+ * or after an expired delta token, which is reported in the run's notes). Pages are consumed as
+ * they arrive; rows `isEcho` accepts keep only their id.
  */
 export async function readDataverseChanges(
   client: DataverseClient,
   mapping: CompiledMapping,
   cursor: Cursor | null,
   full: boolean,
+  isEcho: (row: DataverseRow) => boolean = () => false,
 ): Promise<DataverseChanges> {
   const entitySet = mapping.mapping.dataverse.entitySet;
   const read = async (deltaLink?: string): Promise<DataverseChanges> => {
-    const out: DataverseChanges = { rows: [], deleted: [], complete: !deltaLink };
+    const out: DataverseChanges = { rows: [], deleted: [], echoes: new IdSet(), seen: deltaLink ? undefined : new IdSet(), complete: !deltaLink };
     for await (const page of client.readChanges(entitySet, { select: mapping.select, deltaLink })) {
-      for (const row of page.rows) out.rows.push(row);
+      for (const row of page.rows) {
+        const id = String(row[mapping.primaryId]);
+        out.seen?.add(id);
+        if (isEcho(row)) out.echoes.add(id);
+        else out.rows.push(row);
+      }
       for (const id of page.deleted) out.deleted.push(id);
       if (page.deltaLink) out.deltaLink = page.deltaLink;
     }

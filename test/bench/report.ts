@@ -11,6 +11,8 @@ export interface BenchFigures {
   naive: NaiveResult;
   ceiling: Ceiling;
   fullRun: WorkerResult;
+  /** The run after the load, which reads the load's echoes. */
+  settleRun: WorkerResult;
   deltaRun: WorkerResult;
   changed: number;
   idleWrites: number;
@@ -33,7 +35,7 @@ export function printReport(f: BenchFigures, log: (line: string) => void): void 
     `full load: ${requestsPerRecord.toFixed(4)} Dataverse requests per record, ${f.fullRun.throttled} × 429, ${(f.fullRun.waitedMs / 1000).toFixed(1)} s waited before retries`,
     `delta (${f.changed} changed = 1 %): ${f.deltaRun.requests} requests (${(f.deltaRun.requests / Math.max(1, f.fullRun.requests)).toFixed(3)} of the full load), time ${timeVsFull.toFixed(3)} of the full load`,
     `unchanged table: ${f.idleWrites} Dataverse writes`,
-    `peak resident memory of the sync process: ${f.fullRun.maxRssMb.toFixed(0)} MB (full load)`,
+    `peak resident memory of the sync process: ${f.fullRun.maxRssMb.toFixed(0)} MB (full load), ${f.settleRun.maxRssMb.toFixed(0)} MB (the run after it, reading the load's ${f.records} echoes)`,
   ];
   if (f.scale) {
     for (const r of [f.scale.alone, f.scale.shared]) {
@@ -52,6 +54,7 @@ export function printReport(f: BenchFigures, log: (line: string) => void): void 
     delta: { changed: f.changed, requests: f.deltaRun.requests, timeVsFull: round(timeVsFull) },
     unchangedWrites: f.idleWrites,
     peakRssMb: Math.round(f.fullRun.maxRssMb),
+    echoRun: { peakRssMb: Math.round(f.settleRun.maxRssMb), timeVsFull: round(f.settleRun.ms / f.fullRun.ms), requests: f.settleRun.requests },
     scaleOut: f.scale && Object.fromEntries([f.scale.alone, f.scale.shared].map((r) => [r.shared ? "shared" : "alone", {
       workers: r.workers, records: r.records, vsCeiling: round(r.vsCeiling), throttledShare: round(r.throttledShare, 4), failed: r.failed,
     }])),

@@ -8,7 +8,7 @@ import { Entities } from "./entities.js";
 import { FaultScript } from "./faults.js";
 import { formatRow } from "./odata/format.js";
 import { PageCursors } from "./odata/paging.js";
-import { RequestLog } from "./requestLog.js";
+import { RequestLog, type RequestLogOptions } from "./requestLog.js";
 import { route } from "./router.js";
 import { loadSchema, type Schema } from "./schema.js";
 import { createRequestHandler, redact } from "./server.js";
@@ -35,6 +35,8 @@ export interface DataverseEmulatorOptions {
   /** Emulator clock for row timestamps and token ages (tests move it instead of sleeping). */
   now?: () => number;
   webhookTimeoutMs?: number;
+  /** The request log's limits (see RequestLog). */
+  log?: RequestLogOptions;
 }
 
 export interface DataverseEmulator {
@@ -79,7 +81,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions):
   const businessUnitId = firstId(store, "businessunit") ?? DEFAULT_BUSINESS_UNIT_ID;
   const tracking = new ChangeTracking(store, options.changeTrackingRetentionMs ?? DEFAULT_CHANGE_TRACKING_RETENTION_MS, now);
   const core: CoreParts = { store, entities, tracking, cursors: new PageCursors(), serviceRoot, organizationId, businessUnitId };
-  const log = new RequestLog();
+  const log = new RequestLog(options.log);
   const ctx: EmulatorContext = {
     dispatch: async (req) => {
       const started = Date.now();

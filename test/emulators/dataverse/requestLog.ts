@@ -21,6 +21,8 @@ export interface RequestLogOptions {
   maxEntries?: number;
   /** Oldest entries are dropped when the bodies together exceed this many characters (default 64 Mi). */
   maxBodyChars?: number;
+  /** false stores no bodies, so a long benchmark keeps every entry's timing (default true). */
+  bodies?: boolean;
 }
 
 /** Header values that are credentials: kept as a scheme hint only, never stored. */
@@ -29,6 +31,7 @@ const SECRET_HEADERS = new Set(["authorization", "proxy-authorization", "cookie"
 export class RequestLog {
   private readonly maxEntries: number;
   private readonly maxBodyChars: number;
+  private readonly bodies: boolean;
   // A growable ring: `items[start..]` are live; compacted when the dead prefix gets large.
   private items: LoggedRequest[] = [];
   private start = 0;
@@ -38,10 +41,11 @@ export class RequestLog {
   constructor(options: RequestLogOptions = {}) {
     this.maxEntries = Math.max(1, options.maxEntries ?? 100_000);
     this.maxBodyChars = Math.max(0, options.maxBodyChars ?? 64 * 1024 * 1024);
+    this.bodies = options.bodies ?? true;
   }
 
   record(entry: LoggedRequest): void {
-    const stored: LoggedRequest = { ...entry, headers: redact(entry.headers) };
+    const stored: LoggedRequest = { ...entry, headers: redact(entry.headers), body: this.bodies ? entry.body : "" };
     this.items.push(stored);
     this.bodyChars += stored.body.length;
     while (this.size > this.maxEntries || (this.bodyChars > this.maxBodyChars && this.size > 1)) this.dropOldest();

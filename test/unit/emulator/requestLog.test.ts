@@ -30,6 +30,13 @@ describe("RequestLog", () => {
     expect(log.entries().map((e) => e.at)).toEqual([2]);
   });
 
+  it("without bodies keeps every entry's timing however large the bodies", () => {
+    const log = new RequestLog({ maxBodyChars: 10, bodies: false });
+    log.record(entry(1, "aaaaaa"));
+    log.record(entry(2, "bbbbbb"));
+    expect(log.entries().map((e) => [e.at, e.body])).toEqual([[1, ""], [2, ""]]);
+  });
+
   it("never stores credentials from request headers", () => {
     const log = new RequestLog();
     log.record({ ...entry(1), headers: { Authorization: "Bearer secret-token", "x-functions-key": "k3y", accept: "application/json" } });
