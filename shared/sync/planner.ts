@@ -1,4 +1,5 @@
 import type { SyncOptions } from "../config/mapping.js";
+import { checkGuid, checkName } from "../dataverse/odataUrl.js";
 import { ErrorCodes } from "../errors.js";
 import type { AppClient, DataverseClient, DataverseRow, SyncStateStore } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
@@ -125,10 +126,13 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
   return plan;
 }
 
+/** Unlinked echoes are read again this many to a request (`<id> eq … or …`: about 2.5 KB of URL). */
+const REREAD_CHUNK = 50;
+
 /**
  * Checks the rows set aside as echoes against the links, without holding the links when there are
- * many: a scan ticks them off. Linked echoes are counted (skipped); the rest are read again by id
- * and planned like any change.
+ * many: a scan ticks them off. Linked echoes are counted (skipped); the rest (writes whose link was
+ * lost) are read again, REREAD_CHUNK to a request, and planned like any change.
  */
 async function settleEchoes(deps: PlanDeps, m: CompiledMapping, links: LinkIndex, echoes: IdSet): Promise<{ linked: number; unlinkedRows: DataverseRow[] }> {
   const total = echoes.size;
@@ -138,12 +142,13 @@ async function settleEchoes(deps: PlanDeps, m: CompiledMapping, links: LinkIndex
   } else {
     for await (const link of deps.state.listLinks(m.name)) echoes.delete(link.dataverseId);
   }
+  const unlinked = [...echoes];
   const unlinkedRows: DataverseRow[] = [];
-  for (const id of echoes) {
-    const row = await deps.dataverse.retrieve(m.mapping.dataverse.entitySet, id, m.select);
-    if (row) unlinkedRows.push(row);
+  for (let i = 0; i < unlinked.length; i += REREAD_CHUNK) {
+    const filter = unlinked.slice(i, i + REREAD_CHUNK).map((id) => `${checkName(m.primaryId, "column")} eq ${checkGuid(id)}`).join(" or ");
+    for await (const rows of deps.dataverse.query(m.mapping.dataverse.entitySet, { select: m.select, filter })) unlinkedRows.push(...rows);
   }
-  return { linked: total - echoes.size, unlinkedRows };
+  return { linked: total - unlinked.length, unlinkedRows };
 }
 
 /**

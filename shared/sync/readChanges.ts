@@ -8,8 +8,10 @@ export interface DataverseChanges {
   rows: DataverseRow[];
   deleted: string[];
   /**
-   * Ids of rows set aside as echoes of our own writes (`isEcho`): only their ids are kept, so the
-   * run after a large load does not hold the load's rows. The planner checks they are linked.
+   * Delta reads only: ids of rows set aside as echoes of our own writes (`isEcho`), so the run after
+   * a large load does not hold the load's rows. The planner checks they are linked. A complete read
+   * sets nothing aside: it loads every link anyway, and on a first run rows written by our user
+   * before the sync existed (a migration under the same identity) are unlinked, not echoes.
    */
   echoes: IdSet;
   /** Complete reads only: the id of every row read, echoes included (absence proves a delete). */
@@ -23,7 +25,7 @@ export interface DataverseChanges {
 /**
  * Dataverse side of a run: the delta since the stored link, or everything (full mode, first run,
  * or after an expired delta token, which is reported in the run's notes). Pages are consumed as
- * they arrive; rows `isEcho` accepts keep only their id.
+ * they arrive; in a delta, rows `isEcho` accepts keep only their id.
  */
 export async function readDataverseChanges(
   client: DataverseClient,
@@ -39,7 +41,7 @@ export async function readDataverseChanges(
       for (const row of page.rows) {
         const id = String(row[mapping.primaryId]);
         out.seen?.add(id);
-        if (isEcho(row)) out.echoes.add(id);
+        if (deltaLink && isEcho(row)) out.echoes.add(id);
         else out.rows.push(row);
       }
       for (const id of page.deleted) out.deleted.push(id);

@@ -3,10 +3,15 @@ import { startSyncHarness, type SyncHarness } from "../../support/syncHarness.js
 import { addMentors, contactsByMentorId, duplicatesOf } from "./faultFixtures.js";
 import { contactByMentorId, mark, writesSince } from "./syncFixtures.js";
 
-/** Ids of the contacts read one by id (`GET contacts(<guid>)`) since a mark. */
+/** Ids of the contacts read again by id since a mark: `GET contacts(<guid>)` or `GET contacts?$filter=contactid eq <guid> or …`. */
 function readsById(h: SyncHarness, since: number): string[] {
-  return h.stack.dataverse.log.entries().slice(since)
-    .map((e) => e.method === "GET" ? /\/contacts\(([0-9a-f-]{36})\)/.exec(e.path)?.[1] : undefined).filter((id): id is string => !!id);
+  return h.stack.dataverse.log.entries().slice(since).filter((e) => e.method === "GET").flatMap((e) => {
+    const url = new URL(e.path, "http://x");
+    const single = /\/contacts\(([0-9a-f-]{36})\)$/.exec(url.pathname)?.[1];
+    if (single) return [single];
+    const filter = url.pathname.endsWith("/contacts") ? url.searchParams.get("$filter") ?? "" : "";
+    return [...filter.matchAll(/contactid eq ([0-9a-f-]{36})/g)].map((m) => m[1]);
+  });
 }
 
 const mentorsOf = (summary: Awaited<ReturnType<SyncHarness["cycle"]>>) => summary.mappings.find((m) => m.name === "mentors")!;
@@ -57,5 +62,27 @@ describe.each([50, 300])("the run after loading %i mentors into Dataverse", (cou
     const again = mark(h);
     await h.cycle({ mapping: "mentors" });
     expect(writesSince(h, again)).toEqual({ dataverse: [], app: [] });
+  });
+});
+
+describe("rows our own user wrote before the sync existed", () => {
+  let h: SyncHarness;
+  afterEach(async () => h?.stop());
+
+  it("are planned from the first complete read like anyone's rows, not read again one by one", async () => {
+    h = await startSyncHarness();
+    const selfUser = h.stack.dataverse.userIdFor(h.stack.env.DYNAMICS_CLIENT_ID);
+    // A migration under the integration's identity: contacts with no app record and no link.
+    const migrated = Array.from({ length: 30 }, (_, i) => h.stack.dataverse.insert("contact", {
+      firstname: `Migrated${i}`, lastname: "Row", emailaddress1: `migrated${i}@example.org`, hlf_certificationstatus: 100000000,
+      hlf_certifieduntil: "2027-03-15", hlf_score: i, hlf_ispublic: true, hlf_hourlyrate: 300, "hlf_GroupId@odata.bind": "/hlf_mentorgroups(hlf_groupcode='g-north')",
+    }, selfUser));
+    const at = mark(h);
+
+    const summary = await h.cycle();
+
+    expect(summary.status).toBe("succeeded");
+    expect(readsById(h, at.dv)).toEqual([]);
+    for (const id of migrated) expect((await h.services.state.getLinkByDataverse("mentors", id))?.dataverseId).toBe(id);
   });
 });
