@@ -2,6 +2,7 @@
 // files through package.json `main` instead; ES modules load once, so nothing registers twice.
 import "./index.js";
 import "./scheduledSync.js";
+import "./scheduledReconcile.js";
 import "./runWorker.js";
 import "./dataverseWriter.js";
 import "./appWriter.js";

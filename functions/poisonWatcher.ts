@@ -7,8 +7,10 @@ import { STORAGE_CONNECTION, storageQueue } from "./register.js";
 
 /**
  * The host moves a message to `<queue>-poison` after maxDequeueCount failed attempts. This turns it
- * into dead letters (replayable, visible in health) and an alert event. It never throws, so a
- * poison message cannot loop here.
+ * into dead letters (replayable, visible in health), settles its run and emits an alert event. When
+ * that cannot be stored (Table Storage down), it throws: the host then keeps the message and
+ * delivers it again later, where returning would delete it and lose the write. Recording the same
+ * message twice counts it once (recordPoisonMessage).
  */
 export function poisonWatcher(queue: string) {
   return async (message: unknown, context: InvocationContext): Promise<void> => {
@@ -16,7 +18,8 @@ export function poisonWatcher(queue: string) {
       const services = await getServices();
       await recordPoisonMessage(services, queue, decodeQueueMessage(message), `dequeued ${String(context.triggerMetadata?.dequeueCount ?? "?")} time(s) from ${queue}`);
     } catch (e) {
-      context.error(`could not record poison message from ${queue}: ${e instanceof Error ? e.message : String(e)}`);
+      context.error(`could not record poison message from ${queue}, it stays on the queue for another delivery: ${e instanceof Error ? e.message : String(e)}`);
+      throw e;
     }
   };
 }

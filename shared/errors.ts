@@ -67,6 +67,12 @@ export const ErrorCodes = {
   // engine
   MassDeleteBlocked: "MASS_DELETE_BLOCKED",
   AttemptsExhausted: "ATTEMPTS_EXHAUSTED",
+  /** A record beyond the absolute size limit (shared/sync/writeOps.ts MAX_RECORD_JSON_BYTES): failed alone, before sending. */
+  RecordTooLarge: "RECORD_TOO_LARGE",
+  /** Pending, not failed: one side is outside its mapping filter while the other side changed. */
+  Filtered: "FILTERED",
+  /** Pending, not failed: a `manual` conflict waits for review. */
+  ConflictParked: "CONFLICT_PARKED",
   // state and queues
   PayloadTooLarge: "PAYLOAD_TOO_LARGE",
 } as const;

@@ -23,6 +23,8 @@ export const Tables = {
   deadLetters: "SyncDeadLetters",
   conflicts: "SyncConflicts",
   throttle: "SyncThrottle",
+  /** Write ops of a record too large for a queue message, until their message is done. */
+  payloads: "SyncPayloads",
 } as const;
 
 /** App settings (environment variables). The contract is product.md; validated in shared/config/settings.ts. */
@@ -68,6 +70,8 @@ export const TelemetryEvents = {
   massDeleteBlocked: "SyncMassDeleteBlocked",
   /** A Dataverse 429 was received: mapping, retryAfterMs. */
   throttled: "SyncThrottled",
+  /** A reconcile run finished: mapping, runId, records (that diverged), fields (JSON: app field -> records). */
+  divergence: "SyncDivergence",
 } as const;
 
 export const TelemetryMetrics = {
@@ -79,6 +83,7 @@ export const TelemetryMetrics = {
 /** Function names as registered with the Functions host (the Bicep alert rules refer to them). */
 export const FunctionNames = {
   timer: "scheduledSync",
+  reconcileTimer: "scheduledReconcile",
   runWorker: "runWorker",
   dataverseWriter: "dataverseWriter",
   appWriter: "appWriter",

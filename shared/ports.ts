@@ -50,6 +50,12 @@ export interface BulkWrite {
   key?: KeyValues;
   /** Columns to write (only the changed ones for updates); may hold `nav@odata.bind`. */
   body?: Record<string, unknown>;
+  /**
+   * Update and delete only: the row version (`@odata.etag`, e.g. `W/"123"`) the decision was based
+   * on. The write applies only while the row still has this version; otherwise the result is a
+   * SyncError CONCURRENCY (HTTP 412), and the caller re-reads and decides again.
+   */
+  ifMatch?: string;
 }
 
 export type BulkResult =
@@ -143,6 +149,12 @@ export interface Link {
   appVersion?: string;
   dataverseVersion?: string;
   lastSyncedAt: string;
+  /**
+   * Written before a Dataverse create whose row cannot be traced back to its app record by its key (a
+   * natural key): the row may exist or not yet. Such a link is never a base for a merge: with both
+   * sides present the pair is matched afresh, and with the row missing the create is planned again.
+   */
+  pendingCreate?: boolean;
   etag?: string;
 }
 
@@ -154,12 +166,23 @@ export interface DirectionCounts {
   failed: number;
 }
 
+/** `reconcile` reads both sides in full like `full`, and also reports how far they had diverged. */
+export type RunMode = "delta" | "full" | "reconcile";
+
+/** What a reconcile run found before it repaired anything: records whose sides disagreed, by field. */
+export interface Divergence {
+  /** Records (linked or not) whose two sides did not hold the same mapped values. */
+  records: number;
+  /** Per app field name: how many records disagreed on it. */
+  fields: Record<string, number>;
+}
+
 export type RunStatus = "queued" | "planning" | "writing" | "succeeded" | "completed_with_failures" | "failed";
 
 export interface RunRecord {
   runId: string;
   mapping: string;
-  mode: "delta" | "full";
+  mode: RunMode;
   trigger: "timer" | "manual" | "cli" | "startup" | "webhook";
   dryRun: boolean;
   status: RunStatus;
@@ -172,6 +195,8 @@ export interface RunRecord {
   planned: number;
   processed: number;
   error?: string;
+  /** Reconcile runs only. */
+  divergence?: Divergence;
   /** Things an operator should know (expired delta token re-read, mass-delete breaker, ...). */
   notes: string[];
   etag?: string;
@@ -188,17 +213,31 @@ export interface HealthRecord {
   etag?: string;
 }
 
+/**
+ * A pending record (historically "dead letter"): a change read from one side that has not reached the
+ * other side yet, with the reason. Every later run re-reads it fresh on both sides and decides it
+ * again once `nextAttemptAt` has passed, until it syncs (the entry is removed) or an operator
+ * discards it. `firstFailedAt` / `lastFailedAt` are when it was first and last seen pending.
+ */
 export interface DeadLetter {
   id: string;
   mapping: string;
   direction: DirectionKey;
   /** App id or Dataverse id of the record. */
   recordId: string;
+  /** Both ids when known: what a later run re-reads. */
+  appId?: string;
+  dataverseId?: string;
   code: string;
   message: string;
   attempts: number;
   firstFailedAt: string;
   lastFailedAt: string;
+  /**
+   * When a run may try it again (back-off across runs). Absent: only an operator's retry brings it
+   * back (a delete held by the mass-delete breaker must not go out on its own).
+   */
+  nextAttemptAt?: string;
   runId?: string;
   /** What is needed to replay it (the write op or a record reference). */
   payload: unknown;
@@ -215,6 +254,19 @@ export interface ConflictRecord {
   detectedAt: string;
   runId?: string;
   status: "open" | "resolved";
+}
+
+/**
+ * Text kept for a queue message that carries only its id: the write ops of a record too large for a
+ * queue message. Written before the message is sent, deleted once the message is done.
+ */
+export interface PayloadStore {
+  /** Throws SyncError PAYLOAD_TOO_LARGE above the store's cap (shared/state/tablePayloads.ts). */
+  putPayload(id: string, text: string): Promise<void>;
+  /** null when there is none (never written, or already deleted). */
+  getPayload(id: string): Promise<string | null>;
+  /** Tolerates a payload already gone. */
+  deletePayload(id: string): Promise<void>;
 }
 
 export interface SyncStateStore {
@@ -253,6 +305,9 @@ export interface SyncStateStore {
 
   putConflict(conflict: ConflictRecord): Promise<void>;
   listConflicts(options?: { mapping?: string; status?: "open" | "resolved" }): Promise<ConflictRecord[]>;
+
+  /** Out-of-band write payloads (both adapters have them; optional so partial fakes need not). */
+  payloads?: PayloadStore;
 }
 
 export interface QueueMessage<T> {

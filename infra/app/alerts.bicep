@@ -58,7 +58,7 @@ union
     | where name == "SyncRunCompleted" and tostring(customDimensions.status) =~ "failed"
     | project Mapping = tostring(customDimensions.mapping)),
   (requests
-    | where operation_Name in ("scheduledSync", "runWorker") and success == false
+    | where operation_Name in ("scheduledSync", "scheduledReconcile", "runWorker") and success == false
     | project Mapping = strcat("function:", operation_Name))
 | summarize Failed = count() by Mapping
 '''
@@ -115,7 +115,7 @@ var rules = [
   {
     name: 'sync-run-failed'
     displayName: 'd365-sync: a sync run failed'
-    description: 'A run reported status failed, or the scheduledSync/runWorker function failed. See the run in /api/sync/runs/{runId} and the exceptions table.'
+    description: 'A run reported status failed, or the scheduledSync/scheduledReconcile/runWorker function failed. See the run in /api/sync/runs/{runId} and the exceptions table.'
     severity: 1
     query: runFailedQuery
     measure: 'Failed'

@@ -36,6 +36,7 @@ var tableNames = [
   'SyncDeadLetters'
   'SyncConflicts'
   'SyncThrottle'
+  'SyncPayloads'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

@@ -30,8 +30,18 @@ export function secretMatches(presented: string | null | undefined, expected: st
 }
 
 /** Admin routes: `x-functions-key` header or `?code=`, checked against ADMIN_API_KEY in code. */
-export function adminAuthorized(req: ApiRequest, adminKey: string): boolean {
+export function adminAuthorized(req: ApiRequest, adminKey: string | undefined): boolean {
   return secretMatches(req.headers.get("x-functions-key") ?? req.query.get("code"), adminKey);
+}
+
+/**
+ * The admin-key check of an admin route: undefined when the caller may pass, else the response.
+ * Without a configured ADMIN_API_KEY nobody passes, and the answer names the setting (a host built
+ * for `npm run sync` does not need it; one that serves these routes does).
+ */
+export function adminDenied(req: ApiRequest, adminKey: string | undefined): ApiResponse | undefined {
+  if (!adminKey) return jsonError(401, "ADMIN_AUTH_NOT_CONFIGURED", "no admin key is configured: set ADMIN_API_KEY (at least 16 characters) to use the manual trigger and the admin routes");
+  return adminAuthorized(req, adminKey) ? undefined : unauthorized();
 }
 
 export const unauthorized = (): ApiResponse =>

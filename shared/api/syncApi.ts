@@ -2,11 +2,12 @@ import { z } from "zod";
 import { errorMessage, isSyncError } from "../errors.js";
 import type { RunRecord } from "../ports.js";
 import type { Services } from "../runtime/services.js";
-import { adminAuthorized, jsonError, unauthorized, type ApiRequest, type ApiResponse } from "./apiTypes.js";
+import { adminDenied, jsonError, type ApiRequest, type ApiResponse } from "./apiTypes.js";
 
 const ManualSync = z.strictObject({
   mapping: z.string().min(1).optional(),
-  mode: z.enum(["delta", "full"]).default("delta"),
+  /** `reconcile`: read both sides in full, compare with the links, repair, and report the divergence in the run. */
+  mode: z.enum(["delta", "full", "reconcile"]).default("delta"),
   dryRun: z.boolean().default(false),
 });
 
@@ -18,7 +19,8 @@ export const MAX_RUNS_LIMIT = 100;
 
 /** POST /api/sync — start runs; 202 with the run ids and where to read their status. Nothing is enqueued on bad input. */
 export async function manualSyncApi(req: ApiRequest, s: Services): Promise<ApiResponse> {
-  if (!adminAuthorized(req, s.settings.adminApiKey)) return unauthorized();
+  const denied = adminDenied(req, s.settings.adminApiKey);
+  if (denied) return denied;
   const text = await req.text();
   if (Buffer.byteLength(text, "utf8") > MAX_BODY) return jsonError(413, "BODY_TOO_LARGE", `the body is over ${MAX_BODY} bytes`);
   let json: unknown = {};
@@ -59,7 +61,8 @@ export async function manualSyncApi(req: ApiRequest, s: Services): Promise<ApiRe
 
 /** GET /api/sync/runs/{runId} — a run's status, counts and notes. */
 export async function runStatusApi(req: ApiRequest, s: Services): Promise<ApiResponse> {
-  if (!adminAuthorized(req, s.settings.adminApiKey)) return unauthorized();
+  const denied = adminDenied(req, s.settings.adminApiKey);
+  if (denied) return denied;
   const runId = req.params.runId ?? "";
   if (!RUN_ID.test(runId)) return jsonError(400, "INVALID_RUN_ID", "runId must be a GUID");
   try {
@@ -73,7 +76,8 @@ export async function runStatusApi(req: ApiRequest, s: Services): Promise<ApiRes
 
 /** GET /api/sync/runs?mapping=&limit= — the newest runs first (operators' overview). */
 export async function listRunsApi(req: ApiRequest, s: Services): Promise<ApiResponse> {
-  if (!adminAuthorized(req, s.settings.adminApiKey)) return unauthorized();
+  const denied = adminDenied(req, s.settings.adminApiKey);
+  if (denied) return denied;
   const mapping = req.query.get("mapping") || undefined;
   const rawLimit = req.query.get("limit");
   const limit = rawLimit === null || rawLimit === "" ? DEFAULT_RUNS_LIMIT : Number(rawLimit);

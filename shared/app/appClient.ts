@@ -3,6 +3,7 @@
  * one timeout, bounded retries of transient/throttled answers, errors classified at the edge.
  */
 import { ErrorCodes, SyncError } from "../errors.js";
+import { parseJson } from "../http/exactJson.js";
 import { HttpClient, safeUrl, type HttpResponse } from "../http/httpClient.js";
 import type { RetryPolicy } from "../http/retryPolicy.js";
 import type { AppChangePage, AppClient, AppRecord, AppWriteResult, Clock, Logger } from "../ports.js";
@@ -111,7 +112,8 @@ function readChangePage(res: HttpResponse, target: string): AppChangePage {
 function readBody<T>(res: HttpResponse, target: string, check: (v: unknown) => boolean, what: string): T {
   let value: unknown;
   try {
-    value = res.json();
+    // Exact parse: a decimal with more digits than a double holds keeps them (exactJson.ts).
+    value = parseJson(res.text);
   } catch {
     throw badBody(target, what);
   }

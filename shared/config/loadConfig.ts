@@ -31,12 +31,16 @@ export function validateSyncConfig(json: unknown, registry: ConfigRegistry = def
   const rawSchedule = (json as { schedule?: unknown } | null)?.schedule;
   const schedule = typeof rawSchedule === "string" ? normaliseSchedule(rawSchedule) : undefined;
   if (schedule && "problem" in schedule) problems.push(`schedule: ${schedule.problem}`);
+  const rawReconcile = (json as { options?: { reconcileSchedule?: unknown } } | null)?.options?.reconcileSchedule;
+  const reconcile = typeof rawReconcile === "string" ? normaliseSchedule(rawReconcile) : undefined;
+  if (reconcile && "problem" in reconcile) problems.push(`options.reconcileSchedule: ${reconcile.problem}`);
   if (!parsed.success) {
     const mappings = (json as { mappings?: unknown } | null)?.mappings;
     const partial = Array.isArray(mappings) ? checkWellFormedMappings(mappings, registry) : { problems: [], warnings: [] };
     return { problems: [...problems, ...partial.problems], warnings: partial.warnings };
   }
-  const config: SyncConfig = schedule && "value" in schedule ? { ...parsed.data, schedule: schedule.value } : parsed.data;
+  let config: SyncConfig = schedule && "value" in schedule ? { ...parsed.data, schedule: schedule.value } : parsed.data;
+  if (reconcile && "value" in reconcile) config = { ...config, options: { ...config.options, reconcileSchedule: reconcile.value } };
   const checked = checkSyncConfig(config, registry);
   problems.push(...checked.problems);
   return problems.length ? { problems, warnings: checked.warnings } : { config, problems, warnings: checked.warnings };

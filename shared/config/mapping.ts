@@ -90,6 +90,8 @@ export const SyncOptions = z.strictObject({
   stalenessHours: z.number().positive().default(26).describe("Health turns 503 when a mapping's last success is older than this."),
   maxAttempts: z.number().int().min(1).max(20).default(5).describe("Attempts per record write before it is dead-lettered."),
   webhookMaxBodyBytes: z.number().int().min(262_144).default(524_288).describe("Webhook bodies above this are refused with 413 (never below 256 KB, what Dataverse sends)."),
+  reconcileSchedule: z.string().default("0 0 3 * * 0")
+    .describe("NCRONTAB (UTC) of the scheduled reconciliation (read both sides in full, repair and report divergence); default weekly, Sunday 03:00. 5 fields get second 0."),
   chunkSize: z.number().int().min(1).max(1000).default(500).describe("Records per write message / bulk request (a message is split further when it would exceed the 64 KB queue limit even compressed)."),
 });
 export type SyncOptions = z.infer<typeof SyncOptions>;

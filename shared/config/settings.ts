@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ErrorCodes } from "../errors.js";
 import { LocalRunnerSettings, Settings as Names } from "../names.js";
+import { connectionStringSecrets } from "../redact.js";
 import { ConfigError } from "./configError.js";
 import { credentialFrom, type DynamicsCredential } from "./dynamicsCredential.js";
 import {
@@ -43,7 +44,8 @@ export interface Settings {
     dataverseHmacSecret?: string;
     appSecret?: string;
   };
-  adminApiKey: string;
+  /** Set wherever the HTTP routes are served (required there, see `SettingsUse`); `npm run sync` runs without it. */
+  adminApiKey?: string;
   notifyWebhookUrl?: string;
   appInsightsConnectionString?: string;
   configPath: string;
@@ -101,7 +103,8 @@ const SingleSettings = z.object({
   [Names.dataverseWebhookHeader]: setting(checkHeader, "optional"),
   [Names.dataverseWebhookHmacSecret]: setting(secret, "optional"),
   [Names.appWebhookSecret]: setting(secret, "optional"),
-  [Names.adminApiKey]: setting(secret, { required: `the key for the manual trigger and admin routes (at least ${MIN_SECRET_LENGTH} characters)` }),
+  // Optional here: required only where the HTTP routes are served (`SettingsUse.serveHttp`).
+  [Names.adminApiKey]: setting(secret, "optional"),
   [Names.notifyWebhookUrl]: setting((v) => checkUrl(v, { allowPath: true, allowQuery: true, loopbackHttp: true, secret: true }), "optional"),
   [Names.appInsightsConnectionString]: setting(checkAppInsights, "optional"),
   [LocalRunnerSettings.port]: setting(checkPort, { fallback: DEFAULT_PORT }),
@@ -115,16 +118,31 @@ function isMicrosoftAuthority(authorityHost: string): boolean {
   return MICROSOFT_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
 }
 
+/** What the caller will do with the settings: each setting is required only where it is used. */
+export interface SettingsUse {
+  /**
+   * The HTTP routes are served here (the Functions app, `npm start`), so ADMIN_API_KEY, which guards
+   * the manual trigger and the admin routes, is required. Default true; `npm run sync` and
+   * `npm run validate` serve no routes and pass false.
+   */
+  serveHttp?: boolean;
+}
+
+/** Why ADMIN_API_KEY is required, in the words of a "required" problem. */
+export const ADMIN_API_KEY_REQUIRED =
+  `required where the HTTP routes are served (npm start, the Functions app): the key for the manual trigger and admin routes (at least ${MIN_SECRET_LENGTH} characters)`;
+
 /**
  * Reads and validates every setting of product.md once. Throws one ConfigError (INVALID_SETTING)
  * listing every problem, each naming its setting; secret values never appear in it.
  */
-export function loadSettings(env: Record<string, string | undefined>): Settings {
+export function loadSettings(env: Record<string, string | undefined>, use: SettingsUse = {}): Settings {
   const problems: string[] = [];
   const parsed = SingleSettings.safeParse(Object.fromEntries(Object.keys(SingleSettings.shape).map((k) => [k, env[k]])));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${String(issue.path[0] ?? "settings")}: ${issue.message}`);
   }
+  if ((use.serveHttp ?? true) && clean(env[Names.adminApiKey]) === undefined) problems.push(`${Names.adminApiKey}: ${ADMIN_API_KEY_REQUIRED}`);
   const read = (name: string): string | undefined => {
     const value = clean(env[name]);
     if (value !== undefined && KEY_VAULT_REFERENCE.test(value)) return undefined;
@@ -159,8 +177,8 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
       dataverseHmacSecret: s[Names.dataverseWebhookHmacSecret],
       appSecret: s[Names.appWebhookSecret],
     }),
-    adminApiKey: s[Names.adminApiKey]!,
     ...dropUndefined({
+      adminApiKey: s[Names.adminApiKey],
       notifyWebhookUrl: s[Names.notifyWebhookUrl],
       appInsightsConnectionString: s[Names.appInsightsConnectionString],
     }),
@@ -191,10 +209,26 @@ export function redactedSettings(settings: Settings): Settings {
       dataverseHmacSecret: webhooks.dataverseHmacSecret && SET,
       appSecret: webhooks.appSecret && SET,
     }),
-    adminApiKey: SET,
     ...dropUndefined({
+      adminApiKey: settings.adminApiKey && SET,
       notifyWebhookUrl: settings.notifyWebhookUrl && SET,
       appInsightsConnectionString: settings.appInsightsConnectionString && SET,
     }),
   };
+}
+
+/**
+ * Every secret value in the settings, for the logger and telemetry to mask: the keys and secrets,
+ * the notification webhook URL (whole: its path is the token), and the connection strings with
+ * their account key or SAS.
+ */
+export function secretValues(settings: Settings): string[] {
+  const { webhooks } = settings;
+  const values = [
+    settings.dynamics.credential.secret, settings.app.apiKey, settings.adminApiKey, webhooks.dataverseKey,
+    webhooks.dataverseHmacSecret, webhooks.appSecret, webhooks.dataverseHeader?.value, settings.notifyWebhookUrl,
+    settings.appInsightsConnectionString,
+    ...(settings.storage.kind === "connection-string" ? connectionStringSecrets(settings.storage.connectionString) : []),
+  ];
+  return values.filter((v): v is string => !!v);
 }

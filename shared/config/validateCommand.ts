@@ -2,7 +2,7 @@ import { Settings as Names } from "../names.js";
 import { isConfigError } from "./configError.js";
 import type { ConfigRegistry } from "./configChecks.js";
 import { loadSyncConfig } from "./loadConfig.js";
-import { DEFAULT_CONFIG_PATH, loadSettings } from "./settings.js";
+import { ADMIN_API_KEY_REQUIRED, DEFAULT_CONFIG_PATH, loadSettings } from "./settings.js";
 
 export interface ValidateArgs {
   /** Mapping file to check; default SYNC_CONFIG_PATH, else sync.config.json. */
@@ -36,7 +36,9 @@ export async function validateCommand(args: ValidateArgs): Promise<ValidateResul
   let configPath = args.config ?? environment[Names.syncConfigPath]?.trim() ?? "";
   if (args.env) {
     try {
-      const settings = loadSettings(environment);
+      // The settings `npm run sync` needs; the HTTP host's ADMIN_API_KEY is a warning when it is missing.
+      const settings = loadSettings(environment, { serveHttp: false });
+      if (!settings.adminApiKey) warnings.push(`${Names.adminApiKey}: not set; ${ADMIN_API_KEY_REQUIRED}`);
       configPath ||= settings.configPath;
     } catch (e) {
       problems.push(...problemsOf(e));

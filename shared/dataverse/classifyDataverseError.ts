@@ -49,10 +49,19 @@ export function classifyDataverseError(res: ResponseLike, req?: Pick<HttpRequest
   if (status === 404 || hex === DataverseCodes.objectDoesNotExist) return make("permanent", ErrorCodes.NotFound);
   if (hex === DataverseCodes.duplicateRecord || hex === DataverseCodes.duplicateRecordEntityKey) return make("permanent", ErrorCodes.DuplicateKey);
   if (status === 412 && /matching key values already exists/i.test(message)) return make("permanent", ErrorCodes.DuplicateKey);
-  if (status === 412 || hex === DataverseCodes.concurrencyVersionMismatch) return make("conflict", ErrorCodes.Concurrency);
+  if (isVersionMismatch(status, hex)) return make("conflict", ErrorCodes.Concurrency);
   if (status === 401) return make("auth", ErrorCodes.Auth);
   if (status === 403) return make("permanent", ErrorCodes.Privilege);
   return make("permanent", ErrorCodes.Rejected);
+}
+
+/**
+ * A stale row version (If-Match): `0x80060882` ConcurrencyVersionMismatch, or a 412 with no code
+ * (the documented example body has `"code":""`). Other coded 412s (duplicate detection `0x80040333`,
+ * say) are not: re-reading and deciding again would only meet them again.
+ */
+function isVersionMismatch(status: number, hex: string): boolean {
+  return hex === DataverseCodes.concurrencyVersionMismatch || (status === 412 && hex === "");
 }
 
 function parseError(text: string): ParsedError {

@@ -4,7 +4,7 @@ import { BulkSizer } from "./bulkSizer.js";
 import { DataverseTransport, type DataverseStats, type DataverseTransportOptions } from "./dataverseTransport.js";
 import { checkName, idFromEntityUrl, idPath, keyPath, queryString } from "./odataUrl.js";
 import { queryPages, readChangePages, type QueryOptions } from "./readers.js";
-import { writeMany, type WriteManyOptions } from "./writeMany.js";
+import { ifMatchProblem, writeMany, type WriteManyOptions } from "./writeMany.js";
 
 export interface DataverseClientOptions extends DataverseTransportOptions {
   /** Records per bulk message or `$batch` (default 500, at most 1,000; halves on timeouts down to 10). */
@@ -33,6 +33,13 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
   const bulkTimeoutMs = options.bulkTimeoutMs ?? Math.max(120_000, 4 * (options.timeoutMs ?? 30_000));
   const json = (body: Record<string, unknown>) => JSON.stringify(body);
   const select = (cols?: string[]) => queryString({ $select: cols?.length ? cols.map((c) => checkName(c, "column")).join(",") : undefined });
+
+  /** The row version passes through as given (`W/"123"`); Dataverse compares it with the row's. */
+  function ifMatchHeader(entitySet: string, id: string, ifMatch: string): Record<string, string> {
+    const problem = ifMatchProblem(ifMatch);
+    if (problem) throw new SyncError("validation", ErrorCodes.BadRequest, `${entitySet}(${id}): ${problem}`);
+    return { "If-Match": ifMatch };
+  }
 
   async function getOrNull(path: string): Promise<DataverseRow | null> {
     const res = await t.send({ method: "GET", path }, { accept: [404] });
@@ -73,7 +80,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     },
 
     async update(entitySet: string, id: string, body: Record<string, unknown>, opts?: { ifMatch?: string }): Promise<void> {
-      await t.send({ method: "PATCH", path: idPath(entitySet, id), headers: { "If-Match": opts?.ifMatch ?? "*" }, body: json(body) });
+      await t.send({ method: "PATCH", path: idPath(entitySet, id), headers: ifMatchHeader(entitySet, id, opts?.ifMatch ?? "*"), body: json(body) });
     },
 
     async upsertByKey(entitySet: string, key: KeyValues, body: Record<string, unknown>): Promise<string | undefined> {
@@ -83,7 +90,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     },
 
     async delete(entitySet: string, id: string, opts?: { ifMatch?: string }): Promise<void> {
-      await t.send({ method: "DELETE", path: idPath(entitySet, id), headers: opts?.ifMatch ? { "If-Match": opts.ifMatch } : undefined });
+      await t.send({ method: "DELETE", path: idPath(entitySet, id), headers: opts?.ifMatch !== undefined ? ifMatchHeader(entitySet, id, opts.ifMatch) : undefined });
     },
 
     writeMany(entitySet: string, table: string, writes: BulkWrite[], opts: WriteManyOptions = {}): Promise<BulkResult[]> {

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ErrorCodes, SyncError, isSyncError } from "../errors.js";
 import { systemClock } from "../http/clock.js";
+import { parseJson } from "../http/exactJson.js";
 import { HttpClient, type AttemptGate, type HttpRequest, type HttpResponse, type SendOptions } from "../http/httpClient.js";
 import type { RetryPolicy } from "../http/retryPolicy.js";
 import type { Clock, Logger } from "../ports.js";
@@ -164,12 +165,12 @@ export class DataverseTransport {
     const req = { method: call.method, url: this.resolve(call.path), headers: { ...headers, ...call.headers }, body: call.body, timeoutMs: call.timeoutMs };
     const cost = call.cost ?? costOf(call.method);
     try {
-      return await callCost.run(cost, () => this.http.send(req, options));
+      return exactJson(await callCost.run(cost, () => this.http.send(req, options)));
     } catch (e) {
       // A token can be revoked or rotated before it expires: fetch a fresh one and try once more.
       if (!(isSyncError(e) && e.status === 401 && this.tokens.invalidate)) throw e;
       this.tokens.invalidate();
-      return callCost.run(cost, () => this.http.send(req, options));
+      return exactJson(await callCost.run(cost, () => this.http.send(req, options)));
     }
   }
 
@@ -195,6 +196,14 @@ export class DataverseTransport {
     }
     return path;
   }
+}
+
+/**
+ * Every Dataverse answer is read with the exact parse: decimal and money columns hold up to 21
+ * significant digits (decimal precision 10), more than a double keeps (see exactJson.ts).
+ */
+function exactJson(res: HttpResponse): HttpResponse {
+  return { ...res, json: <T>() => parseJson<T>(res.text) };
 }
 
 function costOf(method: string | undefined): RequestCost {

@@ -33,6 +33,8 @@ export function keyPath(entitySet: string, key: KeyValues): string {
 }
 
 function keyLiteral(value: string | number): string {
+  // A decimal key a double cannot hold is an ExactNumber (a Number whose String is its exact digits).
+  if ((value as unknown) instanceof Number) return String(value);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new SyncError("validation", ErrorCodes.BadRequest, `Alternate-key value is not a finite number: ${value}`);
     return String(value);

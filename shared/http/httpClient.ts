@@ -42,6 +42,11 @@ export interface HttpClientOptions {
   prepare?: (req: HttpRequest) => Promise<HttpRequest>;
   onRetry?: (info: RetryInfo) => void;
   gate?: AttemptGate;
+  /**
+   * How error messages name the endpoint. Default: the URL without its query. A client whose URL is
+   * itself a secret (a chat webhook carries its token in the path) names it by its setting instead.
+   */
+  describe?: (req: HttpRequest) => string;
 }
 
 export interface SendOptions {
@@ -81,7 +86,7 @@ export class HttpClient {
         if ((res.status >= 200 && res.status < 300) || accept.includes(res.status)) return res;
         error = this.options.classify(res, prepared);
       } catch (e) {
-        error = toTransportError(e, prepared);
+        error = toTransportError(e, prepared, this.options.describe?.(prepared) ?? safeUrl(prepared.url));
       }
       const allowed = options.retry !== false && (options.retryIf?.(error) ?? true);
       const delayMs = !allowed ? null : retryDelay(this.policy, attempt, error, this.options.random);
@@ -121,17 +126,35 @@ export function toResponse(status: number, headers: Headers, text: string): Http
   };
 }
 
-/** Errors thrown by fetch itself (or by `prepare`): SyncErrors pass through, the rest become transient. */
-function toTransportError(e: unknown, req: HttpRequest): SyncError {
+/**
+ * Errors thrown by fetch itself (or by `prepare`): SyncErrors pass through, the rest become transient.
+ * fetch quotes the whole URL in some messages ("Request cannot be constructed from a URL that
+ * includes credentials: <url>"), so the URL is replaced by the endpoint's name in the detail too.
+ */
+function toTransportError(e: unknown, req: HttpRequest, endpoint: string): SyncError {
   if (isSyncError(e)) return e;
-  const target = `${req.method} ${safeUrl(req.url)}`;
+  const target = `${req.method} ${endpoint}`;
   const name = (e as { name?: string } | null)?.name;
   if (name === "TimeoutError" || name === "AbortError") {
     return new SyncError("transient", ErrorCodes.Timeout, `${target} timed out`, { cause: e });
   }
   const code = (e as { cause?: { code?: string } } | null)?.cause?.code;
-  const detail = code ?? (e instanceof Error ? e.message : String(e));
+  const detail = code ?? withoutUrl(e instanceof Error ? e.message : String(e), req.url, endpoint);
   return new SyncError("transient", ErrorCodes.Network, `${target} failed: ${detail}`, { cause: e });
+}
+
+/** `text` with every spelling of `url` (as given, as parsed, without its query) replaced by `endpoint`. */
+function withoutUrl(text: string, url: string, endpoint: string): string {
+  let href = url;
+  try {
+    href = new URL(url).href;
+  } catch {
+    // not a URL: only the given text is replaced
+  }
+  const spellings = [...new Set([url, href, safeUrl(url), safeUrl(href)])].filter((u) => u.length > 0).sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const u of spellings) out = out.split(u).join(endpoint);
+  return out;
 }
 
 /** The URL without its query string: queries may carry tokens or personal data. */

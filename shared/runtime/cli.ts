@@ -18,14 +18,16 @@ program.command("sync")
   .description("run one complete sync cycle in this process, with all writes and retries")
   .option("--mapping <name>", "only this mapping")
   .option("--full", "re-read everything instead of the deltas since the last run", false)
+  .option("--reconcile", "read both sides in full, compare them with the links, repair what diverged and report it", false)
   .option("--dry-run", "plan only: write nothing and print what would be written", false)
   .option("--json", "print the run summary as JSON on the last line", false)
-  .action(async (opts: { mapping?: string; full: boolean; dryRun: boolean; json: boolean }) => {
+  .action(async (opts: { mapping?: string; full: boolean; reconcile: boolean; dryRun: boolean; json: boolean }) => {
     const env = loadEnvironment();
-    const settings = loadSettings(env);
+    // One sync cycle serves no HTTP routes: ADMIN_API_KEY is not needed (a CI step or a scheduled job runs without it).
+    const settings = loadSettings(env, { serveHttp: false });
     const config = await loadSyncConfig(settings.configPath, { registry: defaultRegistry.names() });
     const services = await createServices({ settings, config, queues: "memory" });
-    const { summary, plans } = await runCycle(services, { mapping: opts.mapping, full: opts.full, dryRun: opts.dryRun });
+    const { summary, plans } = await runCycle(services, { mapping: opts.mapping, full: opts.full, reconcile: opts.reconcile, dryRun: opts.dryRun });
     if (!opts.json) printSummary(summary, plans);
     else process.stdout.write(JSON.stringify(summary) + "\n");
     // stdout may be a pipe into a JSON parser: the reason a run failed goes to stderr as well.
@@ -65,6 +67,7 @@ function printSummary(summary: RunSummary, plans: Map<string, RunPlan>): void {
     console.log(`    to Dataverse: ${line(m.toDataverse)}`);
     console.log(`    to the app:   ${line(m.toApp)}`);
     if (m.conflicts) console.log(`    conflicts: ${m.conflicts}`);
+    if (m.divergence) console.log(`    diverged: ${divergenceLine(m.divergence)}`);
     for (const n of m.notes) console.log(`    note: ${n}`);
     if (m.error) console.log(`    error: ${m.error}`);
     const plan = plans.get(m.name);
@@ -77,6 +80,12 @@ function printSummary(summary: RunSummary, plans: Map<string, RunPlan>): void {
   for (const f of summary.failures) console.log(`  failed: ${f.mapping} ${f.direction} ${f.id}: ${f.code} ${f.message}`);
   const t = summary.totals;
   console.log(`written ${t.written}, skipped ${t.skipped}, conflicts ${t.conflicts}, failed ${t.failed}`);
+}
+
+/** `2 record(s) (email 1, score 1)`: what a reconcile run found before it repaired it. */
+function divergenceLine(d: NonNullable<RunSummary["mappings"][number]["divergence"]>): string {
+  const fields = Object.entries(d.fields).map(([f, n]) => `${f} ${n}`).join(", ");
+  return `${d.records} record(s)${fields ? ` (${fields})` : ""}`;
 }
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import functions, { type LogHandler, type Timer } from "@azure/functions";
 import { Cron } from "croner";
 import { ErrorCodes, SyncError, errorMessage } from "../errors.js";
-import { Queues } from "../names.js";
+import { FunctionNames, Queues } from "../names.js";
 import type { QueueMessage, WorkQueue } from "../ports.js";
 import { serveHttp, type HttpRoute } from "./localHttp.js";
 import { HostQueueSettings, pumpOnce, type PumpQueue } from "./queuePump.js";
@@ -77,7 +77,8 @@ export async function startLocalRunner(s: Services, options: LocalRunnerOptions)
   };
   const loopDone = loop();
 
-  const timerDef = definitions.find((d) => d.kind === "timer");
+  // The delta timer (the weekly reconcile timer is not fired locally; `npm run sync -- --reconcile` runs one).
+  const timerDef = definitions.find((d) => d.kind === "timer" && d.name === FunctionNames.timer);
   const schedule = options.schedule ?? (timerDef?.kind === "timer" ? String(timerDef.options.schedule) : "");
   const cron = timerDef?.kind === "timer" && schedule
     ? new Cron(schedule, { timezone: "UTC", protect: true }, async () => {

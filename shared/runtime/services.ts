@@ -1,7 +1,7 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import { loadSyncConfig } from "../config/loadConfig.js";
 import type { SyncConfig } from "../config/mapping.js";
-import { loadSettings, type Settings, type StorageSettings } from "../config/settings.js";
+import { loadSettings, secretValues, type Settings, type StorageSettings } from "../config/settings.js";
 import { createAppClient } from "../app/appClient.js";
 import { createDataverseClient, createDataverseTokenProvider, type DataverseClientExtras } from "../dataverse/index.js";
 import type { RequestBudget } from "../dataverse/dataverseTransport.js";
@@ -18,7 +18,7 @@ import { SyncEngine, type EngineQueues } from "../sync/engine.js";
 import { defaultRegistry, type Registry } from "../sync/registry.js";
 import type { RecordEventMessage } from "../sync/writeOps.js";
 import { JsonLogger } from "./logger.js";
-import { otelTelemetry } from "./telemetry.js";
+import { maskedTelemetry, otelTelemetry } from "./telemetry.js";
 
 export interface ServiceQueues extends EngineQueues {
   recordEvents: WorkQueue<RecordEventMessage>;
@@ -73,11 +73,9 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   const { settings, config } = options;
   const clock = options.clock ?? systemClock;
   const d = settings.dynamics;
-  const logger = options.logger ?? new JsonLogger({
-    secrets: [d.credential.secret, settings.app.apiKey, settings.adminApiKey, settings.webhooks.dataverseKey,
-      settings.webhooks.dataverseHmacSecret, settings.webhooks.appSecret, settings.webhooks.dataverseHeader?.value],
-  });
-  const telemetry = options.telemetry ?? otelTelemetry();
+  const secrets = secretValues(settings);
+  const logger = options.logger ?? new JsonLogger({ secrets });
+  const telemetry = maskedTelemetry(options.telemetry ?? otelTelemetry(), secrets);
   const tokens = createDataverseTokenProvider({
     instanceUrl: d.instanceUrl, tenantId: d.tenantId, clientId: d.clientId, authorityHost: d.authorityHost,
     clientSecret: d.credential.secret, certificatePath: d.credential.certificatePath,
@@ -134,7 +132,8 @@ let current: Promise<Services> | undefined;
  */
 export function getServices(): Promise<Services> {
   current ??= (async () => {
-    const settings = loadSettings(process.env);
+    // The Functions app serves the HTTP routes: ADMIN_API_KEY is required here.
+    const settings = loadSettings(process.env, { serveHttp: true });
     const config = await loadSyncConfig(settings.configPath, { registry: defaultRegistry.names() });
     return createServices({ settings, config, queues: "storage", sharedBudget: true });
   })().catch((e) => {

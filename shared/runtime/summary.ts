@@ -1,10 +1,12 @@
-import type { DirectionCounts, RunRecord, SyncStateStore } from "../ports.js";
+import type { DirectionCounts, Divergence, RunRecord, SyncStateStore } from "../ports.js";
 
 export interface RunSummary {
   runId: string;
   status: "succeeded" | "completed_with_failures" | "failed";
   totals: { written: number; skipped: number; conflicts: number; failed: number };
-  mappings: { name: string; runId: string; status: RunRecord["status"]; toDataverse: DirectionCounts; toApp: DirectionCounts; conflicts: number; notes: string[]; error?: string }[];
+  mappings: { name: string; runId: string; status: RunRecord["status"]; toDataverse: DirectionCounts; toApp: DirectionCounts; conflicts: number; notes: string[]; error?: string;
+    /** Reconcile runs: the records (and per field) whose sides disagreed before the run repaired them. */
+    divergence?: Divergence }[];
   failures: { mapping: string; direction: string; id: string; code: string; message: string }[];
   dryRun?: boolean;
 }
@@ -32,7 +34,7 @@ export async function summarize(state: SyncStateStore, cycleId: string, runs: Ru
     : totals.failed > 0 ? "completed_with_failures" : "succeeded";
   return {
     runId: cycleId, status, totals,
-    mappings: runs.map((r) => ({ name: r.mapping, runId: r.runId, status: r.status, toDataverse: r.toDataverse, toApp: r.toApp, conflicts: r.conflicts, notes: r.notes, error: r.error })),
+    mappings: runs.map((r) => ({ name: r.mapping, runId: r.runId, status: r.status, toDataverse: r.toDataverse, toApp: r.toApp, conflicts: r.conflicts, notes: r.notes, error: r.error, ...(r.divergence ? { divergence: r.divergence } : {}) })),
     failures,
     ...(runs.some((r) => r.dryRun) ? { dryRun: true } : {}),
   };

@@ -9,6 +9,8 @@ import { summarize, type RunSummary } from "./summary.js";
 export interface CycleOptions {
   mapping?: string;
   full: boolean;
+  /** Read both sides in full, compare them with the links, repair and report the divergence (implies full). */
+  reconcile?: boolean;
   dryRun: boolean;
   trigger?: "cli" | "startup";
 }
@@ -30,7 +32,7 @@ export async function runCycle(s: Services, options: CycleOptions): Promise<Cycl
   const onPoison = (queue: string, message: { body: unknown }, error: string) => recordPoisonMessage(s, queue, message.body, error);
   for (const name of names) {
     const abandoned = options.dryRun ? undefined : await closeAbandonedRun(s, name);
-    const mode = options.full || abandoned ? "full" : "delta";
+    const mode = options.reconcile ? "reconcile" : options.full || abandoned ? "full" : "delta";
     const [run] = await s.engine.startRuns({ mapping: name, mode, dryRun: options.dryRun, trigger: options.trigger ?? "cli" });
     if (abandoned) {
       const note = `the previous run ${abandoned.runId} (started ${abandoned.startedAt}) did not finish, so its queued writes were lost; this run re-read both sides in full`;

@@ -1,6 +1,7 @@
 import { metrics } from "@opentelemetry/api";
 import { logs } from "@opentelemetry/api-logs";
 import type { Telemetry } from "../ports.js";
+import { secretMasker } from "../redact.js";
 
 let started = false;
 
@@ -38,6 +39,20 @@ export function otelTelemetry(): Telemetry {
       if (!h) histograms.set(name, (h = meter.createHistogram(name)));
       h.record(value, clean(properties));
     },
+  };
+}
+
+/**
+ * Telemetry with every known secret masked in its string properties, as the logger masks its lines:
+ * custom events land in Application Insights, where more people can read them than the settings.
+ */
+export function maskedTelemetry(inner: Telemetry, secrets: readonly (string | undefined)[]): Telemetry {
+  const mask = secretMasker(secrets);
+  const masked = (p: Props | undefined): Props | undefined =>
+    p && Object.fromEntries(Object.entries(p).map(([k, v]) => [k, typeof v === "string" ? mask(v) : v]));
+  return {
+    event: (name, properties) => inner.event(name, masked(properties)!),
+    metric: (name, value, properties) => inner.metric(name, value, masked(properties)),
   };
 }
 

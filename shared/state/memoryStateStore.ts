@@ -4,6 +4,7 @@ import { encodeKey, linkAppRowKey, linkDataverseRowKey, RESERVED_PREFIX, runInde
 import { guardLength, toGuardedJson } from "./jsonColumn.js";
 import { concurrencyError } from "./tableErrors.js";
 import { MemoryTable } from "./memoryTable.js";
+import { MemoryPayloads } from "./memoryPayloads.js";
 
 type Stored<T> = Omit<T, "etag">;
 const ALL_RUNS = "~idx";
@@ -22,6 +23,8 @@ export class MemoryStateStore implements SyncStateStore {
   private readonly health = new MemoryTable<Stored<HealthRecord>>();
   private readonly deadLetters = new MemoryTable<DeadLetter | { mapping: string }>();
   private readonly conflicts = new MemoryTable<ConflictRecord>();
+  /** Out-of-band write payloads (shared/ports.ts PayloadStore). */
+  readonly payloads = new MemoryPayloads();
 
   async ensureTables(): Promise<void> {}
 

@@ -177,6 +177,7 @@ function linkEntity(pk: string, link: Link): Record<string, unknown> & { partiti
     partitionKey: pk,
     rowKey: linkAppRowKey(link.appId),
     ...defined({ appId: link.appId, dataverseId: link.dataverseId, hash: link.hash, appVersion: link.appVersion, dataverseVersion: link.dataverseVersion, lastSyncedAt: link.lastSyncedAt }),
+    ...(link.pendingCreate ? { pendingCreate: true } : {}),
     ...writeJson("base", link.base, `the base of link ${link.mapping}/${link.appId}`),
   };
 }
@@ -195,6 +196,7 @@ function toLink(row: Row, mapping: string): Link {
     hash: String(row.hash ?? ""),
     ...defined({ appVersion: optionalString(row.appVersion), dataverseVersion: optionalString(row.dataverseVersion) }),
     lastSyncedAt: String(row.lastSyncedAt ?? ""),
+    ...(row.pendingCreate === true ? { pendingCreate: true } : {}),
     etag: row.etag,
   } as Link;
 }

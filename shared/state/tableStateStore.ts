@@ -6,6 +6,7 @@ import { TableCursors } from "./tableCursors.js";
 import { TableDeadLetters } from "./tableDeadLetters.js";
 import { TableHealth } from "./tableHealth.js";
 import { TableLinks } from "./tableLinks.js";
+import { TablePayloads } from "./tablePayloads.js";
 import { TableRuns } from "./tableRuns.js";
 import { assertTablePrefix, tableClientFactory } from "./tableClients.js";
 import { translateStorageError } from "./tableErrors.js";
@@ -36,6 +37,7 @@ export async function createTableStateStore(options: TableStateStoreOptions): Pr
     health: clientFor(prefix + Tables.health),
     deadLetters: clientFor(prefix + Tables.deadLetters),
     conflicts: clientFor(prefix + Tables.conflicts),
+    payloads: clientFor(prefix + Tables.payloads),
   };
   const cursors = new TableCursors(clients.cursors);
   const links = new TableLinks(clients.links);
@@ -43,6 +45,7 @@ export async function createTableStateStore(options: TableStateStoreOptions): Pr
   const health = new TableHealth(clients.health);
   const deadLetters = new TableDeadLetters(clients.deadLetters);
   const conflicts = new TableConflicts(clients.conflicts);
+  const payloads = new TablePayloads(clients.payloads);
 
   return {
     async ensureTables() {
@@ -81,5 +84,7 @@ export async function createTableStateStore(options: TableStateStoreOptions): Pr
 
     putConflict: (conflict) => conflicts.put(conflict),
     listConflicts: (opts) => conflicts.list(opts),
+
+    payloads,
   };
 }

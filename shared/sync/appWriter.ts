@@ -46,6 +46,7 @@ async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, 
   const entity = m.mapping.app.entity;
   switch (op.kind) {
     case "create": {
+      // POST is idempotent on dataverseId: a retry after a lost answer or a crash gets the same record.
       const created = await ctx.app.create(entity, m.toAppData(op.values), op.dataverseId);
       const keyBody: Record<string, unknown> = {};
       const base = { ...op.base };
@@ -53,8 +54,26 @@ async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, 
         keyBody[f.dataverse] = canonicalToDataverse(f, created.id);
         base[f.app] = created.id;
       }
-      if (Object.keys(keyBody).length) await ctx.dataverse.update(m.mapping.dataverse.entitySet, op.dataverseId!, keyBody);
-      // A new app record has no link yet: nothing to merge with.
+      if (!Object.keys(keyBody).length) {
+        // A new app record has no link yet: nothing to merge with.
+        batch.push(pendingLink(m, op, "created", created.id, op.dataverseId!, base, { appVersion: created.version }, ctx.now()));
+        return;
+      }
+      // The link is stored before the key is written back, with the key still unsynced in its base: if
+      // the write-back fails (or the process dies), the pair is already known, and any later decision
+      // of it writes the key (the app's id differs from the base) instead of creating a second row.
+      await recordLink(ctx.state, m, created.id, op.dataverseId!, op.base, { appVersion: created.version }, ctx.now());
+      try {
+        // The key column is ours: If-Match * (the row must still exist), not the version of the plan.
+        await ctx.dataverse.update(m.mapping.dataverse.entitySet, op.dataverseId!, keyBody);
+      } catch (e) {
+        if (!(isSyncError(e) && e.code === ErrorCodes.NotFound)) throw e;
+        // The row was deleted while its app record was being created: decide the pair again, which
+        // follows the delete policy for the new app record instead of creating the row again.
+        out.notes.push(`${m.name}: Dataverse row ${op.dataverseId} was deleted while its app record ${created.id} was being created`);
+        out.retries.push({ ...op, kind: "update", appId: created.id, attempt: op.attempt + 1, refresh: true });
+        return;
+      }
       batch.push(pendingLink(m, op, "created", created.id, op.dataverseId!, base, { appVersion: created.version }, ctx.now()));
       return;
     }

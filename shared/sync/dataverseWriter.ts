@@ -1,5 +1,5 @@
 import { ErrorCodes, isSyncError } from "../errors.js";
-import type { BulkWrite, DataverseClient, SyncStateStore } from "../ports.js";
+import type { BulkWrite, DataverseClient, Link, SyncStateStore } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
 import { memoizeLookups, type LookupResolver } from "./lookups.js";
 import { canBatchLink, emptyOutcome, failed, flushLinks, pendingLink, recordLink, removeLink, succeeded, type PendingLink, type WriteOutcome } from "./writeOutcome.js";
@@ -37,6 +37,7 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
     }
   }
   if (!writes.length) return out;
+  if (!(await recordCreateIntents(ctx, m, writes, byRef, out))) return out;
   const results = await ctx.dataverse.writeMany(m.mapping.dataverse.entitySet, m.mapping.dataverse.table, writes);
   // Each result touches only its own record's link rows, so the state writes run side by side:
   // one after another they, not Dataverse, were what limited a bulk load's throughput.
@@ -71,14 +72,42 @@ async function toBulkWrite(m: CompiledMapping, op: WriteOp, ref: string, lookups
       body[m.primaryId] = op.dataverseId;
       return { ref, kind: "create", id: op.dataverseId, body };
     }
+    // Updates and deletes apply only to the row version their decision was based on (If-Match): an
+    // edit made since then gives CONCURRENCY, and the record is read again and decided again.
     case "update":
-      return { ref, kind: "update", id: op.dataverseId, body: await m.toDataverseBody(op.values, lookups) };
+      return { ref, kind: "update", id: op.dataverseId, body: await m.toDataverseBody(op.values, lookups), ...rowVersion(op) };
     case "delete":
-      return { ref, kind: "delete", id: op.dataverseId };
+      return { ref, kind: "delete", id: op.dataverseId, ...rowVersion(op) };
     case "deactivate":
       // statecode alone: Dataverse applies the state's default status reason.
-      return { ref, kind: "update", id: op.dataverseId, body: { statecode: 1 } };
+      return { ref, kind: "update", id: op.dataverseId, body: { statecode: 1 }, ...rowVersion(op) };
   }
+}
+
+/**
+ * With a natural key (the row's key is not the app id), a row we created cannot be traced back to
+ * its app record: if the create landed but its link was lost, the next delta would see an unlinked
+ * row and create it in the app a second time. So those creates first store a `pendingCreate` link
+ * (one batched Table write per message). Returns false when that failed (the creates are retried).
+ */
+async function recordCreateIntents(ctx: WriterContext, m: CompiledMapping, writes: BulkWrite[], byRef: Map<string, WriteOp>, out: WriteOutcome): Promise<boolean> {
+  if (m.idKeyFields.length === m.keyFields.length) return true;
+  const now = ctx.now();
+  const intents = writes.filter((w) => w.kind === "create").map((w) => byRef.get(w.ref)!).filter((op) => op.appId && op.dataverseId)
+    .map((op): Link => ({ mapping: m.name, appId: op.appId!, dataverseId: op.dataverseId!, base: {}, hash: "", lastSyncedAt: now, pendingCreate: true }));
+  if (!intents.length) return true;
+  try {
+    await ctx.state.putLinks(intents);
+    return true;
+  } catch (e) {
+    for (const w of writes) failed(out, "toDataverse", byRef.get(w.ref)!, e, ctx.maxAttempts, ctx.backoffMs);
+    return false;
+  }
+}
+
+/** The op's Dataverse row version as If-Match, when the decision was based on one. */
+function rowVersion(op: WriteOp): { ifMatch?: string } {
+  return op.dataverseVersion ? { ifMatch: op.dataverseVersion } : {};
 }
 
 async function onSuccess(ctx: WriterContext, m: CompiledMapping, op: WriteOp, id: string | undefined, out: WriteOutcome): Promise<void> {
@@ -101,6 +130,11 @@ async function onFailure(ctx: WriterContext, m: CompiledMapping, op: WriteOp, er
       out.notes.push(`${m.name}: app record ${op.appId} matched existing Dataverse row ${String(row[m.primaryId])} by key; it is compared on the next run`);
       return succeeded(out, "skipped", op);
     }
+  }
+  if (code === ErrorCodes.Concurrency && op.kind !== "create" && op.attempt + 1 < ctx.maxAttempts) {
+    // The row changed after the read this write was decided on: read both sides again, decide again.
+    out.retries.push({ ...op, attempt: op.attempt + 1, refresh: true });
+    return;
   }
   if (code === ErrorCodes.NotFound) {
     if (op.kind === "delete" || op.kind === "deactivate") {

@@ -1,5 +1,6 @@
 import { ErrorCodes, SyncError, errorMessage, isSyncError } from "../errors.js";
-import type { AppRecord, Canonical, ConflictRecord, DataverseRow, DirectionKey, Link } from "../ports.js";
+import type { AppRecord, Canonical, ConflictRecord, DataverseRow, DirectionKey, Divergence, Link } from "../ports.js";
+import { noteDivergence } from "./reconcile.js";
 import { hashCanonical } from "./hash.js";
 import { pick, type CompiledMapping } from "./compiledMapping.js";
 import { deterministicGuid } from "./ids.js";
@@ -20,6 +21,9 @@ export interface Pair {
 export interface RecordFailure {
   direction: DirectionKey;
   recordId: string;
+  /** Both ids when known, so a later run can re-read the record on both sides. */
+  appId?: string;
+  dataverseId?: string;
   code: string;
   message: string;
   retryable: boolean;
@@ -38,10 +42,17 @@ export interface Decisions {
   conflicts: number;
   parked: ConflictRecord[];
   failures: RecordFailure[];
+  /**
+   * Records that are not failures but whose change could not go out yet (the other side is outside
+   * its filter, or a manual conflict is parked): kept pending, tried again by later runs.
+   */
+  pending: RecordFailure[];
+  /** Reconcile runs: records whose sides disagreed, by field (before any repair). */
+  divergence: Divergence;
 }
 
 export function emptyDecisions(): Decisions {
-  return { toDataverse: [], toApp: [], deletes: [], linkUpdates: [], linkRemovals: [], skipped: { toDataverse: 0, toApp: 0 }, conflicts: 0, parked: [], failures: [] };
+  return { toDataverse: [], toApp: [], deletes: [], linkUpdates: [], linkRemovals: [], skipped: { toDataverse: 0, toApp: 0 }, conflicts: 0, parked: [], failures: [], pending: [], divergence: { records: 0, fields: {} } };
 }
 
 export interface DecideContext {
@@ -52,52 +63,82 @@ export interface DecideContext {
   now: () => string;
   /** true when both sides were just read fresh (webhook refresh): compare each with the base. */
   fresh?: boolean;
+  /** A reconcile run: every pair also counts toward the run's divergence (reconcile.ts). */
+  reconcile?: boolean;
+  /** Planning only: the mapping's pending records, as `a:<appId>` and `d:<dataverseId>`. */
+  pending?: Set<string>;
 }
 
 const isSelf = (ctx: DecideContext, row: DataverseRow) => ctx.selfUserId !== "" && row["_modifiedby_value"] === ctx.selfUserId;
 
 /**
- * A row whose last change is our own write and that the mapping's Dataverse filter accepts. Linked,
- * it stands for nothing new: decided alone it is a skip, and with its app record the Dataverse side
- * counts as unchanged either way. The planner keeps only the ids of such rows.
+ * A row whose last change is our own write and that the mapping's Dataverse filter accepts may be an
+ * echo: the first 32 bits of its mapped values' hash, which the planner compares with its link's
+ * hash (an echo only when they are equal: a person's edit just before our write, or a plug-in's
+ * change during it, makes them differ). undefined: not an echo candidate, plan the row as it is.
  */
-export const isEchoRow = (ctx: DecideContext, row: DataverseRow): boolean => !ctx.fresh && isSelf(ctx, row) && ctx.mapping.acceptsDataverse(row);
+export async function echoHashOf(ctx: DecideContext, row: DataverseRow): Promise<number | undefined> {
+  if (ctx.fresh || !isSelf(ctx, row) || !ctx.mapping.acceptsDataverse(row)) return undefined;
+  try {
+    return hash32(hashCanonical(await ctx.mapping.dataverseToCanonical(row, ctx.lookups)));
+  } catch {
+    return undefined; // a value that cannot be mapped is reported when the row is decided
+  }
+}
+
+/** The first 32 bits of a canonical hash (hex sha256), as the echo check keeps it. */
+export const hash32 = (hash: string): number => Number.parseInt(hash.slice(0, 8), 16) >>> 0;
 
 export async function decidePair(ctx: DecideContext, pair: Pair, out: Decisions): Promise<void> {
   const m = ctx.mapping;
+  if (pair.link?.pendingCreate) {
+    // A create that may not have landed: with its row it is matched afresh (no base); without it,
+    // it is planned again (same deterministic id), never taken for a delete.
+    if (pair.dvGone || !pair.dv) Object.assign(pair, { dvGone: false, dv: undefined, link: undefined });
+  }
   const { link } = pair;
   const dvId = pair.dv ? String(pair.dv[m.primaryId]) : link?.dataverseId;
   const appId = pair.app?.id ?? link?.appId;
 
   if (pair.appGone || pair.dvGone) {
     if (!link) return; // a record that was never synced went away: nothing to do
+    if (ctx.reconcile) noteDivergence(ctx, pair, undefined, undefined, out); // one side gone: it diverged (reconcile.ts)
     if (pair.appGone && pair.dvGone) out.linkRemovals.push(link);
     // A full read finds the row gone again, but the app record was deactivated already (appWriter keeps the link).
     else if (pair.dvGone && pair.app && isAppInactive(m, pair.app)) out.skipped.toApp += 1;
-    else planDelete(ctx, pair.appGone ? "toDataverse" : "toApp", link, out);
+    else planDelete(ctx, pair.appGone ? "toDataverse" : "toApp", link, out, pair);
     return;
   }
-  if (pair.app && !m.acceptsApp(pair.app)) return void (out.skipped.toDataverse += 1);
-  if (pair.dv && !m.acceptsDataverse(pair.dv)) return void (out.skipped.toApp += 1);
+  if (pair.app && !m.acceptsApp(pair.app)) {
+    out.skipped.toDataverse += 1;
+    return holdFiltered(ctx, pair, "toApp", appId, dvId, out);
+  }
+  if (pair.dv && !m.acceptsDataverse(pair.dv)) {
+    out.skipped.toApp += 1;
+    return holdFiltered(ctx, pair, "toDataverse", appId, dvId, out);
+  }
 
   let appVals: Canonical | undefined;
   let dvVals: Canonical | undefined;
   try {
     if (pair.app) appVals = m.appToCanonical(pair.app);
   } catch (e) {
-    return fail(out, "toDataverse", appId ?? "?", e, { side: "app", appId, dataverseId: dvId });
+    return fail(out, "toDataverse", appId ?? "?", e, { side: "app", appId, dataverseId: dvId }, { appId, dataverseId: dvId });
   }
   try {
     if (pair.dv) dvVals = await m.dataverseToCanonical(pair.dv, ctx.lookups);
   } catch (e) {
-    return fail(out, "toApp", dvId ?? "?", e, { side: "dataverse", appId, dataverseId: dvId });
+    return fail(out, "toApp", dvId ?? "?", e, { side: "dataverse", appId, dataverseId: dvId }, { appId, dataverseId: dvId });
   }
 
+  // Reconcile runs count what disagreed before deciding (the decision below repairs it).
+  if (ctx.reconcile) noteDivergence(ctx, pair, appVals, dvVals, out);
   if (link || (appVals && dvVals)) {
-    const base = link?.base;
-    const dvEcho = pair.dv !== undefined && !ctx.fresh && isSelf(ctx, pair.dv);
+    const base = link?.pendingCreate ? undefined : link?.base;
+    // Each side that was read is compared with the base field by field: a row last written by our
+    // own user counts as changed where its values differ from what we wrote (echoes by content).
     const appSide = appVals ? { values: appVals, changedAt: pair.app!.updatedAt, changed: true } : { values: base ?? {}, changed: false };
-    const dvSide = dvVals && !dvEcho
+    const dvSide = dvVals
       ? { values: dvVals, changedAt: String(pair.dv!["modifiedon"] ?? ""), changed: true }
       : { values: base ?? {}, changed: false };
     const merge = mergeRecord(m.mergeFields, m.mapping.conflict.strategy, appSide, dvSide, base);
@@ -124,6 +165,12 @@ function emitMerge(ctx: DecideContext, pair: Pair, appId: string, dataverseId: s
       fields: merge.conflicts.map(({ field, app, dataverse, base }) => ({ field, app, dataverse, base })),
       appUpdatedAt: pair.app?.updatedAt, dataverseModifiedOn: pair.dv ? String(pair.dv["modifiedon"]) : undefined,
       detectedAt: ctx.now(), runId: ctx.runId, status: "open",
+    });
+    // Parked, the record's changes (the non-conflicting ones too) wait with it: pending until resolved.
+    out.pending.push({
+      direction: pair.app ? "toDataverse" : "toApp", recordId: pair.app ? appId : dataverseId, appId, dataverseId,
+      code: ErrorCodes.ConflictParked, message: `${ctx.mapping.name}: conflict on ${merge.conflicts.map((c) => c.field).join(", ")} parked for review (manual strategy)`,
+      retryable: true, payload: { side: pair.app ? "app" : "dataverse", appId, dataverseId },
     });
     if (pair.app) out.skipped.toDataverse += 1;
     if (pair.dv) out.skipped.toApp += 1;
@@ -179,9 +226,11 @@ function planCreate(ctx: DecideContext, direction: DirectionKey, appId: string |
   }
 }
 
-function planDelete(ctx: DecideContext, direction: DirectionKey, link: Link, out: Decisions): void {
+function planDelete(ctx: DecideContext, direction: DirectionKey, link: Link, out: Decisions, pair: Pair): void {
   const policy = ctx.mapping.mapping.deletes;
-  const op: WriteOp = { kind: "delete", appId: link.appId, dataverseId: link.dataverseId, values: {}, base: {}, attempt: 0 };
+  // The Dataverse version the decision saw (a delete or deactivation of a row edited since is re-decided).
+  const dataverseVersion = pair.dv ? String(pair.dv["@odata.etag"] ?? "") || undefined : link.dataverseVersion;
+  const op: WriteOp = { kind: "delete", appId: link.appId, dataverseId: link.dataverseId, values: {}, base: {}, attempt: 0, ...(dataverseVersion ? { dataverseVersion } : {}) };
   if (policy === "ignore") return void out.linkRemovals.push(link);
   if (policy === "deactivate") {
     if (direction === "toApp" && !ctx.mapping.mapping.app.inactiveField) return void out.linkRemovals.push(link);
@@ -190,9 +239,40 @@ function planDelete(ctx: DecideContext, direction: DirectionKey, link: Link, out
   out.deletes.push({ direction, op });
 }
 
-function fail(out: Decisions, direction: DirectionKey, recordId: string, e: unknown, payload: unknown): void {
+function fail(out: Decisions, direction: DirectionKey, recordId: string, e: unknown, payload: unknown, ids: { appId?: string; dataverseId?: string } = {}): void {
   const err = isSyncError(e) ? e : new SyncError("permanent", ErrorCodes.Rejected, errorMessage(e), { cause: e });
-  out.failures.push({ direction, recordId, code: err.code, message: err.message, retryable: err.retryable, payload });
+  out.failures.push({ direction, recordId, ...definedIds(ids), code: err.code, message: err.message, retryable: err.retryable, payload });
+}
+
+function definedIds(ids: { appId?: string; dataverseId?: string }): { appId?: string; dataverseId?: string } {
+  return { ...(ids.appId ? { appId: ids.appId } : {}), ...(ids.dataverseId ? { dataverseId: ids.dataverseId } : {}) };
+}
+
+/**
+ * One side is outside its mapping filter. When the record is linked and the other side brings a
+ * change, that change is kept pending (FILTERED) instead of being dropped: later runs re-read the
+ * record, and it goes out once the filter matches again.
+ */
+async function holdFiltered(ctx: DecideContext, pair: Pair, direction: DirectionKey, appId: string | undefined, dvId: string | undefined, out: Decisions): Promise<void> {
+  const { link } = pair;
+  if (!link) return; // never synced: outside the filter means out of scope
+  const m = ctx.mapping;
+  let changed = false;
+  try {
+    const other = direction === "toApp"
+      ? (pair.dv ? await m.dataverseToCanonical(pair.dv, ctx.lookups) : undefined)
+      : (pair.app ? m.appToCanonical(pair.app) : undefined);
+    changed = other !== undefined && !canonicalEquals(pick(other, m.fields.map((f) => f.app)), pick(link.base, m.fields.map((f) => f.app)));
+  } catch {
+    changed = true; // cannot tell: keep it pending rather than lose it
+  }
+  if (!changed) return;
+  const filtered = direction === "toApp" ? "app record is outside app.filter" : "Dataverse row is outside dataverse.filter";
+  out.pending.push({
+    direction, recordId: direction === "toDataverse" ? (appId ?? "?") : (dvId ?? "?"), ...definedIds({ appId, dataverseId: dvId }),
+    code: ErrorCodes.Filtered, message: `${m.name}: the ${filtered}; the other side's change waits until it matches again`,
+    retryable: true, payload: { side: direction === "toApp" ? "dataverse" : "app", appId, dataverseId: dvId },
+  });
 }
 
 function omit(values: Canonical, names: string[]): Canonical {

@@ -4,7 +4,7 @@ import type { SyncConfig } from "../config/mapping.js";
 import { ErrorCodes, SyncError, errorMessage } from "../errors.js";
 import { TelemetryEvents } from "../names.js";
 import type { Notifier } from "../ops/notifier.js";
-import type { AppClient, Clock, DataverseClient, DirectionKey, Logger, RunRecord, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
+import type { AppClient, Clock, DataverseClient, DeadLetter, DirectionKey, Logger, PayloadStore, RunMode, RunRecord, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
 import { writeToApp, type AppWriterContext } from "./appWriter.js";
 import { CompiledMapping } from "./compiledMapping.js";
 import type { DecideContext, RecordFailure } from "./decide.js";
@@ -13,9 +13,9 @@ import { createLookupResolver, memoizeLookups, type LookupResolver } from "./loo
 import { planRun, type PlanSink, type RunPlan } from "./planner.js";
 import { refreshRecord } from "./refresh.js";
 import type { Registry } from "./registry.js";
-import { finishRun, newRun, plannedCounts, recordPlan, recordWrites } from "./runBook.js";
-import { mergeOutcome, queueBackoff, type WriteOutcome } from "./writeOutcome.js";
-import { packWriteMessage, writeOpsOf, type RecordEventMessage, type RunMessage, type WriteMessage, type WriteOp } from "./writeOps.js";
+import { finishRun, newRun, plannedCounts, recordPlan, recordWrites, settleStatus } from "./runBook.js";
+import { emptyOutcome, mergeOutcome, queueBackoff, type WriteOutcome } from "./writeOutcome.js";
+import { opsOfPayload, outOfBandMessage, packForQueue, payloadText, recordTooLarge, writeOpsOf, type RecordEventMessage, type RunMessage, type WriteMessage, type WriteOp } from "./writeOps.js";
 
 export interface EngineQueues {
   runs: WorkQueue<RunMessage>;
@@ -46,9 +46,34 @@ export interface EngineDeps {
 
 export interface StartRequest {
   mapping?: string;
-  mode: "delta" | "full";
+  mode: RunMode;
   dryRun: boolean;
   trigger: RunMessage["trigger"];
+}
+
+/** Pending records a run reads and revisits at most (the rest wait for a later run, still recorded). */
+const PENDING_LIMIT = 10_000;
+/** Back-off of a pending record across runs: 5 min after the first failure, doubling, at most a day. */
+const PENDING_BACKOFF_MS = 5 * 60_000;
+const PENDING_BACKOFF_MAX_MS = 24 * 3_600_000;
+
+export function pendingBackoffMs(attempts: number): number {
+  return Math.min(PENDING_BACKOFF_MAX_MS, PENDING_BACKOFF_MS * 2 ** Math.max(0, attempts - 1));
+}
+
+/** Whether a run should try a pending record again now (a breaker-held delete never is: an operator decides). */
+function isDue(dl: DeadLetter, now: number): boolean {
+  if (dl.code === ErrorCodes.MassDeleteBlocked) return false;
+  return dl.nextAttemptAt === undefined || Date.parse(dl.nextAttemptAt) <= now;
+}
+
+/** The record's ids, from the entry or (entries written before they had them) from its payload. */
+function pendingIds(dl: Pick<DeadLetter, "direction" | "recordId" | "payload"> & { appId?: string; dataverseId?: string }): { appId?: string; dataverseId?: string } {
+  const p = (dl.payload ?? {}) as { appId?: unknown; dataverseId?: unknown; op?: { appId?: unknown; dataverseId?: unknown } };
+  const str = (v: unknown) => (typeof v === "string" && v && v !== "?" ? v : undefined);
+  const appId = str(dl.appId) ?? str(p.appId) ?? str(p.op?.appId) ?? (dl.direction === "toDataverse" ? str(dl.recordId) : undefined);
+  const dataverseId = str(dl.dataverseId) ?? str(p.dataverseId) ?? str(p.op?.dataverseId) ?? (dl.direction === "toApp" ? str(dl.recordId) : undefined);
+  return { ...(appId ? { appId } : {}), ...(dataverseId ? { dataverseId } : {}) };
 }
 
 /** How long a run waits for its parent mappings' runs before planning anyway. */
@@ -116,34 +141,53 @@ export class SyncEngine {
     }
     await state.updateRun(msg.runId, (r) => ({ ...r, status: "planning" }));
     const m = this.mapping(msg.mapping);
-    const deadIds = msg.dryRun ? new Set<string>() : await this.deadLetterIds(msg.mapping);
+    const pending = msg.dryRun ? new Map<string, DeadLetter>() : await this.pendingOf(msg.mapping);
+    const deadIds = new Set(pending.keys());
+    /** Pending records this run's feed decided again (their writes carry the pending ids). */
+    const covered = new Set<string>();
     let planned = 0;
     // Writes leave page by page while planning goes on. They go out before the run is marked
     // "writing" and before the cursors move: a crash re-plans the same changes, and writes are idempotent.
     const sink: PlanSink | undefined = msg.dryRun ? undefined : async (direction, ops) => {
       this.markDeadLetters(msg.mapping, ops, deadIds);
+      for (const op of ops) for (const id of op.clearDeadLetters ?? []) covered.add(id);
       planned += ops.length;
       await this.enqueue(direction, msg, ops);
       await this.deps.relieve?.();
     };
     let plan: RunPlan;
     try {
-      plan = await planRun(this.deps, await this.decideContext(m, msg.runId), msg.mode === "full", this.deps.config.options, sink);
+      const pendingKeys = new Set<string>();
+      for (const dl of pending.values()) {
+        // Deletes held by the breaker are decided by the planner as before, under the breaker.
+        if (dl.code === ErrorCodes.MassDeleteBlocked) continue;
+        const ids = pendingIds(dl);
+        if (ids.appId) pendingKeys.add(`a:${ids.appId}`);
+        if (ids.dataverseId) pendingKeys.add(`d:${ids.dataverseId}`);
+      }
+      const ctx = { ...(await this.decideContext(m, msg.runId)), reconcile: msg.mode === "reconcile", pending: pendingKeys };
+      plan = await planRun(this.deps, ctx, msg.mode !== "delta", this.deps.config.options, sink);
     } catch (e) {
       await this.failRun(msg.runId, e);
       return undefined;
     }
     if (msg.dryRun) {
-      await state.updateRun(msg.runId, (r) => ({ ...r, ...plannedCounts(plan), status: "succeeded", finishedAt: this.nowIso(), notes: [...plan.notes, "dry run: nothing was written"] }));
+      await state.updateRun(msg.runId, (r) => ({ ...r, ...plannedCounts(plan, r.mode), status: "succeeded", finishedAt: this.nowIso(), notes: [...plan.notes, "dry run: nothing was written"] }));
       return plan;
     }
+    // Everything read that did not go out is recorded as pending before the cursors move past it.
     await this.deadLetter(msg.mapping, msg.runId, plan.failures);
+    await this.deadLetter(msg.mapping, msg.runId, plan.pending, { failed: false });
+    for (const f of [...plan.failures, ...plan.pending]) covered.add(`${msg.mapping}|${f.direction}|${f.recordId}`);
     for (const c of plan.parked) await state.putConflict(c);
-    // Links refreshed without a write keep their ids, so they can go in batched transactions.
-    await state.putLinks(plan.linkUpdates).catch((e) => this.deps.logger.warn("link refresh skipped", { mapping: m.name, error: errorMessage(e) }));
+    // Links refreshed without a write keep their ids, so they can go in batched transactions. A
+    // failure fails the run before its cursors move: the next run decides these records again.
+    await state.putLinks(plan.linkUpdates);
     // A record that failed before and now agrees on both sides is no longer a dead letter.
     for (const link of plan.linkUpdates) for (const id of this.deadLetterIdsOf(msg.mapping, link, deadIds)) await state.deleteDeadLetter(id);
     for (const link of plan.linkRemovals) await state.deleteLink(link);
+    // Pending records this run did not meet in its feeds are re-read fresh on both sides and decided again.
+    planned += await this.revisitPending(msg, pending, covered, plan.deferred);
     if (plan.cursors.dataverse) await this.saveCursor(m.name, "dataverse", plan.cursors.dataverse);
     if (plan.cursors.app) await this.saveCursor(m.name, "app", plan.cursors.app);
     await this.finish(await recordPlan(state, msg.runId, plan, planned, this.nowIso()));
@@ -153,17 +197,18 @@ export class SyncEngine {
   /** Applies one chunk of writes; retries go back on the queue with a delay, failures to the dead letters. */
   async handleWrite(msg: WriteMessage): Promise<WriteOutcome> {
     const m = this.mapping(msg.mapping);
-    const ops = writeOpsOf(msg);
+    const ops = await this.opsOf(msg);
     const refresh = ops.filter((o) => o.refresh);
     const planned = ops.filter((o) => !o.refresh);
     const outcome = msg.direction === "toDataverse"
       ? await writeToDataverse(this.writerContext(), m, planned)
       : await writeToApp(this.writerContext(), m, planned);
     for (const op of refresh) {
-      mergeOutcome(outcome, await this.refresh(m, { appId: op.appId, dataverseId: op.dataverseId }, msg.runId, op.attempt));
+      mergeOutcome(outcome, await this.refresh(m, { appId: op.appId, dataverseId: op.dataverseId }, msg.runId, op.attempt, op.clearDeadLetters));
       if (!op.uncounted) outcome.finished += 1; // the planned op is done: what it became is in the counts
     }
     await this.settle(msg.mapping, msg.runId, msg.direction, outcome);
+    if (msg.payloadRef) await this.dropPayload(msg);
     return outcome;
   }
 
@@ -181,10 +226,13 @@ export class SyncEngine {
    * caller counts the op or event that asked for it) and their retries go to the queue of their own
    * direction.
    */
-  private async refresh(m: CompiledMapping, ids: { appId?: string; dataverseId?: string }, runId: string, attempt: number): Promise<WriteOutcome> {
+  private async refresh(m: CompiledMapping, ids: { appId?: string; dataverseId?: string }, runId: string, attempt: number, clearPending: string[] = []): Promise<WriteOutcome> {
     const ctx = { ...(await this.decideContext(m, runId)), fresh: true };
     const decisions = await refreshRecord(this.deps, ctx, ids);
-    const extra = (o: WriteOp) => ({ ...o, attempt, uncounted: true });
+    const settled = !decisions.failures.length && !decisions.pending.length && !decisions.parked.length;
+    // The record's pending entries go once its writes succeed (or at once when nothing needs writing).
+    const clear = settled && clearPending.length ? { clearDeadLetters: clearPending } : {};
+    const extra = (o: WriteOp) => ({ ...o, attempt, uncounted: true, ...clear });
     const toDv = await writeToDataverse(this.writerContext(), m, decisions.toDataverse.map(extra));
     const toApp = await writeToApp(this.writerContext(), m, decisions.toApp.map(extra));
     if (toDv.retries.length) await this.enqueue("toDataverse", { runId, mapping: m.name }, toDv.retries, toDv.retryDelayMs);
@@ -195,15 +243,55 @@ export class SyncEngine {
     mergeOutcome(outcome, toApp);
     outcome.failures.push(...decisions.failures);
     outcome.counts.failed += decisions.failures.length;
+    if (settled && !decisions.toDataverse.length && !decisions.toApp.length) outcome.clearedDeadLetters.push(...clearPending);
+    await this.deadLetter(m.name, runId, decisions.pending, { failed: false });
     for (const c of decisions.parked) await this.deps.state.putConflict(c);
     for (const link of decisions.linkUpdates) await this.deps.state.putLink(link).catch(() => undefined);
     for (const link of decisions.linkRemovals) await this.deps.state.deleteLink(link);
     return outcome;
   }
 
-  /** Ids of the mapping's dead letters, to recognise records that failed before. */
-  private async deadLetterIds(mapping: string): Promise<Set<string>> {
-    return new Set((await this.deps.state.listDeadLetters({ mapping, limit: 10_000 })).map((d) => d.id));
+  /** The mapping's pending records (at most PENDING_LIMIT), to recognise and revisit records that did not sync. */
+  private async pendingOf(mapping: string): Promise<Map<string, DeadLetter>> {
+    return new Map((await this.deps.state.listDeadLetters({ mapping, limit: PENDING_LIMIT })).map((d) => [d.id, d]));
+  }
+
+  /**
+   * Sends a fresh re-read of every due pending record that this run's feeds did not decide again
+   * (the writer reads both sides, decides, writes; see `refresh`). One attempt per run: a record
+   * that keeps failing is spaced out by `nextAttemptAt`, not retried five times every run.
+   * Returns how many ops were sent.
+   */
+  private async revisitPending(msg: RunMessage, pending: Map<string, DeadLetter>, covered: Set<string>, deferred: { appId?: string; dataverseId?: string }[]): Promise<number> {
+    const now = this.deps.clock.now();
+    const byRecord = new Map<string, WriteOp>();
+    const met = new Set<string>();
+    for (const d of deferred) {
+      if (d.appId) met.add(`a:${d.appId}`);
+      if (d.dataverseId) met.add(`d:${d.dataverseId}`);
+    }
+    for (const dl of pending.values()) {
+      const ids = pendingIds(dl);
+      // A pending record that changed again (met in the feeds) is due at once, whatever its back-off.
+      const changed = (!!ids.appId && met.has(`a:${ids.appId}`)) || (!!ids.dataverseId && met.has(`d:${ids.dataverseId}`));
+      if (covered.has(dl.id) || dl.code === ErrorCodes.MassDeleteBlocked || !(changed || isDue(dl, now))) continue;
+      if (!ids.appId && !ids.dataverseId) continue;
+      const key = `${ids.appId ?? ""}|${ids.dataverseId ?? ""}`;
+      const op = byRecord.get(key);
+      if (op) {
+        op.clearDeadLetters!.push(dl.id);
+        continue;
+      }
+      byRecord.set(key, { kind: "update", refresh: true, ...ids, values: {}, base: {}, attempt: Math.max(0, this.deps.config.options.maxAttempts - 1), clearDeadLetters: [dl.id] });
+    }
+    const ops = [...byRecord.values()];
+    // A record pending in both directions is re-read once and clears both entries when it syncs.
+    for (const op of ops) for (const id of this.deadLetterIdsOf(msg.mapping, op, new Set(pending.keys()))) if (!op.clearDeadLetters!.includes(id)) op.clearDeadLetters!.push(id);
+    if (ops.length) {
+      await this.enqueue("toDataverse", msg, ops);
+      this.deps.logger.info("pending records re-read", { mapping: msg.mapping, runId: msg.runId, count: ops.length });
+    }
+    return ops.length;
   }
 
   private deadLetterIdsOf(mapping: string, ids: { appId?: string; dataverseId?: string }, existing: Set<string>): string[] {
@@ -232,27 +320,42 @@ export class SyncEngine {
     const queue = direction === "toDataverse" ? this.deps.queues.dataverseWrites : this.deps.queues.appWrites;
     const size = this.deps.config.options.chunkSize;
     const head = { runId: msg.runId, mapping: msg.mapping, direction };
-    // A chunk that does not fit one queue message even compressed is halved until it does.
-    const send = async (chunk: WriteOp[]): Promise<void> => {
-      const packed = packWriteMessage(head, chunk);
-      if (packed || chunk.length === 1) return void await queue.send(packed ?? { ...head, ops: chunk }, delayMs ? { delayMs } : undefined);
-      const half = Math.ceil(chunk.length / 2);
-      await send(chunk.slice(0, half));
-      await send(chunk.slice(half));
-    };
-    for (let i = 0; i < ops.length; i += size) await send(ops.slice(i, i + size));
+    const options = delayMs ? { delayMs } : undefined;
+    // Size is handled per record (writeOps.ts packForQueue): a chunk is halved until it fits a message,
+    // a record that fits none alone travels out of band, and one beyond the record limit fails alone.
+    for (let i = 0; i < ops.length; i += size) {
+      for (const part of packForQueue(head, ops.slice(i, i + size))) {
+        if (part.kind === "message") await queue.send(part.message, options);
+        else if (part.kind === "outOfBand") await queue.send(outOfBandMessage(head, await this.storePayload(part.op)), options);
+        else await this.failTooLarge(msg, direction, part.op, part.bytes);
+      }
+    }
   }
 
-  /** Stores failed records as dead letters (one per record, attempts counted) and reports them. */
-  async deadLetter(mapping: string, runId: string, failures: RecordFailure[]): Promise<void> {
-    const now = this.nowIso();
+  /**
+   * Records records that did not sync as pending (one entry per record and direction, attempts
+   * counted, next attempt backed off across runs) and reports them. `failed: false` for records that
+   * wait without having failed (filtered, parked conflicts).
+   */
+  async deadLetter(mapping: string, runId: string, failures: RecordFailure[], options: { failed?: boolean } = {}): Promise<void> {
+    const now = this.deps.clock.now();
+    const nowIso = new Date(now).toISOString();
     for (const f of failures) {
       const id = `${mapping}|${f.direction}|${f.recordId}`;
       const prior = await this.deps.state.getDeadLetter(id);
+      const attempts = (prior?.attempts ?? 0) + 1;
+      const ids = { ...pendingIds({ direction: f.direction, recordId: f.recordId, payload: f.payload }), ...(f.appId ? { appId: f.appId } : {}), ...(f.dataverseId ? { dataverseId: f.dataverseId } : {}) };
       await this.deps.state.putDeadLetter({
-        id, mapping, direction: f.direction, recordId: f.recordId, code: f.code, message: f.message,
-        attempts: (prior?.attempts ?? 0) + 1, firstFailedAt: prior?.firstFailedAt ?? now, lastFailedAt: now, runId, payload: f.payload,
+        id, mapping, direction: f.direction, recordId: f.recordId, ...ids, code: f.code, message: f.message,
+        attempts, firstFailedAt: prior?.firstFailedAt ?? nowIso, lastFailedAt: nowIso,
+        // A delete held by the breaker waits for an operator; everything else is tried again later.
+        ...(f.code === ErrorCodes.MassDeleteBlocked ? {} : { nextAttemptAt: new Date(now + pendingBackoffMs(attempts)).toISOString() }),
+        runId, payload: f.payload,
       });
+      if (options.failed === false) {
+        this.deps.logger.info("record pending", { mapping, direction: f.direction, recordId: f.recordId, code: f.code });
+        continue;
+      }
       this.deps.telemetry.event(f.code === ErrorCodes.MassDeleteBlocked ? TelemetryEvents.massDeleteBlocked : TelemetryEvents.recordDeadLettered,
         { mapping, direction: f.direction, code: f.code, runId });
       this.deps.logger.warn("record dead-lettered", { mapping, direction: f.direction, recordId: f.recordId, code: f.code, message: f.message });
@@ -304,5 +407,83 @@ export class SyncEngine {
 
   private nowIso(): string {
     return new Date(this.deps.clock.now()).toISOString();
+  }
+
+  /**
+   * The ops of a write message. Out-of-band ones are loaded from the state store; a payload that is
+   * gone was deleted after an earlier delivery of this message settled it, so nothing is left to do.
+   */
+  private async opsOf(msg: WriteMessage): Promise<WriteOp[]> {
+    if (!msg.payloadRef) return writeOpsOf(msg);
+    const text = await this.payloadStore().getPayload(msg.payloadRef);
+    if (text === null) {
+      this.deps.logger.warn("out-of-band write already done: its payload is gone", { mapping: msg.mapping, runId: msg.runId, payloadRef: msg.payloadRef });
+      return [];
+    }
+    return opsOfPayload(text, msg.payloadRef);
+  }
+
+  /**
+   * Stores a record too large for any queue message; its message carries only the returned id. A
+   * crash before the message is sent leaves an orphan payload, which is harmless: nothing refers to
+   * it, and the record is planned again because the run did not finish.
+   */
+  private async storePayload(op: WriteOp): Promise<string> {
+    const id = randomUUID();
+    await this.payloadStore().putPayload(id, payloadText([op]));
+    return id;
+  }
+
+  /**
+   * Deletes a message's payload once its outcome is settled. A crash (or a failed delete) before that
+   * leaves the payload behind, which is harmless: a redelivered message finds it and writes again
+   * (writes are idempotent); once the message is complete, nothing reads it any more.
+   */
+  private async dropPayload(msg: WriteMessage): Promise<void> {
+    try {
+      await this.payloadStore().deletePayload(msg.payloadRef!);
+    } catch (e) {
+      this.deps.logger.warn("out-of-band payload left behind (harmless)", { mapping: msg.mapping, payloadRef: msg.payloadRef, error: errorMessage(e) });
+    }
+  }
+
+  private payloadStore(): PayloadStore {
+    const store = this.deps.state.payloads;
+    if (!store) throw new SyncError("validation", ErrorCodes.PayloadTooLarge, "a record is too large for a queue message, and this state store keeps no out-of-band payloads");
+    return store;
+  }
+
+  /** A record beyond the record limit fails alone, before anything of it is sent (counted like a failed write). */
+  private async failTooLarge(msg: { runId: string; mapping: string }, direction: DirectionKey, op: WriteOp, bytes: number): Promise<void> {
+    const outcome = emptyOutcome();
+    outcome.counts.failed = 1;
+    outcome.finished = op.uncounted ? 0 : 1;
+    outcome.failures.push(recordTooLarge(direction, op, bytes));
+    await this.settle(msg.mapping, msg.runId, direction, outcome);
+  }
+
+  /**
+   * Counts the ops of a write message the host gave up on (poison) as processed and failed on its
+   * run, so the run still finishes (as completed_with_failures, with health and alerts). `marker`,
+   * a note naming the message, is added in the same compare-and-set as the counts: a run that holds
+   * it already is left as it is, so the message counts once however often the poison handler runs.
+   * Returns whether this call counted it (false too when the run is gone, or for webhook events).
+   */
+  async settlePoisoned(msg: WriteMessage, ops: WriteOp[], marker: string): Promise<boolean> {
+    if (!(await this.deps.state.getRun(msg.runId))) return false;
+    let counted = false;
+    let finished: RunRecord | null = null;
+    await this.deps.state.updateRun(msg.runId, (r) => {
+      counted = !r.notes.includes(marker);
+      finished = null;
+      if (!counted) return r;
+      const counts = { ...r[msg.direction], failed: r[msg.direction].failed + ops.length };
+      const processed = r.processed + ops.filter((o) => !o.uncounted).length;
+      const next = settleStatus({ ...r, [msg.direction]: counts, processed, notes: [...r.notes, marker] }, this.nowIso());
+      if (next.status !== r.status) finished = next;
+      return next;
+    });
+    await this.finish(finished);
+    return counted;
   }
 }

@@ -5,6 +5,7 @@
  * the field and the value.
  */
 import type { FieldMapping, FieldType } from "../config/mapping.js";
+import { jsonNumber, numberText, type ExactNumber } from "../http/exactJson.js";
 import { toFiniteNumber, toFixedDecimal } from "./decimals.js";
 import { parseDateOnly, parseDateTime } from "./temporal.js";
 
@@ -26,21 +27,23 @@ function text(value: unknown): string {
 }
 
 function finite(value: unknown): number {
-  const n = toFiniteNumber(value);
+  const n = toFiniteNumber(value instanceof Number ? value.valueOf() : value);
   if (n === undefined) throw new Rejected("expected a finite number");
   return n;
 }
 
 function fixed(value: unknown, field: FieldMapping): string {
   const precision = field.precision ?? (field.type === "money" ? DEFAULT_PRECISION.money : DEFAULT_PRECISION.decimal);
-  const result = toFixedDecimal(value, precision);
+  // An ExactNumber (a JSON number a double cannot hold, see exactJson.ts) is rounded from its digits.
+  const result = toFixedDecimal(numberText(value), precision);
   if (result === undefined) throw new Rejected("expected a finite number within range");
   return result;
 }
 
-function canonicalFixed(value: unknown, field: FieldMapping): number {
+function canonicalFixed(value: unknown, field: FieldMapping): number | ExactNumber {
   // Re-round so a base stored with an older precision still writes what the mapping says now.
-  return Number(fixed(value, field));
+  // The digits go into the JSON text as they are: never through a double that cannot hold them.
+  return jsonNumber(fixed(value, field));
 }
 
 function date(value: unknown): string {

@@ -11,23 +11,48 @@ const MIN_SLOTS = 1024;
 export class IdSet implements Iterable<string> {
   /** WORDS words a slot; a slot whose words are all zero is empty (the all-zero GUID is kept apart). */
   private table = new Uint32Array(MIN_SLOTS * WORDS);
+  /** One 32-bit value a slot, only when the set was made `withValues` (4 more bytes a slot). */
+  private values: Uint32Array | undefined;
   private used = 0;
   private zero = false;
-  private readonly others = new Set<string>();
+  private zeroValue = 0;
+  private readonly others = new Map<string, number>();
   private readonly key = new Uint32Array(WORDS);
+
+  /** A set that also keeps a 32-bit value per id (`add(id, value)`, `get(id)`). */
+  static withValues(): IdSet {
+    const set = new IdSet();
+    set.values = new Uint32Array(MIN_SLOTS);
+    return set;
+  }
 
   get size(): number {
     return this.used + (this.zero ? 1 : 0) + this.others.size;
   }
 
-  add(id: string): this {
-    if (!this.parse(id)) return this.others.add(id), this;
-    if (this.isZeroKey()) return (this.zero = true), this;
-    if (this.find(this.key) >= 0) return this;
+  /** Adds `id`; with `withValues`, sets its value (an id added again takes the new value). */
+  add(id: string, value = 0): this {
+    if (!this.parse(id)) return this.others.set(id, value >>> 0), this;
+    if (this.isZeroKey()) return (this.zero = true), (this.zeroValue = value >>> 0), this;
+    const found = this.find(this.key);
+    if (found >= 0) {
+      if (this.values) this.values[found] = value;
+      return this;
+    }
     if ((this.used + 1) * 2 > this.slots) this.grow();
-    this.insert(this.key);
+    const slot = this.insert(this.key);
+    if (this.values) this.values[slot] = value;
     this.used += 1;
     return this;
+  }
+
+  /** The value kept for `id` (0 for a set made without values), or undefined when absent. */
+  get(id: string): number | undefined {
+    if (!this.parse(id)) return this.others.get(id);
+    if (this.isZeroKey()) return this.zero ? this.zeroValue : undefined;
+    const slot = this.find(this.key);
+    if (slot < 0) return undefined;
+    return this.values ? this.values[slot] : 0;
   }
 
   has(id: string): boolean {
@@ -53,7 +78,7 @@ export class IdSet implements Iterable<string> {
       if (t[o] | t[o + 1] | t[o + 2] | t[o + 3]) yield format(t, o);
     }
     if (this.zero) yield "00000000-0000-0000-0000-000000000000";
-    yield* this.others;
+    yield* this.others.keys();
   }
 
   private get slots(): number {
@@ -97,12 +122,14 @@ export class IdSet implements Iterable<string> {
     }
   }
 
-  private insert(k: ArrayLike<number>, offset = 0): void {
+  /** Puts `k` in its first free slot and returns that slot. */
+  private insert(k: ArrayLike<number>, offset = 0): number {
     const t = this.table;
     const mask = this.slots - 1;
     let s = this.home(k, offset);
     while (t[s * WORDS] | t[s * WORDS + 1] | t[s * WORDS + 2] | t[s * WORDS + 3]) s = (s + 1) & mask;
     for (let w = 0; w < WORDS; w++) t[s * WORDS + w] = k[offset + w];
+    return s;
   }
 
   /** Backward-shift deletion: later entries of the probe run move up, so no tombstones are needed. */
@@ -118,15 +145,23 @@ export class IdSet implements Iterable<string> {
       const stays = hole <= s ? home > hole && home <= s : home > hole || home <= s;
       if (stays) continue;
       t.copyWithin(hole * WORDS, o, o + WORDS);
+      if (this.values) this.values[hole] = this.values[s];
       hole = s;
     }
     t.fill(0, hole * WORDS, hole * WORDS + WORDS);
+    if (this.values) this.values[hole] = 0;
   }
 
   private grow(): void {
     const old = this.table;
+    const oldValues = this.values;
     this.table = new Uint32Array(old.length * 2);
-    for (let o = 0; o < old.length; o += WORDS) if (old[o] | old[o + 1] | old[o + 2] | old[o + 3]) this.insert(old, o);
+    if (oldValues) this.values = new Uint32Array(oldValues.length * 2);
+    for (let o = 0; o < old.length; o += WORDS) {
+      if (!(old[o] | old[o + 1] | old[o + 2] | old[o + 3])) continue;
+      const slot = this.insert(old, o);
+      if (oldValues && this.values) this.values[slot] = oldValues[o / WORDS];
+    }
   }
 }
 

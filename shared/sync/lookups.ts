@@ -1,5 +1,5 @@
 import type { FieldMapping, Mapping, SyncConfig } from "../config/mapping.js";
-import { ErrorCodes, SyncError } from "../errors.js";
+import { ErrorCodes, SyncError, isSyncError } from "../errors.js";
 import type { DataverseClient, SyncStateStore } from "../ports.js";
 import { bindUrl, ownerBindUrl } from "./values.js";
 
@@ -57,7 +57,8 @@ export function createLookupResolver(config: SyncConfig, state: SyncStateStore, 
       const target = targetOf(mapping, field);
       if (target) {
         const link = await state.getLinkByApp(target.name, appRef);
-        if (!link) throw unresolved(mapping, field, `app record ${appRef} of mapping ${target.name} is not linked to a Dataverse row yet`);
+        // A parent whose create may not have landed yet cannot be bound to.
+        if (!link || link.pendingCreate) throw unresolved(mapping, field, `app record ${appRef} of mapping ${target.name} is not linked to a Dataverse row yet`);
         return bindUrl(target.dataverse.entitySet, link.dataverseId);
       }
       const { entitySet, key } = field.lookup ?? {};
@@ -83,6 +84,11 @@ export function memoizeLookups(inner: LookupResolver): LookupResolver {
     // A run whose every record points at a different parent gains nothing from remembering: bounded.
     if (answers.size >= MEMO_LIMIT) answers.clear();
     answers.set(key, (answer = resolve()));
+    // Only answers are remembered, and permanent refusals: a transient failure (Table Storage
+    // briefly unavailable) must not fail every later child of the same parent as well.
+    answer.catch((e: unknown) => {
+      if (!(isSyncError(e) && e.kind === "permanent") && answers.get(key) === answer) answers.delete(key);
+    });
     return answer;
   };
   return {

@@ -23,6 +23,8 @@ export function lookupReadProperty(field: FieldMapping): string {
 }
 
 function keyLiteral(value: string | number): string {
+  // A decimal key a double cannot hold is an ExactNumber (a Number whose String is its exact digits).
+  if ((value as unknown) instanceof Number) return String(value);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new SyncError("validation", ErrorCodes.Unmappable, `alternate key value ${value} is not a finite number`);
     return String(value);

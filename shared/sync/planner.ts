@@ -1,9 +1,10 @@
 import type { SyncOptions } from "../config/mapping.js";
 import { checkGuid, checkName } from "../dataverse/odataUrl.js";
 import { ErrorCodes } from "../errors.js";
-import type { AppClient, DataverseClient, DataverseRow, SyncStateStore } from "../ports.js";
+import type { AppClient, DataverseClient, DataverseRow, Link, SyncStateStore } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
-import { decidePair, emptyDecisions, isEchoRow, type DecideContext, type Decisions, type Pair } from "./decide.js";
+import { decidePair, echoHashOf, emptyDecisions, hash32, type DecideContext, type Decisions, type Pair } from "./decide.js";
+import { canonicalEquals } from "./values.js";
 import type { IdSet } from "./idSet.js";
 import { LinkIndex } from "./linkIndex.js";
 import { readDataverseChanges } from "./readChanges.js";
@@ -22,6 +23,12 @@ export interface RunPlan extends Decisions {
   /** Deletes stopped by the breaker (also in `failures` with MASS_DELETE_BLOCKED). */
   blockedDeletes: number;
   reads: { dataverse: number; app: number };
+  /**
+   * Pending records met in this run's feeds: they are not decided from the feed (one side of it may
+   * be missing, and the last-synced base is not what that side holds), but re-read fresh on both
+   * sides by the engine, like every due pending record.
+   */
+  deferred: { appId?: string; dataverseId?: string }[];
 }
 
 /** Above this many changed Dataverse rows a run loads all links once instead of reading them one by one. */
@@ -42,11 +49,19 @@ export type PlanSink = (direction: "toDataverse" | "toApp", ops: WriteOp[]) => P
 export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean, options: SyncOptions, sink?: PlanSink): Promise<RunPlan> {
   const m = ctx.mapping;
   const [dvCursor, appCursor] = full ? [null, null] : await Promise.all([deps.state.getCursor(m.name, "dataverse"), deps.state.getCursor(m.name, "app")]);
-  const dv = await readDataverseChanges(deps.dataverse, m, dvCursor, full, (row) => isEchoRow(ctx, row));
+  const dv = await readDataverseChanges(deps.dataverse, m, dvCursor, full, (row) => echoHashOf(ctx, row));
   const appComplete = full || !appCursor;
   const plan: RunPlan = {
     ...emptyDecisions(), cursors: { dataverse: dv.deltaLink, app: appComplete ? undefined : appCursor?.value }, notes: dv.note ? [dv.note] : [],
-    blockedDeletes: 0, reads: { dataverse: dv.rows.length + dv.echoes.size + dv.deleted.length, app: 0 },
+    blockedDeletes: 0, reads: { dataverse: dv.rows.length + dv.echoes.size + dv.deleted.length, app: 0 }, deferred: [],
+  };
+  /** A pair of a pending record is left to the engine's fresh re-read (see RunPlan.deferred). */
+  const deferPending = (p: Pair): boolean => {
+    if (!isPendingPair(ctx, p)) return false;
+    const appId = p.app?.id ?? p.link?.appId;
+    const dataverseId = p.dv ? String(p.dv[m.primaryId]) : p.link?.dataverseId;
+    plan.deferred.push({ ...(appId ? { appId } : {}), ...(dataverseId ? { dataverseId } : {}) });
+    return true;
   };
   const flush = async () => {
     if (!sink) return;
@@ -55,7 +70,8 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
   };
 
   const links = await LinkIndex.open(deps.state, m.name, dv.complete || appComplete || dv.rows.length + dv.deleted.length > PRELOAD_THRESHOLD);
-  // Echoes of our own writes that are linked are skips; the others (a write whose link was lost) are planned.
+  // Echoes of our own writes that are linked and hold what we wrote are skips; the others (a write
+  // whose link was lost, or a row someone else changed around our write) are read again and planned.
   const echoes = await settleEchoes(deps, m, links, dv.echoes);
   plan.skipped.toApp += echoes.linked;
   dv.rows.push(...echoes.unlinkedRows);
@@ -100,9 +116,10 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
       pagePairs.push(p);
     }
     plan.reads.app += page.records.length;
+    await readDataverseSides(deps, ctx, pagePairs.filter((p) => !isPendingPair(ctx, p)));
     for (const p of pagePairs) {
       if (!p.link && p.app) await matchAppByKey(deps, ctx, p, pairs, dvByKey, dv.complete);
-      await decidePair(ctx, p, plan);
+      if (!deferPending(p)) await decidePair(ctx, p, plan);
     }
     plan.cursors.app = page.nextCursor;
     await flush();
@@ -119,36 +136,89 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
     if (goneApp) p.appGone = true;
   }
   if (!appComplete) await claimByAppId(deps, ctx, pairs);
-  for (const pair of pairs.values()) await decidePair(ctx, pair, plan);
+  for (const pair of pairs.values()) if (!deferPending(pair)) await decidePair(ctx, pair, plan);
   await flush();
   await applyDeleteBreaker(plan, links, options, m.name);
   await flush();
   return plan;
 }
 
-/** Unlinked echoes are read again this many to a request (`<id> eq … or …`: about 2.5 KB of URL). */
+function isPendingPair(ctx: DecideContext, p: Pair): boolean {
+  // A create that may not have landed, met with its row only: matched with a fresh read of its app record.
+  if (p.link?.pendingCreate && p.dv && !p.app) return true;
+  const pending = ctx.pending;
+  if (!pending?.size) return false;
+  const appId = p.app?.id ?? p.link?.appId;
+  const dataverseId = p.dv ? String(p.dv[ctx.mapping.primaryId]) : p.link?.dataverseId;
+  return !!(appId && pending.has(`a:${appId}`)) || !!(dataverseId && pending.has(`d:${dataverseId}`));
+}
+
+/** Rows are read again by id this many to a request (`<id> eq … or …`: about 2.5 KB of URL). */
 const REREAD_CHUNK = 50;
+
+/** Reads Dataverse rows by id, REREAD_CHUNK to a request. Rows that no longer exist are simply absent. */
+async function readRowsById(deps: PlanDeps, m: CompiledMapping, ids: string[]): Promise<DataverseRow[]> {
+  const out: DataverseRow[] = [];
+  for (let i = 0; i < ids.length; i += REREAD_CHUNK) {
+    const filter = ids.slice(i, i + REREAD_CHUNK).map((id) => `${checkName(m.primaryId, "column")} eq ${checkGuid(id)}`).join(" or ");
+    for await (const rows of deps.dataverse.query(m.mapping.dataverse.entitySet, { select: m.select, filter })) out.push(...rows);
+  }
+  return out;
+}
 
 /**
  * Checks the rows set aside as echoes against the links, without holding the links when there are
- * many: a scan ticks them off. Linked echoes are counted (skipped); the rest (writes whose link was
- * lost) are read again, REREAD_CHUNK to a request, and planned like any change.
+ * many: a scan ticks them off. An echo is a row that is linked and whose mapped values hash like the
+ * link's base (what we wrote): those are counted (skipped). The rest (a write whose link was lost, or
+ * a row that someone else changed just before our write or a plug-in changed during it) are read
+ * again and planned like any change.
  */
 async function settleEchoes(deps: PlanDeps, m: CompiledMapping, links: LinkIndex, echoes: IdSet): Promise<{ linked: number; unlinkedRows: DataverseRow[] }> {
   const total = echoes.size;
   if (!total) return { linked: 0, unlinkedRows: [] };
+  const tick = (link: Link) => {
+    if (echoes.get(link.dataverseId) === hash32(link.hash)) echoes.delete(link.dataverseId);
+  };
   if (links.loaded || total <= PRELOAD_THRESHOLD) {
-    for (const id of [...echoes]) if (await links.byDataverseId(id)) echoes.delete(id);
+    for (const id of [...echoes]) {
+      const link = await links.byDataverseId(id);
+      if (link) tick(link);
+    }
   } else {
-    for await (const link of deps.state.listLinks(m.name)) echoes.delete(link.dataverseId);
+    for await (const link of deps.state.listLinks(m.name)) tick(link);
   }
-  const unlinked = [...echoes];
-  const unlinkedRows: DataverseRow[] = [];
-  for (let i = 0; i < unlinked.length; i += REREAD_CHUNK) {
-    const filter = unlinked.slice(i, i + REREAD_CHUNK).map((id) => `${checkName(m.primaryId, "column")} eq ${checkGuid(id)}`).join(" or ");
-    for await (const rows of deps.dataverse.query(m.mapping.dataverse.entitySet, { select: m.select, filter })) unlinkedRows.push(...rows);
+  const rest = [...echoes];
+  return { linked: total - rest.length, unlinkedRows: await readRowsById(deps, m, rest) };
+}
+
+/**
+ * A linked app record that changed, or went away, while its Dataverse row is not in this run's
+ * delta: the row is read now, so the decision (and the row version its write is conditional on) is
+ * based on the row as it is, not on the last-synced base. A row that no longer exists is gone.
+ * Records whose values equal the base (echoes of our own app writes) need no read.
+ */
+async function readDataverseSides(deps: PlanDeps, ctx: DecideContext, pairs: Pair[]): Promise<void> {
+  const m = ctx.mapping;
+  const wanted = new Map<string, Pair>();
+  for (const p of pairs) {
+    if (!p.link || p.dv || p.dvGone) continue;
+    if (p.app) {
+      let values;
+      try {
+        values = m.appToCanonical(p.app);
+      } catch {
+        continue; // reported when the pair is decided
+      }
+      if (!m.acceptsApp(p.app) || m.mergeFields.every((f) => canonicalEquals(values[f.name], p.link!.base[f.name]))) continue;
+    } else if (!p.appGone) continue;
+    wanted.set(p.link.dataverseId, p);
   }
-  return { linked: total - unlinked.length, unlinkedRows };
+  if (!wanted.size) return;
+  for (const row of await readRowsById(deps, m, [...wanted.keys()])) {
+    const p = wanted.get(String(row[m.primaryId]));
+    if (p) p.dv = row;
+  }
+  for (const p of wanted.values()) if (!p.dv) p.dvGone = true;
 }
 
 /**

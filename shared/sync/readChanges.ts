@@ -8,8 +8,9 @@ export interface DataverseChanges {
   rows: DataverseRow[];
   deleted: string[];
   /**
-   * Delta reads only: ids of rows set aside as echoes of our own writes (`isEcho`), so the run after
-   * a large load does not hold the load's rows. The planner checks they are linked. A complete read
+   * Delta reads only: ids of rows set aside as possible echoes of our own writes (`echoHash`), each
+   * with the first 32 bits of its mapped values' hash, so the run after a large load does not hold
+   * the load's rows. The planner checks that they are linked and that the hash equals the link's. A complete read
    * sets nothing aside: it loads every link anyway, and on a first run rows written by our user
    * before the sync existed (a migration under the same identity) are unlinked, not echoes.
    */
@@ -25,23 +26,24 @@ export interface DataverseChanges {
 /**
  * Dataverse side of a run: the delta since the stored link, or everything (full mode, first run,
  * or after an expired delta token, which is reported in the run's notes). Pages are consumed as
- * they arrive; in a delta, rows `isEcho` accepts keep only their id.
+ * they arrive; in a delta, rows `echoHash` hashes keep only their id and that hash.
  */
 export async function readDataverseChanges(
   client: DataverseClient,
   mapping: CompiledMapping,
   cursor: Cursor | null,
   full: boolean,
-  isEcho: (row: DataverseRow) => boolean = () => false,
+  echoHash: (row: DataverseRow) => Promise<number | undefined> = async () => undefined,
 ): Promise<DataverseChanges> {
   const entitySet = mapping.mapping.dataverse.entitySet;
   const read = async (deltaLink?: string): Promise<DataverseChanges> => {
-    const out: DataverseChanges = { rows: [], deleted: [], echoes: new IdSet(), seen: deltaLink ? undefined : new IdSet(), complete: !deltaLink };
+    const out: DataverseChanges = { rows: [], deleted: [], echoes: IdSet.withValues(), seen: deltaLink ? undefined : new IdSet(), complete: !deltaLink };
     for await (const page of client.readChanges(entitySet, { select: mapping.select, deltaLink })) {
       for (const row of page.rows) {
         const id = String(row[mapping.primaryId]);
         out.seen?.add(id);
-        if (deltaLink && isEcho(row)) out.echoes.add(id);
+        const hash = deltaLink ? await echoHash(row) : undefined;
+        if (hash !== undefined) out.echoes.add(id, hash);
         else out.rows.push(row);
       }
       for (const id of page.deleted) out.deleted.push(id);

@@ -1,5 +1,5 @@
 import { TelemetryEvents, TelemetryMetrics } from "../names.js";
-import type { DirectionCounts, DirectionKey, Logger, RunRecord, SyncStateStore, Telemetry } from "../ports.js";
+import type { DirectionCounts, DirectionKey, Logger, RunMode, RunRecord, SyncStateStore, Telemetry } from "../ports.js";
 import type { Notifier } from "../ops/notifier.js";
 import type { RunPlan } from "./planner.js";
 import type { WriteOutcome } from "./writeOutcome.js";
@@ -8,7 +8,7 @@ import type { RunMessage } from "./writeOps.js";
 const zero = (): DirectionCounts => ({ created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0 });
 const terminal = (s: RunRecord["status"]) => s === "succeeded" || s === "completed_with_failures" || s === "failed";
 
-export function newRun(runId: string, mapping: string, req: { mode: "delta" | "full"; dryRun: boolean; trigger: RunMessage["trigger"] }, now: string): RunRecord {
+export function newRun(runId: string, mapping: string, req: { mode: RunMode; dryRun: boolean; trigger: RunMessage["trigger"] }, now: string): RunRecord {
   return {
     runId, mapping, mode: req.mode, trigger: req.trigger, dryRun: req.dryRun, status: "queued", startedAt: now,
     toDataverse: zero(), toApp: zero(), conflicts: 0, planned: 0, processed: 0, notes: [],
@@ -16,7 +16,7 @@ export function newRun(runId: string, mapping: string, req: { mode: "delta" | "f
 }
 
 /** Complete when every planned write has finished; failed records make it completed_with_failures. */
-function settleStatus(r: RunRecord, now: string): RunRecord {
+export function settleStatus(r: RunRecord, now: string): RunRecord {
   if (r.status !== "writing" || r.processed < r.planned) return r;
   const failed = r.toDataverse.failed + r.toApp.failed > 0;
   return { ...r, status: failed ? "completed_with_failures" : "succeeded", finishedAt: now };
@@ -32,6 +32,8 @@ export async function recordPlan(state: SyncStateStore, runId: string, plan: Run
       toDataverse: { ...r.toDataverse, skipped: r.toDataverse.skipped + plan.skipped.toDataverse, failed: r.toDataverse.failed + failedTo("toDataverse") },
       toApp: { ...r.toApp, skipped: r.toApp.skipped + plan.skipped.toApp, failed: r.toApp.failed + failedTo("toApp") },
       conflicts: r.conflicts + plan.conflicts, notes: [...r.notes, ...plan.notes],
+      // One plan reads the whole mapping, so its divergence is the run's (a re-plan replaces it).
+      ...(r.mode === "reconcile" ? { divergence: plan.divergence } : {}),
     };
     const settled = settleStatus(next, now);
     finished = terminal(settled.status) ? settled : null;
@@ -79,6 +81,10 @@ export async function finishRun(deps: { state: SyncStateStore; telemetry: Teleme
     conflicts: run.conflicts, failed: run.toDataverse.failed + run.toApp.failed,
   };
   deps.telemetry.event(TelemetryEvents.runCompleted, props);
+  if (run.divergence) {
+    // `fields` as JSON (custom dimensions are flat): parse_json(customDimensions.fields) in a query.
+    deps.telemetry.event(TelemetryEvents.divergence, { mapping: run.mapping, runId: run.runId, records: run.divergence.records, fields: JSON.stringify(run.divergence.fields) });
+  }
   deps.telemetry.metric(TelemetryMetrics.recordsWritten, props.written, { mapping: run.mapping });
   deps.telemetry.metric(TelemetryMetrics.recordsFailed, props.failed, { mapping: run.mapping });
   deps.telemetry.metric(TelemetryMetrics.runDurationMs, Date.parse(run.finishedAt ?? run.startedAt) - Date.parse(run.startedAt), { mapping: run.mapping });
@@ -87,8 +93,8 @@ export async function finishRun(deps: { state: SyncStateStore; telemetry: Teleme
   await deps.notifier?.runFinished(run, consecutiveFailures);
 }
 
-/** What a plan would write, in run-summary form (dry runs). */
-export function plannedCounts(plan: RunPlan): Pick<RunRecord, "toDataverse" | "toApp" | "conflicts"> {
+/** What a plan would write, in run-summary form (dry runs); a reconcile dry run also reports its divergence. */
+export function plannedCounts(plan: RunPlan, mode?: RunMode): Pick<RunRecord, "toDataverse" | "toApp" | "conflicts" | "divergence"> {
   const count = (direction: DirectionKey) => {
     const ops = direction === "toDataverse" ? plan.toDataverse : plan.toApp;
     const c = zero();
@@ -97,5 +103,5 @@ export function plannedCounts(plan: RunPlan): Pick<RunRecord, "toDataverse" | "t
     c.failed = plan.failures.filter((f) => f.direction === direction).length;
     return c;
   };
-  return { toDataverse: count("toDataverse"), toApp: count("toApp"), conflicts: plan.conflicts };
+  return { toDataverse: count("toDataverse"), toApp: count("toApp"), conflicts: plan.conflicts, ...(mode === "reconcile" ? { divergence: plan.divergence } : {}) };
 }

@@ -7,7 +7,10 @@
  * - number: a finite JS number (no NaN/Infinity); numeric strings from either side are read as numbers
  * - decimal / money: a string with exactly `precision` digits after the point (default 4 for
  *   decimal, 2 for money), rounded half away from zero, so 12.5 and 12.50 are both "12.50";
- *   written to either side as a JS number
+ *   written to either side as a JSON number with exactly those digits: a JS number when a double
+ *   holds the value, else an ExactNumber (shared/http/exactJson.ts) that JSON.stringify writes
+ *   digit for digit. Read the same way: a number token a double cannot hold arrives as an
+ *   ExactNumber and is rounded from its digits
  * - boolean: true / false (the app may also send "true" / "false")
  * - date: "YYYY-MM-DD" (Dataverse DateOnly); an ISO date-time is accepted only at 00:00:00Z
  * - datetime: UTC with whole seconds, "2026-11-25T03:10:44Z"; input needs an explicit offset

@@ -15,6 +15,8 @@ export interface HarnessOptions {
   /** The mapping file (default: the repository's demo sync.config.json). */
   config?: SyncConfigInput;
   seed?: boolean;
+  /** The Dataverse emulator's schema (default: the demo schema). */
+  schema?: EmulatorStackOptions["schema"];
   dataverse?: EmulatorStackOptions["dataverse"];
   clock?: Clock;
   registry?: Registry;
@@ -47,7 +49,7 @@ export function demoConfig(): SyncConfigInput {
  * Queues are in memory, as in `npm run sync`. Every harness gets its own tables.
  */
 export async function startSyncHarness(options: HarnessOptions = {}): Promise<SyncHarness> {
-  const stack = await startEmulatorStack({ storageConnectionString: azuriteConnectionString(), seed: options.seed ?? true, dataverse: options.dataverse });
+  const stack = await startEmulatorStack({ storageConnectionString: azuriteConnectionString(), seed: options.seed ?? true, schema: options.schema, dataverse: options.dataverse });
   try {
     const settings = loadSettings(stack.env);
     const registry = options.registry ?? defaultRegistry;

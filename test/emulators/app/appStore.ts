@@ -2,6 +2,7 @@
  * The sample app's records: one sequence over all writes so the change feed is a simple
  * "everything with seq > cursor" scan; a write moves the record to the end of the feed.
  */
+import { parseJson } from "../../../shared/http/exactJson.js";
 import type { AppRecord, AppWriteResult } from "../../../shared/ports.js";
 
 export interface StoredRecord extends AppRecord {
@@ -72,6 +73,17 @@ export class AppStore {
     return this.commit(entity, id, merged, dataverseId ?? current.dataverseId);
   }
 
+  /**
+   * Test-only: merges fields the way a direct database write that bypassed the app would (a bulk
+   * SQL update, a restore): no change-feed entry, same version and updatedAt. False when not live.
+   */
+  patchOutsideFeed(entity: string, id: string, data: Record<string, unknown>): boolean {
+    const current = this.live(entity, id);
+    if (!current) return false;
+    this.table(entity).set(id, { ...current, data: { ...current.data, ...data } });
+    return true;
+  }
+
   /** Leaves a tombstone; false when already gone. */
   remove(entity: string, id: string): boolean {
     const current = this.live(entity, id);
@@ -111,9 +123,17 @@ function versionOf(seq: number): string {
 }
 
 export function toAppRecord(r: StoredRecord): AppRecord {
-  return { id: r.id, version: r.version, updatedAt: r.updatedAt, deleted: r.deleted, data: r.data === null ? null : structuredClone(r.data) };
+  return { id: r.id, version: r.version, updatedAt: r.updatedAt, deleted: r.deleted, data: r.data === null ? null : exactClone(r.data) };
 }
 
 function clone(r: StoredRecord): StoredRecord {
-  return structuredClone(r);
+  return exactClone(r);
+}
+
+/**
+ * A deep copy through JSON text with exact numbers: structuredClone would turn an ExactNumber (a
+ * decimal a double cannot hold) into a plain Number and lose its digits. Records hold only JSON.
+ */
+export function exactClone<T>(value: T): T {
+  return parseJson<T>(JSON.stringify(value));
 }

@@ -61,7 +61,8 @@ function checkValue(field: string, type: FieldType, value: unknown, store: AppSt
     case "integer":
       return Number.isSafeInteger(value) ? undefined : `${field} must be an integer`;
     case "decimal":
-      return typeof value === "number" && Number.isFinite(value) ? undefined : `${field} must be a number`;
+      // A number with more digits than a double holds arrives as a Number (exactJson's ExactNumber).
+      return (typeof value === "number" || value instanceof Number) && Number.isFinite(Number(value)) ? undefined : `${field} must be a number`;
     case "boolean":
       return typeof value === "boolean" ? undefined : `${field} must be a boolean`;
     case "date":

@@ -6,7 +6,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AppWriteResult } from "../../../shared/ports.js";
-import { AppStore, type StoredRecord } from "./appStore.js";
+import { parseJson } from "../../../shared/http/exactJson.js";
+import { AppStore, exactClone, type StoredRecord } from "./appStore.js";
 import { FaultPlan, type FaultRule } from "./faults.js";
 import { Notifier, type NoticeRecord, type NotifyTarget } from "./notifier.js";
 import { demoSeed, type SeedData } from "./seed.js";
@@ -29,8 +30,10 @@ export interface LoggedRequest {
   /** Path after the base path, with the query string. */
   path: string;
   headers: Record<string, string>;
-  /** Parsed JSON when the body is JSON, the raw text otherwise, undefined when empty. */
+  /** Parsed JSON (exact numbers kept) when the body is JSON, the raw text otherwise, undefined when empty. */
   body: unknown;
+  /** The body exactly as received, undefined when empty. */
+  rawBody?: string;
   status: number;
 }
 
@@ -45,6 +48,8 @@ export interface SampleApp {
   put(entity: string, id: string, data: Record<string, unknown>): AppWriteResult;
   patch(entity: string, id: string, data: Record<string, unknown>): AppWriteResult | undefined;
   remove(entity: string, id: string): boolean;
+  /** Test-only: changes a record behind the app's back (no feed entry, no notice, same version); false when not live. */
+  patchOutsideFeed(entity: string, id: string, data: Record<string, unknown>): boolean;
   /** Starts, changes or (undefined) stops the change notices of app-side edits. */
   setNotify(target: NotifyTarget | undefined): void;
   /** Notices sent so far and their answers; `notifyIdle()` waits for those in flight. */
@@ -83,7 +88,7 @@ export async function startSampleApp(options: SampleAppOptions): Promise<SampleA
     const method = req.method ?? "GET";
     const inside = url.pathname === basePath || url.pathname.startsWith(`${basePath}/`) || basePath === "";
     const path = inside ? url.pathname.slice(basePath.length) || "/" : url.pathname;
-    const entry: LoggedRequest = { method, path: path + url.search, headers: redact(headers), body: parseLogged(raw), status: 0 };
+    const entry: LoggedRequest = { method, path: path + url.search, headers: redact(headers), body: parseLogged(raw), rawBody: raw || undefined, status: 0 };
     requests.push(entry);
     const send = (r: RouteResponse) => {
       entry.status = r.status;
@@ -127,11 +132,12 @@ export async function startSampleApp(options: SampleAppOptions): Promise<SampleA
     list: (entity, opts) => store.list(entity, opts),
     get: (entity, id) => {
       const r = store.find(entity, id);
-      return r && structuredClone(r);
+      return r && exactClone(r);
     },
     put: (entity, id, data) => notified(entity, id, store.put(entity, id, data)),
     patch: (entity, id, data) => notified(entity, id, store.patch(entity, id, data)),
     remove: (entity, id) => notified(entity, id, store.remove(entity, id)),
+    patchOutsideFeed: (entity, id, data) => store.patchOutsideFeed(entity, id, data),
     setNotify: (target) => notifier.set(target),
     notices: notifier.sent,
     notifyIdle: () => notifier.idle(),
@@ -167,7 +173,7 @@ function redact(headers: Record<string, string>): Record<string, string> {
 function parseLogged(raw: string | undefined): unknown {
   if (!raw) return undefined;
   try {
-    return JSON.parse(raw);
+    return parseJson(raw);
   } catch {
     return raw;
   }

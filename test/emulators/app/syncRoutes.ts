@@ -2,6 +2,7 @@
  * The App Sync API of product.md over the in-memory store: pure request -> response, no sockets,
  * so the HTTP shell (sampleApp.ts) stays small.
  */
+import { parseJson } from "../../../shared/http/exactJson.js";
 import type { AppStore } from "./appStore.js";
 import { toAppRecord } from "./appStore.js";
 import { assignId, validateData } from "./demoEntities.js";
@@ -90,7 +91,7 @@ type WriteBody = { data: Record<string, unknown>; dataverseId?: string };
 function parseWriteBody(raw: string): WriteBody | RouteResponse {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    parsed = parseJson(raw);
   } catch {
     return fail(400, "BAD_REQUEST", "The body is not valid JSON");
   }

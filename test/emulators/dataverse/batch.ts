@@ -3,6 +3,7 @@
  * changesets all-or-nothing through `ctx.transaction`, and writes the multipart response.
  */
 import { randomUUID } from "node:crypto";
+import { parseJson } from "../../../shared/http/exactJson.js";
 import { DataverseFault, faultResponse, type EmuRequest, type EmuResponse, type EmulatorContext } from "./types.js";
 import {
   MalformedBatch,
@@ -145,7 +146,7 @@ function substituteBody(body: string, entityUrls: Map<string, string>): string {
   if (!body.includes("$") || !/^\s*[{[]/.test(body)) return body;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body);
+    parsed = parseJson(body);
   } catch {
     return body; // the core reports invalid JSON in its own words
   }

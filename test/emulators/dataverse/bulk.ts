@@ -4,6 +4,7 @@
  * tables, which the emulator has none of. Each Target goes through `ctx.ops`, so it raises the
  * ordinary per-row Create/Update event once the transaction commits.
  */
+import { parseJson } from "../../../shared/http/exactJson.js";
 import { DataverseFault, faultResponse, type EmuRequest, type EmuResponse, type EmulatorContext } from "./types.js";
 
 export type BulkMessage = "CreateMultiple" | "UpdateMultiple" | "UpsertMultiple" | "DeleteMultiple";
@@ -90,7 +91,7 @@ async function upsertMultiple(table: string, targets: Target[], userId: string, 
 function readTargets(body: string, table: string): Target[] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body);
+    parsed = parseJson(body);
   } catch {
     throw new DataverseFault(400, "0x0", "The request body is not valid JSON.");
   }

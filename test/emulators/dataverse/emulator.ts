@@ -57,6 +57,11 @@ export interface DataverseEmulator {
   /** The systemuserid the emulator uses for a client id's application user. */
   userIdFor(clientId: string): string;
   expireDeltaTokens(): void;
+  /**
+   * Test-only admin function: while active, writes land but change tracking never reports them (a
+   * change-tracking outage). Nothing a client sends can do this.
+   */
+  changeTrackingOutage(active: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -116,6 +121,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions):
     insert: (table, body, userId) => entities.create(table, body, userId ?? SYSTEM_USER_ID),
     userIdFor: (clientId) => applicationUserId(clientId),
     expireDeltaTokens,
+    changeTrackingOutage: (active) => store.setChangeTrackingOutage(active),
     async stop() {
       webhooks.close();
       await new Promise<void>((resolve) => {

@@ -1,3 +1,4 @@
+import { parseJson } from "../../../shared/http/exactJson.js";
 import { jsonResponse, type CoreParts } from "./coreParts.js";
 import { Errors } from "./dataverseErrors.js";
 import { etagOf, keyRecord, type ResolvedKey } from "./entities.js";
@@ -84,7 +85,7 @@ function mustExist(def: TableDef, resolved: ResolvedKey): string {
 export function parseBody(req: EmuRequest, def: TableDef): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(req.body);
+    parsed = parseJson(req.body);
   } catch {
     throw Errors.payload(def.entitySetName, "The request body is not valid JSON.");
   }

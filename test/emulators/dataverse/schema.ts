@@ -20,6 +20,8 @@ export interface ColumnDef {
   name: string;
   type: ColumnType;
   maxLength?: number;
+  /** Digits after the point for decimal (0-10) and money (0-4) columns; Dataverse's default is 2. */
+  precision?: number;
   required?: boolean;
   options?: OptionDef[];
   /** Lookup/owner targets (table logical names). */

@@ -40,6 +40,8 @@ export class Store {
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
   private readonly tx = new AsyncLocalStorage<TxState>();
   private version: number;
+  /** Test-only: a change-tracking outage (writes land, but no delta ever reports them). */
+  private untracked = false;
 
   constructor(readonly schema: Schema, private readonly now: () => number, startVersion = 1000) {
     this.version = startVersion;
@@ -172,7 +174,13 @@ export class Store {
     }
   }
 
+  /** Simulates a change-tracking outage while `active`: rows change (and get new versions) without a change-log entry. */
+  setChangeTrackingOutage(active: boolean): void {
+    this.untracked = active;
+  }
+
   private logChange(t: TableData, id: string, kind: ChangeLogEntry["kind"], at: number, version: number): void {
+    if (this.untracked) return;
     const entry: ChangeLogEntry = { version, id, kind, at };
     t.log.push(entry);
     this.tx.getStore()?.undo.push(() => (entry.cancelled = true));

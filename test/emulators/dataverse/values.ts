@@ -1,3 +1,5 @@
+import { ExactNumber, jsonNumber } from "../../../shared/http/exactJson.js";
+import { toFixedDecimal } from "../../../shared/sync/decimals.js";
 import { Codes, Errors } from "./dataverseErrors.js";
 import type { ColumnDef, ColumnType, TableDef } from "./schema.js";
 import { DataverseFault, type LookupValue } from "./types.js";
@@ -47,10 +49,13 @@ export function toStoredValue(table: TableDef, column: ColumnDef, value: unknown
     }
     case "decimal":
     case "money": {
-      if (typeof value !== "number" || !Number.isFinite(value)) throw wrongType();
-      // Dataverse rounds to the column's precision (2 by default for money and decimal).
-      const factor = 10 ** 2;
-      return Math.round(value * factor) / factor;
+      // The digits as written in the JSON text (request bodies are parsed with exactJson's parseJson,
+      // so a value a double cannot hold arrives as an ExactNumber), rounded to the column's precision
+      // (2 by default for money and decimal); stored and answered with exactly those digits.
+      const text = typeof value === "number" && Number.isFinite(value) ? String(value) : value instanceof ExactNumber ? value.text : undefined;
+      const rounded = text === undefined ? undefined : toFixedDecimal(text, column.precision ?? 2);
+      if (rounded === undefined) throw wrongType();
+      return jsonNumber(rounded);
     }
     case "boolean":
       if (typeof value !== "boolean") throw wrongType();

@@ -49,7 +49,7 @@ async function health() {
 beforeAll(async () => {
   stack = await startEmulatorStack({ storageConnectionString: azuriteConnectionString() });
   const settings = loadSettings(stack.env);
-  adminKey = settings.adminApiKey;
+  adminKey = settings.adminApiKey!;
   const config = parseSyncConfig(demoConfig(), "test config", { registry: defaultRegistry.names() });
   const logger: Logger = {
     debug: () => undefined,

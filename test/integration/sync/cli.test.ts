@@ -109,6 +109,17 @@ describe("npm run sync (the CLI) against the emulator stack", () => {
     expect(stack!.app.requests.filter((r) => r.method !== "GET")).toEqual([]);
   });
 
+  it("runs without ADMIN_API_KEY, which only the HTTP routes need", async () => {
+    const { env } = await prepare();
+
+    // Empty counts as unset, and it also hides any ADMIN_API_KEY from local.settings.json or the stack file.
+    const result = await runCli(["sync", "--json"], { ...env, ADMIN_API_KEY: "" });
+
+    expect(result.stderr).not.toContain("ADMIN_API_KEY");
+    expect(result.code).toBe(0);
+    expect(JSON.parse(lastLine(result.stdout))).toMatchObject({ status: "succeeded", totals: { written: 7, failed: 0 } });
+  });
+
   it("exits 1 naming the setting when a setting is malformed", async () => {
     const { env } = await prepare();
 

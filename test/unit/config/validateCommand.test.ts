@@ -20,14 +20,21 @@ describe("validateCommand", () => {
     const path = join(dir, "bad.json");
     writeFileSync(path, JSON.stringify(config(mapping({ deletes: "remove" as never }))));
     // Act
-    const result = await validateCommand({ config: path, env: true, environment: validEnv({ ADMIN_API_KEY: undefined, DYNAMICS_TENANT_ID: "x y" }) });
+    const result = await validateCommand({ config: path, env: true, environment: validEnv({ APP_API_KEY: undefined, DYNAMICS_TENANT_ID: "x y" }) });
     // Assess
     expect(result.ok).toBe(false);
     expect(result.problems).toEqual([
       expect.stringMatching(/^DYNAMICS_TENANT_ID: /),
-      expect.stringMatching(/^ADMIN_API_KEY: required/),
+      expect.stringMatching(/^APP_API_KEY: required/),
       `${path}: mappings[0].deletes: expected one of propagate, deactivate, ignore; got "remove"`,
     ]);
+  });
+
+  it("accepts settings without ADMIN_API_KEY (npm run sync needs none) and warns, naming it, that the HTTP host does", async () => {
+    const result = await validateCommand({ config: demo, env: true, environment: validEnv({ ADMIN_API_KEY: undefined }) });
+    expect(result.ok).toBe(true);
+    expect(result.problems).toEqual([]);
+    expect(result.warnings).toEqual([expect.stringMatching(/^ADMIN_API_KEY: not set; required where the HTTP routes are served \(npm start, the Functions app\)/)]);
   });
 
   it("checks only the mapping file unless env is asked for", async () => {

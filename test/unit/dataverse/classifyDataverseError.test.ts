@@ -34,6 +34,19 @@ describe("classifyDataverseError", () => {
     expect(classifyDataverseError(res(412, "", "A record with matching key values already exists.")).code).toBe("DUPLICATE_KEY");
   });
 
+  it("treats a stale row version as CONCURRENCY by its code, or a 412 with the documented empty code", () => {
+    const message = "The version of the existing record doesn't match the RowVersion property provided.";
+
+    expect(classifyDataverseError(res(412, "", message))).toMatchObject({ kind: "conflict", code: "CONCURRENCY" });
+    expect(classifyDataverseError(res(400, "0x80060882", message))).toMatchObject({ kind: "conflict", code: "CONCURRENCY" });
+  });
+
+  it("does not take another coded 412 (duplicate detection) for a stale version", () => {
+    const error = classifyDataverseError(res(412, "0x80040333", "A record was not created or updated because a duplicate of the current record already exists."));
+
+    expect(error).toMatchObject({ kind: "permanent", code: "REJECTED", status: 412 });
+  });
+
   it("keeps the plug-in's message for a rejected write", () => {
     const error = classifyDataverseError(res(400, "0x80040265", "Mentor score must be between 0 and 100."), { method: "PATCH", url: "https://o.crm.dynamics.com/api/data/v9.2/contacts(x)?$select=a" });
 

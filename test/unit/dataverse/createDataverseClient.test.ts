@@ -52,6 +52,17 @@ describe("createDataverseClient", () => {
     ]);
   });
 
+  it("refuses an If-Match that is not a row version before sending, naming the record", async () => {
+    const { client, fetch } = clientWith([]);
+
+    const update = client.update("contacts", guid(7), {}, { ifMatch: "42" });
+    const remove = client.delete("contacts", guid(7), { ifMatch: 'W/"1"\r\nX: y' });
+
+    await expect(update).rejects.toMatchObject({ kind: "validation", message: expect.stringMatching(/^contacts\(0{8}-.*\): ifMatch "42" is not a row version/) });
+    await expect(remove).rejects.toMatchObject({ kind: "validation" });
+    expect(fetch.calls).toHaveLength(0);
+  });
+
   it("turns a stale etag into a CONCURRENCY conflict", async () => {
     const { client } = clientWith([jsonResponse(412, { error: { code: "0x80060882", message: "The version of the existing record doesn't match" } })]);
 

@@ -197,3 +197,121 @@ describe("writeMany", () => {
     expect(fetch.calls).toHaveLength(0);
   });
 });
+
+/** Request lines and If-Match header of each part of a recorded `$batch` body, in order. */
+function batchParts(body: string): Array<{ line: string; ifMatch?: string }> {
+  const boundary = body.split("\r\n")[0];
+  return body.split(boundary).slice(1, -1).map((part) => {
+    const lines = part.split("\r\n");
+    const line = lines.find((l) => / HTTP\/1\.1$/.test(l))!;
+    const ifMatch = lines.find((l) => /^If-Match: /i.test(l))?.slice("If-Match: ".length);
+    return ifMatch === undefined ? { line } : { line, ifMatch };
+  });
+}
+
+/** Answers a `$batch` with one part per inner request: the status and error code chosen per part. */
+function batchAnswer(answerOf: (i: number) => { status: number; code?: string; message?: string }) {
+  return (call: RecordedCall) => {
+    const parts = batchParts(call.body!).map((_, i) => {
+      const { status, code = "", message = "m" } = answerOf(i);
+      const body = status >= 400 ? JSON.stringify({ error: { code, message } }) : "";
+      const head = status >= 400 ? `HTTP/1.1 ${status} Error\r\nContent-Type: application/json` : `HTTP/1.1 ${status} No Content`;
+      return `--batchresponse_rv\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n${head}\r\n\r\n${body}\r\n`;
+    });
+    return new Response(`${parts.join("")}--batchresponse_rv--\r\n`, { status: 200, headers: { "content-type": "multipart/mixed; boundary=batchresponse_rv" } });
+  };
+}
+
+describe("writeMany with row versions", () => {
+  const update = (n: number, ifMatch?: string): BulkWrite => ({ ref: `u${n}`, kind: "update", id: guid(n), body: { firstname: `U${n}` }, ...(ifMatch ? { ifMatch } : {}) });
+
+  it("sends updates that carry ifMatch as $batch parts with that If-Match, and the others as UpdateMultiple", async () => {
+    // Prepare: one chunk that mixes conditional and plain updates
+    const { client, fetch } = clientWith([
+      (c) => (c.url.endsWith("$batch") ? batchAnswer(() => ({ status: 204 }))(c) : new Response(null, { status: 204 })),
+      (c) => (c.url.endsWith("$batch") ? batchAnswer(() => ({ status: 204 }))(c) : new Response(null, { status: 204 })),
+    ]);
+    const writes = [update(1, 'W/"101"'), update(2), update(3, 'W/"103"'), update(4)];
+
+    // Act
+    const results = await client.writeMany("contacts", "contact", writes);
+
+    // Assess
+    expect(results).toEqual(writes.map((w) => ({ ref: w.ref, ok: true, id: w.id })));
+    const bulk = fetch.calls.filter((c) => c.url.endsWith("UpdateMultiple"));
+    expect(bulk).toHaveLength(1);
+    expect(JSON.parse(bulk[0].body!).Targets.map((t: Record<string, unknown>) => t.contactid)).toEqual([guid(2), guid(4)]);
+    const batch = fetch.calls.find((c) => c.url === `${root}$batch`)!;
+    expect(batch.headers.prefer).toBe("odata.continue-on-error");
+    expect(batchParts(batch.body!)).toEqual([
+      { line: `PATCH ${root}contacts(${guid(1)}) HTTP/1.1`, ifMatch: 'W/"101"' },
+      { line: `PATCH ${root}contacts(${guid(3)}) HTTP/1.1`, ifMatch: 'W/"103"' },
+    ]);
+    expect(batch.body).not.toContain("changeset");
+  });
+
+  it("fails only the stale record with CONCURRENCY and keeps a duplicate key apart by its error code", async () => {
+    const { client } = clientWith([
+      batchAnswer((i) =>
+        i === 1 ? { status: 412, code: "0x80060882", message: "The version of the existing record doesn't match the RowVersion property provided." }
+        : i === 2 ? { status: 412, code: "0x80060892", message: "Entity Key hlf_mentorid violated." }
+        : { status: 204 }),
+    ]);
+
+    const results = await client.writeMany("contacts", "contact", [update(1, 'W/"1"'), update(2, 'W/"2"'), update(3, 'W/"3"'), update(4, 'W/"4"')]);
+
+    expect(results.map((r) => (r.ok ? "ok" : r.error.code))).toEqual(["ok", "CONCURRENCY", "DUPLICATE_KEY", "ok"]);
+    expect(results[1]).toMatchObject({ ok: false, error: { kind: "conflict", status: 412, remoteCode: "0x80060882" } });
+  });
+
+  it("puts If-Match on a delete part only when the delete carries ifMatch", async () => {
+    const { client, fetch } = clientWith([batchAnswer(() => ({ status: 204 }))]);
+
+    await client.writeMany("contacts", "contact", [{ ref: "a", kind: "delete", id: guid(1), ifMatch: 'W/"7"' }, { ref: "b", kind: "delete", id: guid(2) }]);
+
+    expect(batchParts(fetch.calls[0].body!)).toEqual([{ line: `DELETE ${root}contacts(${guid(1)}) HTTP/1.1`, ifMatch: 'W/"7"' }, { line: `DELETE ${root}contacts(${guid(2)}) HTTP/1.1` }]);
+  });
+
+  it("keeps If-Match * on plain updates that fall back from UpdateMultiple to $batch", async () => {
+    const { client, fetch } = clientWith([jsonResponse(400, { error: { code: "0x80040265", message: "rejected by plug-in" } }), batchAnswer(() => ({ status: 204 }))]);
+
+    await client.writeMany("contacts", "contact", [update(1), update(2)]);
+
+    expect(batchParts(fetch.calls[1].body!).map((p) => p.ifMatch)).toEqual(["*", "*"]);
+  });
+
+  it("halves a conditional $batch that timed out instead of resending it whole", async () => {
+    const sizes: number[] = [];
+    const record = (c: RecordedCall) => sizes.push(batchParts(c.body!).length);
+    const { client } = clientWith(
+      [(c) => { record(c); throw timeoutError(); }, (c) => (record(c), batchAnswer(() => ({ status: 204 }))(c)), (c) => (record(c), batchAnswer(() => ({ status: 204 }))(c))],
+      { bulkSize: 20, maxConcurrency: 1 },
+    );
+
+    const results = await client.writeMany("contacts", "contact", Array.from({ length: 20 }, (_, i) => update(i + 1, `W/"${i}"`)));
+
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(sizes).toEqual([20, 10, 10]);
+    expect(client.bulkSize()).toBe(10);
+  });
+
+  it("rejects an ifMatch that is not a row version, or on a create or upsert, without sending anything", async () => {
+    const { client, fetch } = clientWith([]);
+
+    const results = await client.writeMany("contacts", "contact", [
+      update(1, '123'),
+      { ref: "inj", kind: "update", id: guid(2), body: {}, ifMatch: 'W/"1"\r\nX-Evil: 1' },
+      { ref: "c", kind: "create", body: {}, ifMatch: 'W/"1"' },
+      { ref: "u", kind: "upsert", key: { hlf_mentorid: "m" }, body: {}, ifMatch: 'W/"1"' },
+    ]);
+
+    expect(results.map((r) => !r.ok && r.error.kind)).toEqual(["validation", "validation", "validation", "validation"]);
+    expect(results.map((r) => !r.ok && r.error.message)).toEqual([
+      expect.stringContaining("is not a row version"),
+      expect.stringContaining("is not a row version"),
+      "create c: ifMatch applies to update and delete only",
+      "upsert u: ifMatch applies to update and delete only",
+    ]);
+    expect(fetch.calls).toHaveLength(0);
+  });
+});

@@ -80,12 +80,19 @@ describe("decidePair", () => {
     expect(repointed.toDataverse[0]?.fullBase).toBeUndefined();
   });
 
-  it("does not send back a Dataverse change whose author is the integration's own user", async () => {
-    const out = await decide({ link, dv: dvRow({ firstname: "Changed" }, SELF) });
+  it("does not send back a row last written by the integration's own user that holds what was last synced", async () => {
+    const out = await decide({ link, dv: dvRow({}, SELF) });
 
     expect(out.toApp).toEqual([]);
     expect(out.toDataverse).toEqual([]);
     expect(out.skipped.toApp).toBe(1);
+  });
+
+  it("sends a row last written by the integration's own user whose values differ from what was synced (an edit just before our write)", async () => {
+    const out = await decide({ link, dv: dvRow({ firstname: "Changed" }, SELF) });
+
+    expect(out.toApp).toHaveLength(1);
+    expect(out.toApp[0].values).toEqual({ firstName: "Changed" });
   });
 
   it("sends the same Dataverse change to the app when another user made it", async () => {

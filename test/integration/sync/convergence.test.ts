@@ -1,0 +1,326 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ErrorCodes, SyncError } from "../../../shared/errors.js";
+import type { Clock } from "../../../shared/ports.js";
+import { startSyncHarness, type HarnessOptions, type SyncHarness } from "../../support/syncHarness.js";
+import { contactsByMentorId, duplicatesOf } from "./faultFixtures.js";
+import { readFileSync } from "node:fs";
+import type { SyncConfigInput } from "../../../shared/config/mapping.js";
+import { OTHER_USER, configWithMentors, contact, contactIdOf, editDataverse, mark, writesSince } from "./syncFixtures.js";
+
+/**
+ * Issue #11: every change read from either side reaches the other side, or stays pending and is
+ * tried again by later runs. Each case here lost a change (or made a duplicate) before the pending
+ * ledger, row-version writes and echoes by content.
+ */
+
+/** A clock whose sleeps pass at once, and that a test can move forward (past a pending record's back-off). */
+function testClock(): Clock & { advance(ms: number): void } {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    sleep: async (ms: number) => {
+      offset += Math.max(0, ms);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    },
+    advance: (ms: number) => void (offset += ms),
+  };
+}
+
+const MINUTE = 60_000;
+
+/** Plans a delta run of `mapping` without writing it: its writes wait on the (in-memory) queues. */
+async function planOnly(h: SyncHarness, mapping = "mentors"): Promise<void> {
+  const { engine, queues } = h.services;
+  const relieve = engine.deps.relieve;
+  engine.deps.relieve = undefined;
+  await engine.startRuns({ mapping, mode: "delta", dryRun: false, trigger: "cli" });
+  const [runMsg] = await queues.runs.receive(1, 60_000);
+  await engine.handleRun(runMsg.body);
+  await queues.runs.complete(runMsg);
+  engine.deps.relieve = relieve;
+}
+
+async function pendingOf(h: SyncHarness, mapping = "mentors") {
+  return h.services.state.listDeadLetters({ mapping });
+}
+
+describe("convergence under ordinary faults", () => {
+  let h: SyncHarness;
+  let clock: ReturnType<typeof testClock>;
+  afterEach(async () => h?.stop());
+
+  async function start(options: HarnessOptions = {}): Promise<void> {
+    clock = testClock();
+    h = await startSyncHarness({ clock, ...options });
+    await h.cycle();
+  }
+
+  it("outage: writes that fail for a whole run stay pending and the next scheduled run syncs them, backed off in between", async () => {
+    await start();
+    editDataverse(h, "contact", contactIdOf(1), { hlf_score: 88 });
+    h.stack.app.failNext({ method: "PATCH", status: 503, count: Infinity });
+
+    const failed = await h.cycle();
+
+    expect(failed.status).toBe("completed_with_failures");
+    const [pending] = await pendingOf(h);
+    expect(pending).toMatchObject({ direction: "toApp", dataverseId: contactIdOf(1), appId: "m-0001", code: ErrorCodes.AttemptsExhausted, attempts: 1 });
+    expect(Date.parse(pending.nextAttemptAt!)).toBeGreaterThan(clock.now());
+
+    // The app is back, but the back-off has not passed: the record is not tried again yet.
+    h.stack.app.clearFaults();
+    const early = mark(h);
+    await h.cycle();
+    expect(writesSince(h, early).app).toEqual([]);
+    expect(await pendingOf(h)).toHaveLength(1);
+
+    clock.advance(10 * MINUTE);
+    await h.cycle();
+
+    expect(h.stack.app.get("mentor", "m-0001")!.data!.score).toBe(88);
+    expect(await pendingOf(h)).toEqual([]);
+  });
+
+  it("outage on the Dataverse side: app changes whose writes failed reach Dataverse on a later run", async () => {
+    await start();
+    h.stack.app.patch("mentor", "m-0002", { firstName: "Olav" });
+    h.stack.dataverse.faults.add({ method: "POST", path: "$batch", status: 503, count: Infinity });
+    h.stack.dataverse.faults.add({ method: "POST", path: "UpdateMultiple", status: 503, count: Infinity });
+    h.stack.dataverse.faults.add({ method: "PATCH", status: 503, count: Infinity });
+
+    expect((await h.cycle()).status).toBe("completed_with_failures");
+    expect(contact(h, contactIdOf(2)).firstname).not.toBe("Olav");
+
+    h.stack.dataverse.faults.clear();
+    clock.advance(10 * MINUTE);
+    await h.cycle();
+
+    expect(contact(h, contactIdOf(2)).firstname).toBe("Olav");
+    expect(await pendingOf(h)).toEqual([]);
+  });
+
+  it("race: a person's edit of another column while our update waits in the queue reaches the app", async () => {
+    await start();
+    h.stack.app.patch("mentor", "m-0001", { firstName: "Olav" });
+    await planOnly(h);
+    editDataverse(h, "contact", contactIdOf(1), { lastname: "Persson" });
+
+    await h.cycle();
+
+    expect(contact(h, contactIdOf(1))).toMatchObject({ firstname: "Olav", lastname: "Persson" });
+    expect(h.stack.app.get("mentor", "m-0001")!.data).toMatchObject({ firstName: "Olav", lastName: "Persson" });
+    const at = mark(h);
+    await h.cycle();
+    expect(writesSince(h, at)).toEqual({ dataverse: [], app: [] });
+  });
+
+  it("race: a person who edits the same column after the app did wins under newest-wins (the older app value does not overwrite it)", async () => {
+    // Dataverse timestamps have whole seconds: the person's edit is made on an emulator clock 2 s ahead.
+    let dvAhead = 0;
+    await start({ dataverse: { now: () => Date.now() + dvAhead } });
+    h.stack.app.patch("mentor", "m-0001", { firstName: "Olav" });
+    await planOnly(h);
+    dvAhead = 2_000;
+    editDataverse(h, "contact", contactIdOf(1), { firstname: "Petter" });
+
+    await h.cycle();
+
+    expect(contact(h, contactIdOf(1)).firstname).toBe("Petter");
+    expect(h.stack.app.get("mentor", "m-0001")!.data!.firstName).toBe("Petter");
+  });
+
+  it("a Dataverse row deleted between the plan and the app create is not created again in Dataverse", async () => {
+    await start();
+    const id = h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+    await planOnly(h);
+    h.stack.dataverse.ctx.ops.delete("contact", id, OTHER_USER);
+
+    await h.cycle();
+    await h.cycle();
+
+    const created = h.stack.app.list("mentor").filter((r) => r.dataverseId === id);
+    expect(created).toHaveLength(1);
+    // mentors deactivate: the new app record follows the delete instead of coming back as a contact.
+    expect(created[0].data!.active).toBe(false);
+    expect(contactsByMentorId(h).get(created[0].id)).toBeUndefined();
+    expect(await pendingOf(h)).toEqual([]);
+  });
+
+  it("a key write-back that fails for good leaves the pair linked: no second contact, and the key is written once it can be", async () => {
+    await start();
+    const id = h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+    h.stack.dataverse.faults.add({ method: "PATCH", path: `contacts(${id})`, status: 403, code: "0x80040220", message: "The user does not hold the necessary privileges.", count: 1 });
+
+    const first = await h.cycle();
+
+    expect(first.status).toBe("completed_with_failures");
+    const created = h.stack.app.list("mentor").filter((r) => r.dataverseId === id);
+    expect(created).toHaveLength(1);
+    clock.advance(10 * MINUTE);
+    await h.cycle();
+    await h.cycle();
+
+    expect(duplicatesOf(contactsByMentorId(h))).toEqual([]);
+    expect(h.stack.app.list("mentor").filter((r) => r.dataverseId === id)).toHaveLength(1);
+    expect(contact(h, id).hlf_mentorid).toBe(created[0].id);
+    expect(await pendingOf(h)).toEqual([]);
+  });
+
+  it("a change of a record outside app.filter waits pending and syncs once the record matches again", async () => {
+    await start({ config: configWithMentors((m) => { (m.app as Record<string, unknown>).filter = "isPublic == true"; }) });
+    h.stack.app.patch("mentor", "m-0001", { isPublic: false });
+    editDataverse(h, "contact", contactIdOf(1), { hlf_score: 12 });
+
+    await h.cycle();
+
+    expect(h.stack.app.get("mentor", "m-0001")!.data!.score).not.toBe(12);
+    expect((await pendingOf(h)).map((p) => p.code)).toEqual([ErrorCodes.Filtered]);
+
+    h.stack.app.patch("mentor", "m-0001", { isPublic: true });
+    await h.cycle();
+
+    expect(h.stack.app.get("mentor", "m-0001")!.data!.score).toBe(12);
+    expect(contact(h, contactIdOf(1)).hlf_ispublic).toBe(true);
+    expect(await pendingOf(h)).toEqual([]);
+  });
+
+  it("an unmappable app value does not lose a concurrent Dataverse change once the value is fixed", async () => {
+    await start();
+    h.stack.app.patch("mentor", "m-0001", { certificationStatus: "bogus" });
+    editDataverse(h, "contact", contactIdOf(1), { hlf_score: 12 });
+
+    expect((await h.cycle()).status).toBe("completed_with_failures");
+    expect((await pendingOf(h)).map((p) => p.code)).toEqual([ErrorCodes.Unmappable]);
+
+    h.stack.app.patch("mentor", "m-0001", { certificationStatus: "active" });
+    await h.cycle();
+
+    expect(h.stack.app.get("mentor", "m-0001")!.data!.score).toBe(12);
+    expect(await pendingOf(h)).toEqual([]);
+  });
+
+  it("a manual conflict resolved in the app keeps the other side's non-conflicting change", async () => {
+    await start({ config: configWithMentors((m) => { m.conflict = { strategy: "manual" }; }) });
+    h.stack.app.patch("mentor", "m-0001", { firstName: "Anna" });
+    editDataverse(h, "contact", contactIdOf(1), { firstname: "Berit", lastname: "Lie" });
+
+    await h.cycle();
+    expect((await h.services.state.listConflicts({ mapping: "mentors" }))).toHaveLength(1);
+    expect((await pendingOf(h)).map((p) => p.code)).toEqual([ErrorCodes.ConflictParked]);
+
+    // Resolved in the app: it takes Dataverse's first name.
+    h.stack.app.patch("mentor", "m-0001", { firstName: "Berit" });
+    await h.cycle();
+
+    expect(h.stack.app.get("mentor", "m-0001")!.data).toMatchObject({ firstName: "Berit", lastName: "Lie" });
+    expect(await pendingOf(h)).toEqual([]);
+  });
+
+  it("one transient Table Storage error while resolving a parent lookup fails one record for one run, not all the parent's children for good", async () => {
+    await start();
+    for (const n of [1, 2, 3] as const) editDataverse(h, "contact", contactIdOf(n), { hlf_score: 40 + n });
+    const { state } = h.services;
+    const original = state.getLinkByDataverse.bind(state);
+    let failures = 0;
+    state.getLinkByDataverse = async (mapping, id) => {
+      if (mapping === "groups" && failures++ === 0) throw new SyncError("transient", "STORAGE_UNAVAILABLE", "Table Storage is briefly unavailable");
+      return original(mapping, id);
+    };
+
+    await h.cycle();
+    state.getLinkByDataverse = original;
+    const failedNow = (await pendingOf(h)).length;
+    expect(failedNow).toBeLessThanOrEqual(1);
+    clock.advance(10 * MINUTE);
+    await h.cycle();
+
+    for (const n of [1, 2, 3] as const) expect(h.stack.app.get("mentor", `m-000${n}`)!.data!.score).toBe(40 + n);
+    expect(await pendingOf(h)).toEqual([]);
+  });
+
+  it("a mapping that looks itself up: a report created together with its manager syncs on the next run instead of failing for ever", async () => {
+    await start({ schema: teamsSchema(), config: teamsConfig(), seed: false });
+    h.stack.app.put("team", "t-top", { name: "Top", parentId: null });
+    h.stack.app.put("team", "t-sub", { name: "Sub", parentId: "t-top" });
+
+    await h.cycle();
+    clock.advance(10 * MINUTE);
+    await h.cycle();
+
+    const rows = h.stack.dataverse.rows("hlf_team");
+    const top = rows.find((r) => r.hlf_code === "t-top")!;
+    const sub = rows.find((r) => r.hlf_code === "t-sub")!;
+    expect(rows).toHaveLength(2);
+    expect(sub._hlf_parentteamid_value).toBe(top.hlf_teamid);
+    expect(await pendingOf(h, "teams")).toEqual([]);
+  });
+});
+
+describe("idempotent creates with a natural key", () => {
+  let h: SyncHarness;
+  afterEach(async () => h?.stop());
+
+  it("a Dataverse create that landed but whose link write was lost is not created a second time in the app", async () => {
+    h = await startSyncHarness({ clock: testClock(), schema: teamsSchema(), config: teamsConfig({ naturalKey: true }), seed: false });
+    h.stack.app.put("team", "t-1", { code: "T1", name: "One", parentId: null });
+    await planOnly(h, "teams");
+    const { state, queues, engine } = h.services;
+    const putLinks = state.putLinks.bind(state);
+    let calls = 0;
+    // The create lands; the link write after it is lost (the process dies, its retry comes later).
+    state.putLinks = async (links) => {
+      if (calls++ > 0 && links.some((l) => !l.pendingCreate)) throw new Error("process killed");
+      return putLinks(links);
+    };
+    const [write] = await queues.dataverseWrites.receive(1, 60_000);
+    await engine.handleWrite(write.body);
+    await queues.dataverseWrites.complete(write);
+    state.putLinks = putLinks;
+    expect(h.stack.dataverse.rows("hlf_team")).toHaveLength(1);
+
+    await h.cycle();
+    await h.cycle();
+
+    expect(h.stack.app.list("team")).toHaveLength(1);
+    expect(h.stack.dataverse.rows("hlf_team")).toHaveLength(1);
+    const link = await state.getLinkByApp("teams", "t-1");
+    expect(link).toMatchObject({ dataverseId: h.stack.dataverse.rows("hlf_team")[0].hlf_teamid });
+    expect(link?.pendingCreate).toBeUndefined();
+  });
+});
+
+/** The demo schema plus a table whose rows look up rows of the same table (a manager and its reports). */
+function teamsSchema(): object {
+  const schema = JSON.parse(readFileSync(new URL("../../emulators/dataverse/demo-schema.json", import.meta.url), "utf8")) as { tables: Record<string, unknown>[] };
+  schema.tables.push({
+    logicalName: "hlf_team", entitySetName: "hlf_teams", primaryId: "hlf_teamid", primaryName: "hlf_name", changeTracking: true,
+    columns: [
+      { name: "hlf_name", type: "string", maxLength: 100 },
+      { name: "hlf_code", type: "string", maxLength: 100 },
+      { name: "hlf_parentteamid", type: "lookup", targets: ["hlf_team"], navigationProperty: "hlf_ParentTeamId" },
+      { name: "statecode", type: "state", options: [{ value: 0, label: "Active", defaultStatus: 1 }, { value: 1, label: "Inactive", defaultStatus: 2 }] },
+      { name: "statuscode", type: "status", options: [{ value: 1, label: "Active", state: 0 }, { value: 2, label: "Inactive", state: 1 }] },
+    ],
+    alternateKeys: [{ name: "hlf_code_key", columns: ["hlf_code"] }],
+    rows: [],
+  });
+  return schema;
+}
+
+function teamsConfig(options: { naturalKey?: boolean } = {}): SyncConfigInput {
+  const key = options.naturalKey
+    ? { app: "code", dataverse: "hlf_code", type: "string" }
+    : { app: "id", dataverse: "hlf_code", type: "string", direction: "to-dataverse" };
+  return {
+    schedule: "0 0 2 * * *",
+    mappings: [{
+      name: "teams", app: { entity: "team" }, dataverse: { entitySet: "hlf_teams", table: "hlf_team", key: ["hlf_code"] },
+      direction: "both", conflict: { strategy: "newest-wins" }, deletes: "ignore",
+      fields: [
+        key,
+        { app: "name", dataverse: "hlf_name", type: "string" },
+        { app: "parentId", dataverse: "hlf_parentteamid", type: "lookup", lookup: { mapping: "teams", navigationProperty: "hlf_ParentTeamId" } },
+      ],
+    }],
+  } as unknown as SyncConfigInput;
+}
