@@ -21,7 +21,9 @@ import { mentorData } from "./faultFixtures.js";
  * every record exists exactly once on each side, with its values, and one more run writes nothing.
  *
  * Random but replayable: CRASH_SEED=<seed> picks the same kill points again (the moment a kill lands
- * after its trigger line still depends on timing, as in any real crash).
+ * after its trigger line still depends on timing, as in any real crash); CRASH_VERBOSE=1 prints them
+ * when the test passes. The first kill is always the same narrow one (FIRST_KILL). A run left that
+ * nothing can finish is noted and passed by with a manual sync: the verdict is on the records.
  */
 
 const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) : randomInt(2 ** 31);
@@ -261,6 +263,7 @@ async function divergence(w: World): Promise<string[]> {
   for (const m of mentors) {
     const linked = links.get(m.id) ?? [];
     const contactId = contactsByKey.get(m.id)?.[0]?.contactid;
+    if (contactId === undefined) continue; // reported above as missing
     if (linked.length !== 1 || linked[0] !== contactId) problems.push(`link of ${m.id}: ${JSON.stringify(linked)} (expected ["${String(contactId)}"])`);
   }
   for (const appId of links.keys()) if (!mentors.some((m) => m.id === appId)) problems.push(`link of ${appId}, which the app does not have`);
@@ -320,12 +323,12 @@ describe(`crash test (seed ${SEED}; replay with CRASH_SEED=${SEED})`, () => {
         const plan = kills === 0 ? FIRST_KILL : kills < MIN_KILLS ? pickKill(rand) : undefined;
         const r = await runChild(w, plan, trigger);
         history.push(historyLine(w, r, i) + (trigger === "manual" ? " (manual run)" : ""));
-        trigger = "timer";
         if (r.killed) {
+          trigger = "timer";
           kills++;
           continue;
         }
-        if (r.code === CrashChildExit.stalled) {
+        if (r.code === CrashChildExit.stalled && trigger === "timer") {
           // A run that nothing can finish any more (every queue empty): the product lets the timer
           // pass it by after 30 minutes. Noted, then recovered at once the way an operator would,
           // with a manual sync. What matters is that no record is lost or duplicated on the way.
