@@ -118,22 +118,40 @@ export class SyncEngine {
         const [latest] = await this.deps.state.listRuns({ mapping: name, limit: 1 });
         if (latest && ["queued", "planning", "writing"].includes(latest.status) && this.deps.clock.now() - Date.parse(latest.startedAt) < ACTIVE_RUN_MS) {
           this.deps.logger.info("scheduled run skipped: the previous run is still active", { mapping: name, runId: latest.runId });
+          // Its children still wait for it: their lookups need the links that run is writing.
+          runOf.set(name, latest.runId);
           continue;
         }
       }
-      const run = await this.deps.state.createRun(newRun(randomUUID(), name, req, this.nowIso()));
-      runOf.set(name, run.runId);
-      runs.push(run);
+      const runId = randomUUID();
       const parents = this.parentsOf(name).map((p) => runOf.get(p)).filter((id): id is string => !!id);
-      await this.deps.queues.runs.send({ runId: run.runId, mapping: name, mode: req.mode, dryRun: req.dryRun, trigger: req.trigger, after: parents });
+      // The message goes first: a crash right after it leaves a message whose worker creates the
+      // run row (ensureRun); a crash before it leaves nothing. The other order could leave a
+      // "queued" run that nothing will ever plan, and that holds back the schedule and its children.
+      await this.deps.queues.runs.send({ runId, mapping: name, mode: req.mode, dryRun: req.dryRun, trigger: req.trigger, after: parents });
+      const run = await this.ensureRun(newRun(runId, name, req, this.nowIso()));
+      runOf.set(name, runId);
+      runs.push(run);
     }
     return runs;
+  }
+
+  /** Creates the run row, or returns it when its worker (or an earlier attempt) created it first. */
+  private async ensureRun(run: RunRecord): Promise<RunRecord> {
+    try {
+      return await this.deps.state.createRun(run);
+    } catch (e) {
+      const existing = await this.deps.state.getRun(run.runId);
+      if (existing) return existing;
+      throw e;
+    }
   }
 
   /** Plans a run and hands its writes to the queues. Returns the plan (for dry runs), or undefined. */
   async handleRun(msg: RunMessage): Promise<RunPlan | undefined> {
     const { state } = this.deps;
-    const run = await state.getRun(msg.runId);
+    // A message whose starter died before it stored the run row creates the row itself.
+    const run = (await state.getRun(msg.runId)) ?? (await this.ensureRun(newRun(msg.runId, msg.mapping, msg, this.nowIso())));
     if (!run || ["writing", "succeeded", "completed_with_failures", "failed"].includes(run.status)) return undefined;
     if (await this.parentsBusy(msg)) {
       await this.deps.queues.runs.send({ ...msg, waits: (msg.waits ?? 0) + 1 }, { delayMs: PARENT_WAIT_MS });
@@ -145,13 +163,15 @@ export class SyncEngine {
     const deadIds = new Set(pending.keys());
     /** Pending records this run's feed decided again (their writes carry the pending ids). */
     const covered = new Set<string>();
-    let planned = 0;
     // Writes leave page by page while planning goes on. They go out before the run is marked
     // "writing" and before the cursors move: a crash re-plans the same changes, and writes are idempotent.
     const sink: PlanSink | undefined = msg.dryRun ? undefined : async (direction, ops) => {
       this.markDeadLetters(msg.mapping, ops, deadIds);
       for (const op of ops) for (const id of op.clearDeadLetters ?? []) covered.add(id);
-      planned += ops.length;
+      // Counted as planned as soon as they are queued: if this plan dies and the run is planned
+      // again, the writes already queued still finish and are still counted against the run, so it
+      // cannot settle before the writes of the second plan are done.
+      await state.updateRun(msg.runId, (r) => ({ ...r, planned: r.planned + ops.length }));
       await this.enqueue(direction, msg, ops);
       await this.deps.relieve?.();
     };
@@ -187,10 +207,10 @@ export class SyncEngine {
     for (const link of plan.linkUpdates) for (const id of this.deadLetterIdsOf(msg.mapping, link, deadIds)) await state.deleteDeadLetter(id);
     for (const link of plan.linkRemovals) await state.deleteLink(link);
     // Pending records this run did not meet in its feeds are re-read fresh on both sides and decided again.
-    planned += await this.revisitPending(msg, pending, covered, plan.deferred);
+    const revisits = await this.revisitPending(msg, pending, covered, plan.deferred);
     if (plan.cursors.dataverse) await this.saveCursor(m.name, "dataverse", plan.cursors.dataverse);
     if (plan.cursors.app) await this.saveCursor(m.name, "app", plan.cursors.app);
-    await this.finish(await recordPlan(state, msg.runId, plan, planned, this.nowIso()));
+    await this.finish(await recordPlan(state, msg.runId, plan, revisits, this.nowIso()));
     return plan;
   }
 

@@ -4,6 +4,11 @@ import type { Clock } from "../../../shared/ports.js";
 import { startSyncHarness, type HarnessOptions, type SyncHarness } from "../../support/syncHarness.js";
 import { contactsByMentorId, duplicatesOf } from "./faultFixtures.js";
 import { readFileSync } from "node:fs";
+import { Queues } from "../../../shared/names.js";
+import type { Services } from "../../../shared/runtime/services.js";
+import { runCycle } from "../../../shared/runtime/syncCycle.js";
+import { MemoryWorkQueue } from "../../../shared/state/memoryQueue.js";
+import { SyncEngine } from "../../../shared/sync/engine.js";
 import type { SyncConfigInput } from "../../../shared/config/mapping.js";
 import { OTHER_USER, configWithMentors, contact, contactIdOf, editDataverse, mark, writesSince } from "./syncFixtures.js";
 
@@ -256,6 +261,17 @@ describe("convergence under ordinary faults", () => {
   });
 });
 
+/** A new process on the same tables and the same remote systems: new engine, empty in-memory queues. */
+function restartedServices(s: Services): Services {
+  const queues = {
+    runs: new MemoryWorkQueue<never>(Queues.runs, s.clock),
+    dataverseWrites: new MemoryWorkQueue<never>(Queues.dataverseWrites, s.clock),
+    appWrites: new MemoryWorkQueue<never>(Queues.appWrites, s.clock),
+    recordEvents: new MemoryWorkQueue<never>(Queues.recordEvents, s.clock),
+  };
+  return { ...s, queues, engine: new SyncEngine({ ...s.engine.deps, queues }) };
+}
+
 describe("idempotent creates with a natural key", () => {
   let h: SyncHarness;
   afterEach(async () => h?.stop());
@@ -287,6 +303,26 @@ describe("idempotent creates with a natural key", () => {
     expect(link).toMatchObject({ dataverseId: h.stack.dataverse.rows("hlf_team")[0].hlf_teamid });
     expect(link?.pendingCreate).toBeUndefined();
     expect(await h.services.state.listDeadLetters({ mapping: "teams" })).toEqual([]);
+  });
+
+  it("a Dataverse create whose answer was lost, followed by a crash, is matched, not created again on either side", async () => {
+    h = await startSyncHarness({ clock: testClock(), schema: teamsSchema(), config: teamsConfig({ naturalKey: true }), seed: false });
+    await h.cycle();
+    h.stack.app.put("team", "t-1", { code: "T1", name: "One", parentId: null });
+    await planOnly(h, "teams");
+    const [write] = await h.services.queues.dataverseWrites.receive(1, 60_000);
+    h.stack.dataverse.faults.add({ method: "POST", path: "CreateMultiple", lostAnswer: true });
+    // The create lands, its answer is lost, and the process dies before it learns what happened.
+    await h.services.engine.handleWrite(write.body).catch(() => undefined);
+    expect(h.stack.dataverse.rows("hlf_team")).toHaveLength(1);
+
+    const restarted = restartedServices(h.services);
+    await runCycle(restarted, { full: false, dryRun: false });
+    await runCycle(restarted, { full: false, dryRun: false });
+
+    expect(h.stack.app.list("team")).toHaveLength(1);
+    expect(h.stack.dataverse.rows("hlf_team")).toHaveLength(1);
+    expect((await h.services.state.getLinkByApp("teams", "t-1"))?.dataverseId).toBe(h.stack.dataverse.rows("hlf_team")[0].hlf_teamid);
   });
 });
 
