@@ -4,13 +4,13 @@ import type { SyncConfig } from "../config/mapping.js";
 import { ErrorCodes, SyncError, errorMessage } from "../errors.js";
 import { TelemetryEvents } from "../names.js";
 import type { Notifier } from "../ops/notifier.js";
-import type { AppClient, Clock, DataverseClient, DeadLetter, DirectionKey, Logger, PayloadStore, RunMode, RunRecord, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
+import type { AppClient, Clock, DataverseClient, DataverseRow, DeadLetter, DirectionKey, Logger, PayloadStore, RunMode, RunRecord, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
 import { writeToApp, type AppWriterContext } from "./appWriter.js";
 import { CompiledMapping } from "./compiledMapping.js";
 import type { DecideContext, RecordFailure } from "./decide.js";
 import { writeToDataverse } from "./dataverseWriter.js";
 import { createLookupResolver, memoizeLookups, type LookupResolver } from "./lookups.js";
-import { planRun, type PlanSink, type RunPlan } from "./planner.js";
+import { planRun, readRowsById, type PlanSink, type RunPlan } from "./planner.js";
 import { refreshRecord } from "./refresh.js";
 import type { Registry } from "./registry.js";
 import { finishRun, newRun, plannedCounts, recordPlan, recordWrites, settleStatus } from "./runBook.js";
@@ -51,6 +51,8 @@ export interface StartRequest {
   trigger: RunMessage["trigger"];
 }
 
+/** Re-reads one write message decides side by side (each is a few reads and writes of one record). */
+const REFRESH_CONCURRENCY = 8;
 /** Pending records a run reads and revisits at most (the rest wait for a later run, still recorded). */
 const PENDING_LIMIT = 10_000;
 /** Back-off of a pending record across runs: 5 min after the first failure, doubling, at most a day. */
@@ -223,10 +225,18 @@ export class SyncEngine {
     const outcome = msg.direction === "toDataverse"
       ? await writeToDataverse(this.writerContext(), m, planned)
       : await writeToApp(this.writerContext(), m, planned);
-    for (const op of refresh) {
-      mergeOutcome(outcome, await this.refresh(m, { appId: op.appId, dataverseId: op.dataverseId }, msg.runId, op.attempt, op.clearDeadLetters));
-      if (!op.uncounted) outcome.finished += 1; // the planned op is done: what it became is in the counts
-    }
+    // Re-reads (pending records, lost If-Match races) read their Dataverse rows 50 to a request,
+    // then decide and write several records side by side.
+    const prefetched = await this.prefetchRows(m, refresh);
+    let next = 0;
+    const worker = async () => {
+      while (next < refresh.length) {
+        const op = refresh[next++];
+        mergeOutcome(outcome, await this.refresh(m, { appId: op.appId, dataverseId: op.dataverseId }, msg.runId, op.attempt, op.clearDeadLetters, prefetched));
+        if (!op.uncounted) outcome.finished += 1; // the planned op is done: what it became is in the counts
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(REFRESH_CONCURRENCY, refresh.length) }, worker));
     await this.settle(msg.mapping, msg.runId, msg.direction, outcome);
     if (msg.payloadRef) await this.dropPayload(msg);
     return outcome;
@@ -246,9 +256,11 @@ export class SyncEngine {
    * caller counts the op or event that asked for it) and their retries go to the queue of their own
    * direction.
    */
-  private async refresh(m: CompiledMapping, ids: { appId?: string; dataverseId?: string }, runId: string, attempt: number, clearPending: string[] = []): Promise<WriteOutcome> {
+  private async refresh(
+    m: CompiledMapping, ids: { appId?: string; dataverseId?: string }, runId: string, attempt: number, clearPending: string[] = [], prefetched?: Map<string, DataverseRow | null>,
+  ): Promise<WriteOutcome> {
     const ctx = { ...(await this.decideContext(m, runId)), fresh: true };
-    const decisions = await refreshRecord(this.deps, ctx, ids);
+    const decisions = await refreshRecord(this.deps, ctx, ids, prefetched);
     const settled = !decisions.failures.length && !decisions.pending.length && !decisions.parked.length;
     // The record's pending entries go once its writes succeed (or at once when nothing needs writing).
     const clear = settled && clearPending.length ? { clearDeadLetters: clearPending } : {};
@@ -269,6 +281,15 @@ export class SyncEngine {
     for (const link of decisions.linkUpdates) await this.deps.state.putLink(link).catch(() => undefined);
     for (const link of decisions.linkRemovals) await this.deps.state.deleteLink(link);
     return outcome;
+  }
+
+  /** The Dataverse rows of many re-reads in a few requests (a single one is read by the refresh itself). */
+  private async prefetchRows(m: CompiledMapping, ops: WriteOp[]): Promise<Map<string, DataverseRow | null> | undefined> {
+    const ids = [...new Set(ops.map((o) => o.dataverseId).filter((id): id is string => !!id))];
+    if (ids.length < 2) return undefined;
+    const rows = new Map<string, DataverseRow | null>(ids.map((id) => [id, null]));
+    for (const row of await readRowsById(this.deps, m, ids)) rows.set(String(row[m.primaryId]), row);
+    return rows;
   }
 
   /** The mapping's pending records (at most PENDING_LIMIT), to recognise and revisit records that did not sync. */

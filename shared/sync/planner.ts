@@ -157,7 +157,7 @@ function isPendingPair(ctx: DecideContext, p: Pair): boolean {
 const REREAD_CHUNK = 50;
 
 /** Reads Dataverse rows by id, REREAD_CHUNK to a request. Rows that no longer exist are simply absent. */
-async function readRowsById(deps: PlanDeps, m: CompiledMapping, ids: string[]): Promise<DataverseRow[]> {
+export async function readRowsById(deps: Pick<PlanDeps, "dataverse">, m: CompiledMapping, ids: string[]): Promise<DataverseRow[]> {
   const out: DataverseRow[] = [];
   for (let i = 0; i < ids.length; i += REREAD_CHUNK) {
     const filter = ids.slice(i, i + REREAD_CHUNK).map((id) => `${checkName(m.primaryId, "column")} eq ${checkGuid(id)}`).join(" or ");

@@ -1,4 +1,4 @@
-import type { AppClient, DataverseClient, SyncStateStore } from "../ports.js";
+import type { AppClient, DataverseClient, DataverseRow, SyncStateStore } from "../ports.js";
 import { decidePair, emptyDecisions, type DecideContext, type Decisions, type Pair } from "./decide.js";
 
 /**
@@ -9,13 +9,16 @@ export async function refreshRecord(
   deps: { dataverse: DataverseClient; app: AppClient; state: SyncStateStore },
   ctx: DecideContext,
   ids: { appId?: string; dataverseId?: string },
+  /** Rows read just before for many records at once (null: the row does not exist). */
+  prefetched?: Map<string, DataverseRow | null>,
 ): Promise<Decisions> {
   const m = ctx.mapping;
   const out = emptyDecisions();
   let link = ids.appId ? await deps.state.getLinkByApp(m.name, ids.appId) : null;
   if (!link && ids.dataverseId) link = await deps.state.getLinkByDataverse(m.name, ids.dataverseId);
   const dataverseId = link?.dataverseId ?? ids.dataverseId;
-  const dv = dataverseId ? await deps.dataverse.retrieve(m.mapping.dataverse.entitySet, dataverseId, m.select) : null;
+  const known = dataverseId !== undefined ? prefetched?.get(dataverseId) : undefined;
+  const dv = known !== undefined ? known : dataverseId ? await deps.dataverse.retrieve(m.mapping.dataverse.entitySet, dataverseId, m.select) : null;
   let appId = link?.appId ?? ids.appId;
   if (!appId && dv && m.idKeyFields.length === 1 && m.keyFields.length === 1) {
     const v = dv[m.idKeyFields[0].dataverse];

@@ -86,6 +86,25 @@ describe("convergence under ordinary faults", () => {
     expect(await pendingOf(h)).toEqual([]);
   });
 
+  it("a run revisits many pending records with their Dataverse rows read 50 to a request, not one by one", async () => {
+    await start();
+    for (const n of [1, 2, 3] as const) editDataverse(h, "contact", contactIdOf(n), { hlf_score: 60 + n });
+    h.stack.app.failNext({ method: "PATCH", status: 503, count: Infinity });
+    await h.cycle();
+    expect(await pendingOf(h)).toHaveLength(3);
+    h.stack.app.clearFaults();
+    clock.advance(10 * MINUTE);
+    const at = mark(h);
+
+    await h.cycle();
+
+    for (const n of [1, 2, 3] as const) expect(h.stack.app.get("mentor", `m-000${n}`)!.data!.score).toBe(60 + n);
+    const reads = h.stack.dataverse.log.entries().slice(at.dv).filter((e) => e.method === "GET" && e.path.includes("contacts"));
+    expect(reads.filter((e) => /contacts\([0-9a-f-]{36}\)/.test(e.path))).toEqual([]);
+    expect(reads.filter((e) => decodeURIComponent(e.path).includes(" or "))).toHaveLength(1);
+    expect(await pendingOf(h)).toEqual([]);
+  });
+
   it("outage on the Dataverse side: app changes whose writes failed reach Dataverse on a later run", async () => {
     await start();
     h.stack.app.patch("mentor", "m-0002", { firstName: "Olav" });
