@@ -11,6 +11,7 @@ import type { DecideContext, RecordFailure } from "./decide.js";
 import { writeToDataverse } from "./dataverseWriter.js";
 import { createLookupResolver, memoizeLookups, type LookupResolver } from "./lookups.js";
 import { planRun, readRowsById, type PlanSink, type RunPlan } from "./planner.js";
+import { planReconcile } from "./reconcileScan.js";
 import { refreshRecord } from "./refresh.js";
 import type { Registry } from "./registry.js";
 import { finishRun, newRun, plannedCounts, recordPlan, recordWrites, settleStatus } from "./runBook.js";
@@ -188,7 +189,10 @@ export class SyncEngine {
         if (ids.dataverseId) pendingKeys.add(`d:${ids.dataverseId}`);
       }
       const ctx = { ...(await this.decideContext(m, msg.runId)), reconcile: msg.mode === "reconcile", pending: pendingKeys };
-      plan = await planRun(this.deps, ctx, msg.mode !== "delta", this.deps.config.options, sink);
+      // A reconcile run compares both complete reads with the links by hash, in bounded memory.
+      plan = msg.mode === "reconcile"
+        ? await planReconcile(this.deps, ctx, this.deps.config.options, sink)
+        : await planRun(this.deps, ctx, msg.mode === "full", this.deps.config.options, sink);
     } catch (e) {
       await this.failRun(msg.runId, e);
       return undefined;

@@ -143,7 +143,7 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
   return plan;
 }
 
-function isPendingPair(ctx: DecideContext, p: Pair): boolean {
+export function isPendingPair(ctx: DecideContext, p: Pair): boolean {
   // A create that may not have landed, met with its row only: matched with a fresh read of its app record.
   if (p.link?.pendingCreate && p.dv && !p.app) return true;
   const pending = ctx.pending;
@@ -225,7 +225,7 @@ async function readDataverseSides(deps: PlanDeps, ctx: DecideContext, pairs: Pai
  * First-sync matching for one unlinked app record: an unlinked Dataverse row with the same key value
  * is the same record. When the Dataverse feed was a delta, the row is looked up directly.
  */
-async function matchAppByKey(deps: PlanDeps, ctx: DecideContext, p: Pair, pairs: Map<string, Pair>, dvByKey: Map<string, string>, dvComplete: boolean): Promise<void> {
+export async function matchAppByKey(deps: PlanDeps, ctx: DecideContext, p: Pair, pairs: Map<string, Pair>, dvByKey: Map<string, string>, dvComplete: boolean): Promise<void> {
   const m = ctx.mapping;
   let values;
   try {
@@ -251,7 +251,7 @@ async function matchAppByKey(deps: PlanDeps, ctx: DecideContext, p: Pair, pairs:
 }
 
 /** Dataverse rows whose key is the app id of a record the app's delta did not report: read it directly. */
-async function claimByAppId(deps: PlanDeps, ctx: DecideContext, pairs: Map<string, Pair>): Promise<void> {
+export async function claimByAppId(deps: PlanDeps, ctx: DecideContext, pairs: Map<string, Pair>): Promise<void> {
   const m = ctx.mapping;
   const idKey = m.idKeyFields.length === 1 && m.keyFields.length === 1 ? m.idKeyFields[0] : undefined;
   if (!idKey) return;
@@ -267,7 +267,7 @@ async function claimByAppId(deps: PlanDeps, ctx: DecideContext, pairs: Map<strin
   }
 }
 
-async function applyDeleteBreaker(plan: RunPlan, links: LinkIndex, options: SyncOptions, mapping: string): Promise<void> {
+export async function applyDeleteBreaker(plan: RunPlan, links: LinkIndex, options: SyncOptions, mapping: string): Promise<void> {
   const deletes = plan.deletes;
   plan.deletes = [];
   if (!deletes.length) return;

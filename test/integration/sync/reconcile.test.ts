@@ -102,4 +102,28 @@ describe("reconciliation: what the change feeds never showed", () => {
     expect(mapping(summary, "mentors").toApp.created).toBe(1);
     expect(h.stack.app.list("mentor").filter((r) => r.dataverseId === id)).toHaveLength(1);
   });
+
+  it("reads again only what diverged: records in step with their links are neither re-read nor written", async () => {
+    h = await startSyncHarness();
+    for (let n = 0; n < 40; n++) h.stack.app.put("mentor", `m-${2000 + n}`, { firstName: `F${n}`, lastName: `L${n}`, email: `r${n}@example.org`, certificationStatus: "active", certifiedUntil: null, score: n, hourlyRate: 300, isPublic: true, groupId: null, lastContactAt: null, active: true });
+    await h.cycle();
+    await h.cycle();
+    h.stack.dataverse.changeTrackingOutage(true);
+    editDataverse(h, "contact", contactIdOf(3), { hlf_score: 7 });
+    h.stack.dataverse.changeTrackingOutage(false);
+    h.stack.app.remove("mentor", "m-2005");
+    const at = mark(h);
+
+    const summary = await h.cycle({ reconcile: true, mapping: "mentors" });
+
+    expect(mapping(summary, "mentors").divergence).toEqual({ records: 2, fields: { score: 1 } });
+    // Two complete reads, then the two suspects' rows in one request; no app record is read one by one.
+    const dvReads = h.stack.dataverse.log.entries().slice(at.dv).filter((e) => e.method === "GET" && e.path.includes("contacts"));
+    const byId = dvReads.filter((e) => decodeURIComponent(e.path).includes("$filter="));
+    expect(byId).toHaveLength(1);
+    expect(h.stack.app.requests.slice(at.app).filter((r) => r.method === "GET" && /^\/sync\/mentor\/[^/?]+$/.test(r.path))).toEqual([]);
+    expect(h.stack.app.get("mentor", "m-0003")!.data!.score).toBe(7);
+    // mentors deactivate: the row of the record deleted in the app is deactivated.
+    expect(h.stack.dataverse.rows("contact").find((r) => r.hlf_mentorid === "m-2005")!.statecode).toBe(1);
+  });
 });
