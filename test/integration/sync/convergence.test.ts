@@ -2,13 +2,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCodes, SyncError } from "../../../shared/errors.js";
 import type { Clock } from "../../../shared/ports.js";
 import { startSyncHarness, type HarnessOptions, type SyncHarness } from "../../support/syncHarness.js";
-import { contactsByMentorId, duplicatesOf } from "./faultFixtures.js";
+import { contactsByMentorId, duplicatesOf, restartedServices } from "./faultFixtures.js";
 import { readFileSync } from "node:fs";
-import { Queues } from "../../../shared/names.js";
-import type { Services } from "../../../shared/runtime/services.js";
 import { runCycle } from "../../../shared/runtime/syncCycle.js";
-import { MemoryWorkQueue } from "../../../shared/state/memoryQueue.js";
-import { SyncEngine } from "../../../shared/sync/engine.js";
 import type { SyncConfigInput } from "../../../shared/config/mapping.js";
 import { OTHER_USER, configWithMentors, contact, contactIdOf, editDataverse, mark, writesSince } from "./syncFixtures.js";
 
@@ -280,16 +276,6 @@ describe("convergence under ordinary faults", () => {
   });
 });
 
-/** A new process on the same tables and the same remote systems: new engine, empty in-memory queues. */
-function restartedServices(s: Services): Services {
-  const queues = {
-    runs: new MemoryWorkQueue<never>(Queues.runs, s.clock),
-    dataverseWrites: new MemoryWorkQueue<never>(Queues.dataverseWrites, s.clock),
-    appWrites: new MemoryWorkQueue<never>(Queues.appWrites, s.clock),
-    recordEvents: new MemoryWorkQueue<never>(Queues.recordEvents, s.clock),
-  };
-  return { ...s, queues, engine: new SyncEngine({ ...s.engine.deps, queues }) };
-}
 
 describe("idempotent creates with a natural key", () => {
   let h: SyncHarness;

@@ -1,11 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Queues } from "../../../shared/names.js";
-import type { Services } from "../../../shared/runtime/services.js";
 import { runCycle } from "../../../shared/runtime/syncCycle.js";
-import { MemoryWorkQueue } from "../../../shared/state/memoryQueue.js";
-import { SyncEngine } from "../../../shared/sync/engine.js";
 import { demoConfig, startSyncHarness, type SyncHarness } from "../../support/syncHarness.js";
-import { addMentors, appMentorsByDataverseId, contactsByMentorId, duplicatesOf, skippingClock } from "./faultFixtures.js";
+import { addMentors, appMentorsByDataverseId, contactsByMentorId, duplicatesOf, skippingClock, restartedServices } from "./faultFixtures.js";
 
 /** The two seed contacts without hlf_mentorid: they began in Dataverse and are created in the app. */
 const DATAVERSE_ONLY = ["c0a80001-0000-4000-8000-000000000004", "c0a80001-0000-4000-8000-000000000005"];
@@ -15,16 +11,6 @@ function smallChunks(chunkSize: number) {
   return { ...config, options: { ...(config.options ?? {}), chunkSize } };
 }
 
-/** A new process on the same tables and the same remote systems: new engine, empty in-memory queues. */
-function restartedServices(s: Services): Services {
-  const queues = {
-    runs: new MemoryWorkQueue<never>(Queues.runs, s.clock),
-    dataverseWrites: new MemoryWorkQueue<never>(Queues.dataverseWrites, s.clock),
-    appWrites: new MemoryWorkQueue<never>(Queues.appWrites, s.clock),
-    recordEvents: new MemoryWorkQueue<never>(Queues.recordEvents, s.clock),
-  };
-  return { ...s, queues, engine: new SyncEngine({ ...s.engine.deps, queues }) };
-}
 
 /** Both sides agree: every app mentor has exactly one contact with its id, and the reverse. */
 function expectConverged(h: SyncHarness): void {

@@ -1,4 +1,8 @@
+import { Queues } from "../../../shared/names.js";
 import type { Clock } from "../../../shared/ports.js";
+import type { Services } from "../../../shared/runtime/services.js";
+import { MemoryWorkQueue } from "../../../shared/state/memoryQueue.js";
+import { SyncEngine } from "../../../shared/sync/engine.js";
 import type { SyncHarness } from "../../support/syncHarness.js";
 
 /** A valid app mentor; `n` makes the id (m-1000 + n) and the names unique. */
@@ -64,4 +68,15 @@ export function skippingClock(): Clock & { slept: number[] } {
       await new Promise<void>((resolve) => setImmediate(resolve));
     },
   };
+}
+
+/** A new process on the same tables and the same remote systems: new engine, empty in-memory queues. */
+export function restartedServices(s: Services): Services {
+  const queues = {
+    runs: new MemoryWorkQueue<never>(Queues.runs, s.clock),
+    dataverseWrites: new MemoryWorkQueue<never>(Queues.dataverseWrites, s.clock),
+    appWrites: new MemoryWorkQueue<never>(Queues.appWrites, s.clock),
+    recordEvents: new MemoryWorkQueue<never>(Queues.recordEvents, s.clock),
+  };
+  return { ...s, queues, engine: new SyncEngine({ ...s.engine.deps, queues }) };
 }
