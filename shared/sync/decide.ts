@@ -262,7 +262,9 @@ async function holdFiltered(ctx: DecideContext, pair: Pair, direction: Direction
     const other = direction === "toApp"
       ? (pair.dv ? await m.dataverseToCanonical(pair.dv, ctx.lookups) : undefined)
       : (pair.app ? m.appToCanonical(pair.app) : undefined);
-    changed = other !== undefined && !canonicalEquals(pick(other, m.fields.map((f) => f.app)), pick(link.base, m.fields.map((f) => f.app)));
+    // Only fields that may travel in the held direction: a one-way mapping holds nothing back.
+    const fields = m.writableTo(direction === "toApp" ? "app" : "dataverse");
+    changed = other !== undefined && fields.length > 0 && !canonicalEquals(pick(other, fields), pick(link.base, fields));
   } catch {
     changed = true; // cannot tell: keep it pending rather than lose it
   }

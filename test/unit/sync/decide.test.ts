@@ -192,4 +192,28 @@ describe("decidePair", () => {
     expect(deactivating.skipped.toApp).toBe(1);
     expect(propagating.toApp.map((o) => o.kind)).toEqual(["create"]);
   });
+
+  it("keeps a Dataverse change pending (FILTERED) while its linked app record is outside app.filter", async () => {
+    const ctx = ctxFor(mappingWith({ app: { entity: "mentor", filter: "score > 50" } }));
+    const out = await decide({ link, app: appRecord(), dv: dvRow({ firstname: "Changed" }) }, ctx);
+
+    expect(out.toApp).toEqual([]);
+    expect(out.pending).toMatchObject([{ direction: "toApp", code: ErrorCodes.Filtered, appId: "m-0001", dataverseId: DV_ID }]);
+  });
+
+  it("holds nothing back for a filtered record when the mapping writes nothing in that direction", async () => {
+    const ctx = ctxFor(mappingWith({ app: { entity: "mentor", filter: "score > 50" }, direction: "to-dataverse" }));
+    const out = await decide({ link, app: appRecord(), dv: dvRow({ firstname: "Changed" }) }, ctx);
+
+    expect(out.pending).toEqual([]);
+    expect(out.skipped.toDataverse).toBe(1);
+  });
+
+  it("parks a manual conflict and keeps the record pending, so its other changes are not lost", async () => {
+    const ctx = ctxFor(mappingWith({ conflict: { strategy: "manual" } }));
+    const out = await decide({ link, app: appRecord({ firstName: "Anna" }), dv: dvRow({ firstname: "Berit", hlf_score: 11 }) }, ctx);
+
+    expect(out.parked).toHaveLength(1);
+    expect(out.pending).toMatchObject([{ code: ErrorCodes.ConflictParked, appId: "m-0001", dataverseId: DV_ID }]);
+  });
 });
