@@ -5,6 +5,7 @@ import type { QueueMessage } from "../../../shared/ports.js";
 import { recordPoisonMessage } from "../../../shared/runtime/poison.js";
 import { drainMemoryQueues } from "../../../shared/runtime/queuePump.js";
 import { setServices } from "../../../shared/runtime/services.js";
+import { MemoryWorkQueue } from "../../../shared/state/memoryQueue.js";
 import { writeOpsOf, type RunMessage, type WriteMessage } from "../../../shared/sync/writeOps.js";
 import { startSyncHarness, type SyncHarness } from "../../support/syncHarness.js";
 
@@ -58,6 +59,24 @@ describe("the poison path loses nothing", () => {
     s.state.putDeadLetter = putDeadLetter;
     await poisonWatcher("dataverse-writes-poison")(JSON.stringify(msg), context());
     expect((await s.state.listDeadLetters({ mapping: "mentors" })).map((d) => [d.recordId, d.code])).toEqual([["m-0001", ErrorCodes.AttemptsExhausted]]);
+  });
+
+  it("on the last delivery, sends a message it cannot record back to its poison queue instead of letting it go to -poison-poison", async () => {
+    h = await startSyncHarness();
+    setServices(h.services);
+    const s = h.services;
+    const poison = new MemoryWorkQueue<unknown>("dataverse-writes-poison", s.clock);
+    Object.assign(s.queues.dataverseWrites, { poison: () => poison });
+    const msg: WriteMessage = {
+      runId: "00000000-0000-4000-8000-000000000001", mapping: "mentors", direction: "toDataverse",
+      ops: [{ kind: "update", appId: "m-0001", dataverseId: "c0a80001-0000-4000-8000-000000000001", values: { score: 1 }, base: { score: 1 }, attempt: 4 }],
+    };
+    s.state.putDeadLetter = async () => { throw storageDown(); };
+    const last = new InvocationContext({ functionName: "poisonWatcher-test", triggerMetadata: { dequeueCount: 5 }, logHandler: () => undefined });
+
+    await poisonWatcher("dataverse-writes-poison")(JSON.stringify(msg), last);
+
+    expect(await poison.approximateCount()).toBe(1);
   });
 
   it("keeps a poisoned record event too when its dead letter cannot be stored", async () => {
