@@ -70,6 +70,30 @@ export class CompiledMapping {
   }
 
   /** Canonical values of a Dataverse row; lookups resolve to app ids through `lookups`. */
+  /**
+   * The same, without waiting, when every lookup of the row has a known answer (undefined otherwise):
+   * the echo check runs it on every row of a delta, a million after a large load.
+   */
+  dataverseToCanonicalNow(row: DataverseRow, lookups: LookupResolver): Canonical | undefined {
+    let values: Canonical = {};
+    for (const f of this.fields) {
+      if (isReference(f)) {
+        const id = row[lookupReadProperty(f)];
+        if (id == null) values[f.app] = f.default ?? null;
+        else {
+          const known = lookups.knownToApp?.(this.mapping, f, String(id));
+          if (known === undefined) return undefined;
+          values[f.app] = known;
+        }
+      } else {
+        values[f.app] = dataverseToCanonical(f, row[f.dataverse], this.registry);
+      }
+    }
+    const mapper = this.recordMapper();
+    if (mapper?.fromDataverse) values = mapper.fromDataverse(row, values);
+    return values;
+  }
+
   async dataverseToCanonical(row: DataverseRow, lookups: LookupResolver): Promise<Canonical> {
     let values: Canonical = {};
     for (const f of this.fields) {

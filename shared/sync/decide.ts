@@ -77,13 +77,16 @@ const isSelf = (ctx: DecideContext, row: DataverseRow) => ctx.selfUserId !== "" 
  * hash (an echo only when they are equal: a person's edit just before our write, or a plug-in's
  * change during it, makes them differ). undefined: not an echo candidate, plan the row as it is.
  */
-export async function echoHashOf(ctx: DecideContext, row: DataverseRow): Promise<number | undefined> {
+export function echoHashOf(ctx: DecideContext, row: DataverseRow): number | undefined | Promise<number | undefined> {
   if (ctx.fresh || !isSelf(ctx, row) || !ctx.mapping.acceptsDataverse(row)) return undefined;
   try {
-    return hash32(hashCanonical(await ctx.mapping.dataverseToCanonical(row, ctx.lookups)));
+    // Without an await when the row's lookups are known already (nearly every row of a large delta).
+    const now = ctx.mapping.dataverseToCanonicalNow(row, ctx.lookups);
+    if (now) return hash32(hashCanonical(now));
   } catch {
     return undefined; // a value that cannot be mapped is reported when the row is decided
   }
+  return ctx.mapping.dataverseToCanonical(row, ctx.lookups).then((values) => hash32(hashCanonical(values)), () => undefined);
 }
 
 /** The first 32 bits of a canonical hash (hex sha256), as the echo check keeps it. */

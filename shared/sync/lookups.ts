@@ -11,6 +11,8 @@ import { bindUrl, ownerBindUrl } from "./values.js";
 export interface LookupResolver {
   toApp(mapping: Mapping, field: FieldMapping, dataverseId: string): Promise<string>;
   toDataverseBind(mapping: Mapping, field: FieldMapping, appRef: string): Promise<string>;
+  /** An answer of `toApp` already known (memoized and settled), without waiting; undefined otherwise. */
+  knownToApp?(mapping: Mapping, field: FieldMapping, dataverseId: string): string | undefined;
 }
 
 export function createLookupResolver(config: SyncConfig, state: SyncStateStore, dataverse: DataverseClient): LookupResolver {
@@ -78,12 +80,18 @@ const MEMO_LIMIT = 10_000;
 
 export function memoizeLookups(inner: LookupResolver): LookupResolver {
   const answers = new Map<string, Promise<string>>();
+  /** Settled answers, for callers that can use them without an await (the echo check of a million rows). */
+  const settled = new Map<string, string>();
   const once = (key: string, resolve: () => Promise<string>) => {
     let answer = answers.get(key);
     if (answer) return answer;
     // A run whose every record points at a different parent gains nothing from remembering: bounded.
-    if (answers.size >= MEMO_LIMIT) answers.clear();
+    if (answers.size >= MEMO_LIMIT) {
+      answers.clear();
+      settled.clear();
+    }
     answers.set(key, (answer = resolve()));
+    answer.then((value) => void (answers.get(key) === answer && settled.set(key, value)), () => undefined);
     // Only answers are remembered, and permanent refusals: a transient failure (Table Storage
     // briefly unavailable) must not fail every later child of the same parent as well.
     answer.catch((e: unknown) => {
@@ -93,6 +101,7 @@ export function memoizeLookups(inner: LookupResolver): LookupResolver {
   };
   return {
     toApp: (mapping, field, dataverseId) => once(`a|${mapping.name}|${field.app}|${dataverseId}`, () => inner.toApp(mapping, field, dataverseId)),
+    knownToApp: (mapping, field, dataverseId) => settled.get(`a|${mapping.name}|${field.app}|${dataverseId}`),
     toDataverseBind: (mapping, field, appRef) => once(`d|${mapping.name}|${field.app}|${appRef}`, () => inner.toDataverseBind(mapping, field, appRef)),
   };
 }

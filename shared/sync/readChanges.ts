@@ -33,7 +33,7 @@ export async function readDataverseChanges(
   mapping: CompiledMapping,
   cursor: Cursor | null,
   full: boolean,
-  echoHash: (row: DataverseRow) => Promise<number | undefined> = async () => undefined,
+  echoHash: (row: DataverseRow) => number | undefined | Promise<number | undefined> = () => undefined,
 ): Promise<DataverseChanges> {
   const entitySet = mapping.mapping.dataverse.entitySet;
   const read = async (deltaLink?: string): Promise<DataverseChanges> => {
@@ -42,7 +42,8 @@ export async function readDataverseChanges(
       for (const row of page.rows) {
         const id = String(row[mapping.primaryId]);
         out.seen?.add(id);
-        const hash = deltaLink ? await echoHash(row) : undefined;
+        let hash = deltaLink ? echoHash(row) : undefined;
+        if (hash instanceof Promise) hash = await hash;
         if (hash !== undefined) out.echoes.add(id, hash);
         else out.rows.push(row);
       }

@@ -85,4 +85,27 @@ describe("memoized lookups (one write message)", () => {
     expect(unknown.map((u) => u.status)).toEqual(["rejected", "rejected"]);
     expect(reads).toBe(3);
   });
+
+  it("knows a settled answer without an await, and forgets a transient failure so the next child asks again", async () => {
+    const config = configWith("id");
+    const state = createMemoryStateStore();
+    await state.putLink({ mapping: "groups", appId: "g-north", dataverseId: GROUP_ID, base: {}, hash: "h", lastSyncedAt: "2026-01-01T00:00:00Z" });
+    let failNext = true;
+    const flaky: SyncStateStore = Object.assign(Object.create(state) as SyncStateStore, {
+      getLinkByDataverse: (mapping: string, id: string) => {
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error("Table Storage briefly unavailable"));
+        }
+        return state.getLinkByDataverse(mapping, id);
+      },
+    });
+    const lookups = memoizeLookups(createLookupResolver(config, flaky, dataverseWith(null)));
+    const [, mentors] = config.mappings;
+
+    await expect(lookups.toApp(mentors, mentors.fields[1], GROUP_ID)).rejects.toThrow("briefly unavailable");
+    expect(lookups.knownToApp!(mentors, mentors.fields[1], GROUP_ID)).toBeUndefined();
+    expect(await lookups.toApp(mentors, mentors.fields[1], GROUP_ID)).toBe("g-north");
+    expect(lookups.knownToApp!(mentors, mentors.fields[1], GROUP_ID)).toBe("g-north");
+  });
 });
