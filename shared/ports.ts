@@ -158,6 +158,9 @@ export interface Link {
   etag?: string;
 }
 
+/** A link without its base (see SyncStateStore.listLinkDigests). */
+export type LinkDigest = Pick<Link, "appId" | "dataverseId" | "hash" | "pendingCreate">;
+
 export interface DirectionCounts {
   created: number;
   updated: number;
@@ -286,6 +289,11 @@ export interface SyncStateStore {
   putLinks(links: Link[]): Promise<void>;
   deleteLink(link: Link): Promise<void>;
   listLinks(mapping: string): AsyncIterable<Link>;
+  /**
+   * The links' ids and hashes only (no base): what scans over a million links need (echo checks,
+   * reconcile), without reading and parsing every base.
+   */
+  listLinkDigests(mapping: string): AsyncIterable<LinkDigest>;
   countLinks(mapping: string): Promise<number>;
 
   createRun(run: RunRecord): Promise<RunRecord>;

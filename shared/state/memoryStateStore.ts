@@ -1,5 +1,5 @@
 import { ErrorCodes, SyncError } from "../errors.js";
-import type { ConflictRecord, Cursor, DeadLetter, DirectionKey, HealthRecord, Link, RunRecord, Side, SyncStateStore } from "../ports.js";
+import type { ConflictRecord, Cursor, DeadLetter, DirectionKey, HealthRecord, Link, LinkDigest, RunRecord, Side, SyncStateStore } from "../ports.js";
 import { encodeKey, linkAppRowKey, linkDataverseRowKey, RESERVED_PREFIX, runIndexRowKey } from "./keys.js";
 import { guardLength, toGuardedJson } from "./jsonColumn.js";
 import { concurrencyError } from "./tableErrors.js";
@@ -93,6 +93,12 @@ export class MemoryStateStore implements SyncStateStore {
   async *listLinks(mapping: string): AsyncIterable<Link> {
     const pk = encodeKey(mapping);
     for (const row of this.links.list((p, r) => p === pk && r.startsWith("a|"))) yield { ...(row.value as Stored<Link>), etag: row.etag };
+  }
+
+  async *listLinkDigests(mapping: string): AsyncIterable<LinkDigest> {
+    for await (const link of this.listLinks(mapping)) {
+      yield { appId: link.appId, dataverseId: link.dataverseId, hash: link.hash, ...(link.pendingCreate ? { pendingCreate: true } : {}) };
+    }
   }
 
   async countLinks(mapping: string): Promise<number> {

@@ -1,5 +1,5 @@
 import { odata, type TableClient, type TransactionAction } from "@azure/data-tables";
-import type { Canonical, Link } from "../ports.js";
+import type { Canonical, Link, LinkDigest } from "../ports.js";
 import { encodeKey, LinkRowPrefix, linkAppRowKey, linkDataverseRowKey } from "./keys.js";
 import { readJson, writeJson } from "./jsonColumn.js";
 import { retryOnConcurrency } from "./casRetry.js";
@@ -85,6 +85,18 @@ export class TableLinks {
   async delete(link: Link): Promise<void> {
     if (link.etag) return this.deleteOnce(link, link.etag);
     return retryOnConcurrency(`link ${link.mapping}/${link.appId}`, () => this.deleteOnce(link, undefined));
+  }
+
+  async *digests(mapping: string): AsyncIterable<LinkDigest> {
+    const select = ["appId", "dataverseId", "hash", "pendingCreate"];
+    const rows = this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: appRowsFilter(mapping), select } });
+    try {
+      for await (const row of rows) {
+        yield { appId: String(row.appId), dataverseId: String(row.dataverseId), hash: String(row.hash ?? ""), ...(row.pendingCreate === true ? { pendingCreate: true } : {}) };
+      }
+    } catch (e) {
+      throw translateStorageError(e, "list links");
+    }
   }
 
   async *list(mapping: string): AsyncIterable<Link> {

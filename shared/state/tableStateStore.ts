@@ -66,6 +66,7 @@ export async function createTableStateStore(options: TableStateStoreOptions): Pr
     putLinks: (many) => links.putMany(many),
     deleteLink: (link) => links.delete(link),
     listLinks: (mapping) => links.list(mapping),
+    listLinkDigests: (mapping) => links.digests(mapping),
     countLinks: (mapping) => links.count(mapping),
 
     createRun: (run) => runs.create(run),

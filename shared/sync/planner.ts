@@ -1,7 +1,7 @@
 import type { SyncOptions } from "../config/mapping.js";
 import { checkGuid, checkName } from "../dataverse/odataUrl.js";
 import { ErrorCodes } from "../errors.js";
-import type { AppClient, DataverseClient, DataverseRow, Link, SyncStateStore } from "../ports.js";
+import type { AppClient, DataverseClient, DataverseRow, LinkDigest, SyncStateStore } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
 import { decidePair, echoHashOf, emptyDecisions, hash32, type DecideContext, type Decisions, type Pair } from "./decide.js";
 import { canonicalEquals } from "./values.js";
@@ -176,7 +176,7 @@ export async function readRowsById(deps: Pick<PlanDeps, "dataverse">, m: Compile
 async function settleEchoes(deps: PlanDeps, m: CompiledMapping, links: LinkIndex, echoes: IdSet): Promise<{ linked: number; unlinkedRows: DataverseRow[] }> {
   const total = echoes.size;
   if (!total) return { linked: 0, unlinkedRows: [] };
-  const tick = (link: Link) => {
+  const tick = (link: LinkDigest) => {
     if (echoes.get(link.dataverseId) === hash32(link.hash)) echoes.delete(link.dataverseId);
   };
   if (links.loaded || total <= PRELOAD_THRESHOLD) {
@@ -185,7 +185,7 @@ async function settleEchoes(deps: PlanDeps, m: CompiledMapping, links: LinkIndex
       if (link) tick(link);
     }
   } else {
-    for await (const link of deps.state.listLinks(m.name)) tick(link);
+    for await (const link of deps.state.listLinkDigests(m.name)) tick(link);
   }
   const rest = [...echoes];
   return { linked: total - rest.length, unlinkedRows: await readRowsById(deps, m, rest) };

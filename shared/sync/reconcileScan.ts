@@ -77,10 +77,10 @@ export async function planReconcile(deps: PlanDeps, ctx: DecideContext, options:
   // 2. The links against the Dataverse side.
   const suspects = new Map<string, Suspect>();
   const appIndex = new KeyHashMap();
-  for await (const link of deps.state.listLinks(m.name)) {
+  for await (const link of deps.state.listLinkDigests(m.name)) {
     const base = hash32(link.hash);
     const dv = dvHashes.get(link.dataverseId);
-    if (dv === undefined || dv !== base || dvUnhashable.has(link.dataverseId) || link.pendingCreate) suspects.set(link.appId, { appId: link.appId, link });
+    if (dv === undefined || dv !== base || dvUnhashable.has(link.dataverseId) || link.pendingCreate) suspects.set(link.appId, { appId: link.appId });
     dvHashes.delete(link.dataverseId);
     appIndex.set(link.appId, base);
   }
@@ -126,11 +126,8 @@ export async function planReconcile(deps: PlanDeps, ctx: DecideContext, options:
 
   // 4. Links whose app record is gone.
   if (appIndex.size) {
-    for await (const link of deps.state.listLinks(m.name)) {
-      if (!appIndex.has(link.appId)) continue;
-      const s = suspects.get(link.appId);
-      if (s) s.link = link;
-      else suspects.set(link.appId, { appId: link.appId, link });
+    for await (const link of deps.state.listLinkDigests(m.name)) {
+      if (appIndex.has(link.appId) && !suspects.has(link.appId)) suspects.set(link.appId, { appId: link.appId });
     }
   }
 
