@@ -171,11 +171,12 @@ export class SyncEngine {
     const sink: PlanSink | undefined = msg.dryRun ? undefined : async (direction, ops) => {
       this.markDeadLetters(msg.mapping, ops, deadIds);
       for (const op of ops) for (const id of op.clearDeadLetters ?? []) covered.add(id);
-      // Counted as planned as soon as they are queued: if this plan dies and the run is planned
-      // again, the writes already queued still finish and are still counted against the run, so it
-      // cannot settle before the writes of the second plan are done.
-      await state.updateRun(msg.runId, (r) => ({ ...r, planned: r.planned + ops.length }));
+      // Counted as planned as soon as they are queued (queued first: a crash in between must not
+      // count writes that never left, which would keep the run "writing" for ever). If this plan
+      // dies and the run is planned again, the writes already queued still finish and still count
+      // against the run, so it cannot settle before the writes of the second plan are done.
       await this.enqueue(direction, msg, ops);
+      await state.updateRun(msg.runId, (r) => ({ ...r, planned: r.planned + ops.length }));
       await this.deps.relieve?.();
     };
     let plan: RunPlan;

@@ -141,9 +141,7 @@ export class IdSet implements Iterable<string> {
       const o = s * WORDS;
       if ((t[o] | t[o + 1] | t[o + 2] | t[o + 3]) === 0) break;
       const home = this.home(t, o);
-      // The entry at s may fill the hole unless its home lies cyclically in (hole, s].
-      const stays = hole <= s ? home > hole && home <= s : home > hole || home <= s;
-      if (stays) continue;
+      if (staysInProbeRun(hole, s, home)) continue;
       t.copyWithin(hole * WORDS, o, o + WORDS);
       if (this.values) this.values[hole] = this.values[s];
       hole = s;
@@ -171,4 +169,12 @@ function format(t: Uint32Array, o: number): string {
   const b = hex(t[o + 1]);
   const c = hex(t[o + 2]);
   return `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${hex(t[o + 3])}`;
+}
+
+/**
+ * Backward-shift deletion in a linear-probing table: the entry at slot `s` (whose home slot is
+ * `home`) may move up into the `hole` unless its home lies cyclically in (hole, s].
+ */
+export function staysInProbeRun(hole: number, s: number, home: number): boolean {
+  return hole <= s ? home > hole && home <= s : home > hole || home <= s;
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { staysInProbeRun } from "./idSet.js";
 
 /**
  * A map from any string key to a 32-bit value, kept as a 64-bit hash of the key (12 bytes a slot in
@@ -92,8 +93,7 @@ export class KeyHashMap {
       const o = s * WORDS;
       if ((t[o] | t[o + 1]) === 0) break;
       const home = this.home(t[o], t[o + 1]);
-      const stays = hole <= s ? home > hole && home <= s : home > hole || home <= s;
-      if (stays) continue;
+      if (staysInProbeRun(hole, s, home)) continue;
       t.copyWithin(hole * WORDS, o, o + WORDS);
       hole = s;
     }
