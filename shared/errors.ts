@@ -17,6 +17,11 @@ export interface SyncErrorOptions {
   /** The remote system's own error code, e.g. Dataverse `0x80040217`. */
   remoteCode?: string;
   details?: Record<string, unknown>;
+  /**
+   * false: not retried by this invocation or its queue redeliveries although the kind would be
+   * (a Retry-After longer than the call may wait): the record goes pending and a later run retries it.
+   */
+  retryable?: false;
 }
 
 export class SyncError extends Error {
@@ -26,6 +31,7 @@ export class SyncError extends Error {
   readonly retryAfterMs?: number;
   readonly remoteCode?: string;
   readonly details?: Record<string, unknown>;
+  private readonly notRetryable: boolean;
 
   constructor(kind: ErrorKind, code: string, message: string, options: SyncErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -36,10 +42,11 @@ export class SyncError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.remoteCode = options.remoteCode;
     this.details = options.details;
+    this.notRetryable = options.retryable === false;
   }
 
   get retryable(): boolean {
-    return this.kind === "transient" || this.kind === "throttled";
+    return !this.notRetryable && (this.kind === "transient" || this.kind === "throttled");
   }
 }
 
@@ -50,6 +57,16 @@ export const ErrorCodes = {
   Network: "NETWORK",
   ServerBusy: "SERVER_BUSY",
   Throttled: "THROTTLED",
+  /** A connection (TCP and TLS) was not established within options.http.connectTimeoutMs: the request never ran. */
+  ConnectTimeout: "CONNECT_TIMEOUT",
+  /** The host refused the connection (closed port); the message names host:port and the setting holding it. */
+  ConnectionRefused: "CONNECTION_REFUSED",
+  /** The server answered with redirects that never end (fetch gives up after 20). */
+  RedirectLoop: "REDIRECT_LOOP",
+  /** Throttled with a Retry-After longer than the call may wait (options.http.maxRetryAfterMs or the call's remaining total). */
+  RetryAfterTooLong: "RETRY_AFTER_TOO_LONG",
+  /** A response body over options.http.maxResponseBytes: refused while streaming, never buffered whole. */
+  ResponseTooLarge: "RESPONSE_TOO_LARGE",
   // Dataverse and the app
   NotFound: "NOT_FOUND",
   DuplicateKey: "DUPLICATE_KEY",
@@ -59,6 +76,18 @@ export const ErrorCodes = {
   ExpiredDeltaToken: "EXPIRED_DELTA_TOKEN",
   BadRequest: "BAD_REQUEST",
   Auth: "AUTH",
+  /**
+   * A peer answered something other than the documented answer (a 200 with an error body, a bulk
+   * Ids array that is missing or short, a record without id, version or data): that record fails
+   * and stays pending instead of counting as done.
+   */
+  UnexpectedResponse: "UNEXPECTED_RESPONSE",
+  /** A change feed's cursor or next link repeated or did not advance (A → B → A included): the mapping's run ends. */
+  FeedLoop: "FEED_LOOP",
+  /** A change-feed page held more records than were asked for (the `limit` or `odata.maxpagesize`): the mapping's run ends. */
+  PageTooLarge: "PAGE_TOO_LARGE",
+  /** One read of a change feed went over options.feeds.maxPages pages or maxBytes bytes: the mapping's run ends. */
+  FeedTooLong: "FEED_TOO_LONG",
   // mapping and config
   Unmappable: "UNMAPPABLE_VALUE",
   UnresolvedLookup: "UNRESOLVED_LOOKUP",

@@ -95,6 +95,12 @@ export interface AppRecord {
   updatedAt: string;
   deleted: boolean;
   data: Record<string, unknown> | null;
+  /**
+   * Set by the app client, never by the app: what is wrong with a record the app sent in a shape the
+   * App Sync API does not allow (no id, no version, `data` not an object while it is live). Such a
+   * record is never written anywhere: it fails alone with UNEXPECTED_RESPONSE and stays pending.
+   */
+  problem?: string;
 }
 
 export interface AppWriteResult {
@@ -155,6 +161,13 @@ export interface Link {
    * sides present the pair is matched afresh, and with the row missing the create is planned again.
    */
   pendingCreate?: boolean;
+  /**
+   * Not stored. Set by a writer that has just created this pairing (a Dataverse row for a new app
+   * record): putLinks stores it only while the app id has no link, an intent (`pendingCreate`), or
+   * one to the same Dataverse id. When another writer linked the app record to another row
+   * meanwhile, the claim is refused, and the row just created is a duplicate (appWriter.ts).
+   */
+  claim?: boolean;
   etag?: string;
 }
 
@@ -167,6 +180,12 @@ export interface DirectionCounts {
   deleted: number;
   skipped: number;
   failed: number;
+  /**
+   * Deletes the mapping's delete policy leaves alone on this side (`deletes: "ignore"`, or an app
+   * record under `deactivate` with no inactive field): the link is dropped, nothing is written.
+   * Absent in runs stored before it was counted.
+   */
+  ignored?: number;
 }
 
 /** `reconcile` reads both sides in full like `full`, and also reports how far they had diverged. */
@@ -198,6 +217,8 @@ export interface RunRecord {
   planned: number;
   processed: number;
   error?: string;
+  /** The code of the error that failed the run (e.g. FEED_LOOP), when it had one. */
+  errorCode?: string;
   /** Reconcile runs only. */
   divergence?: Divergence;
   /** Things an operator should know (expired delta token re-read, mass-delete breaker, ...). */
@@ -283,10 +304,11 @@ export interface SyncStateStore {
   /** Writes both index entries atomically; compare-and-set on `etag` when given. */
   putLink(link: Link): Promise<Link>;
   /**
-   * Unconditional upsert of many links (etags ignored), in Table transactions per mapping. Only for
-   * links that are new or keep their Dataverse id: an old `d|` pointer is not looked for or removed.
+   * Upsert of many links (etags ignored), in Table transactions per mapping. Only for links that
+   * are new or keep their Dataverse id: an old `d|` pointer is not looked for or removed. Links
+   * marked `claim` are conditional (see Link.claim): the refused ones are returned, unwritten.
    */
-  putLinks(links: Link[]): Promise<void>;
+  putLinks(links: Link[]): Promise<Link[]>;
   deleteLink(link: Link): Promise<void>;
   listLinks(mapping: string): AsyncIterable<Link>;
   /**

@@ -4,7 +4,7 @@ import type { RecordEventMessage } from "../sync/writeOps.js";
 import { jsonError, type ApiRequest, type ApiResponse } from "./apiTypes.js";
 import { enabledDataverseAuthStyles, matchDataverseAuth } from "./dataverseWebhookAuth.js";
 import { ownIdentity } from "./dataverseIdentity.js";
-import { enqueueEvents } from "./enqueueEvents.js";
+import { capMetadata, enqueueEvents } from "./enqueueEvents.js";
 import { parseExecutionContext, recordMessageOf, SUPPORTED_MESSAGES } from "./remoteExecutionContext.js";
 import { parseJsonBody, readWebhookBody, webhookBodyLimit } from "./webhookBody.js";
 
@@ -66,7 +66,8 @@ export async function dataverseWebhookApi(req: ApiRequest, s: WebhookServices): 
   if (author && author === self.UserId.toLowerCase()) {
     return { status: 202, jsonBody: { status: "ignored", reason: "echo of the integration's own write" } };
   }
-  const correlationId = req.headers.get("x-ms-correlation-request-id") ?? ctx.correlationId;
+  // Sender-chosen metadata: capped, so the notice always fits a queue message (enqueueEvents.ts).
+  const correlationId = capMetadata(req.headers.get("x-ms-correlation-request-id") ?? ctx.correlationId);
   const receivedAt = new Date(s.clock.now()).toISOString();
   const events = mappings.map((mapping): RecordEventMessage =>
     ({ mapping, side: "dataverse", id: ctx.primaryEntityId, message, receivedAt, ...(correlationId ? { correlationId } : {}) }));

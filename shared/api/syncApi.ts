@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { errorMessage, isSyncError } from "../errors.js";
 import type { RunRecord } from "../ports.js";
@@ -17,7 +18,10 @@ const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const DEFAULT_RUNS_LIMIT = 20;
 export const MAX_RUNS_LIMIT = 100;
 
-/** POST /api/sync — start runs; 202 with the run ids and where to read their status. Nothing is enqueued on bad input. */
+/**
+ * POST /api/sync — start runs; 202 with each run's id and status URL (`runs`) and the request's `runId`
+ * (the run's own when only one started). Nothing is enqueued on bad input.
+ */
 export async function manualSyncApi(req: ApiRequest, s: Services): Promise<ApiResponse> {
   const denied = adminDenied(req, s.settings.adminApiKey);
   if (denied) return denied;
@@ -48,15 +52,15 @@ export async function manualSyncApi(req: ApiRequest, s: Services): Promise<ApiRe
   }
   if (!runs.length) return jsonError(404, "NO_MAPPINGS", "the mapping file has no mappings to run");
   const origin = new URL(req.url).origin;
-  const statusUrl = (id: string) => `${origin}/api/sync/runs/${id}`;
-  return {
-    status: 202,
-    headers: { location: statusUrl(runs[0].runId) },
-    jsonBody: {
-      runId: runs[0].runId, statusUrl: statusUrl(runs[0].runId),
-      runs: runs.map((r) => ({ mapping: r.mapping, runId: r.runId, statusUrl: statusUrl(r.runId) })),
-    },
-  };
+  const entries = runs.map((r) => ({ mapping: r.mapping, runId: r.runId, statusUrl: `${origin}/api/sync/runs/${r.runId}` }));
+  // One run: the request is that run. Several: the request gets an id of its own, as a cycle of
+  // `npm run sync` does, and each run keeps its own status URL (none of them stands for the rest).
+  const requestId = entries.length === 1 ? entries[0].runId : randomUUID();
+  s.logger.info("manual sync started", { requestId, mode, dryRun, runs: entries.map((e) => `${e.mapping} ${e.runId}`).join(", ") });
+  if (entries.length === 1) {
+    return { status: 202, headers: { location: entries[0].statusUrl }, jsonBody: { runId: requestId, statusUrl: entries[0].statusUrl, runs: entries } };
+  }
+  return { status: 202, jsonBody: { runId: requestId, runs: entries } };
 }
 
 /** GET /api/sync/runs/{runId} — a run's status, counts and notes. */

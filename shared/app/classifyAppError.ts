@@ -5,13 +5,16 @@
  */
 import { ErrorCodes, SyncError } from "../errors.js";
 import { safeUrl, type HttpRequest, type HttpResponse } from "../http/httpClient.js";
+import { parseRetryAfter } from "../http/retryAfter.js";
+
+export { parseRetryAfter };
 
 export interface AppErrorBody {
   code: string;
   message: string;
 }
 
-export function classifyAppError(res: Pick<HttpResponse, "status" | "headers" | "text">, req: Pick<HttpRequest, "method" | "url">): SyncError {
+export function classifyAppError(res: Pick<HttpResponse, "status" | "headers" | "text">, req: Pick<HttpRequest, "method" | "url">, now: number = Date.now()): SyncError {
   const { status } = res;
   const app = parseAppError(res.text);
   const target = `${req.method} ${safeUrl(req.url)}`;
@@ -28,7 +31,7 @@ export function classifyAppError(res: Pick<HttpResponse, "status" | "headers" | 
     // The app's own words are what an operator needs to fix the record, so they are the message.
     return new SyncError("permanent", ErrorCodes.Rejected, app.message || `${target} was rejected (422)`, options);
   }
-  const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
+  const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), now);
   if (status === 429) {
     return new SyncError("throttled", ErrorCodes.Throttled, `The app throttled ${target} (429)${said}`, { ...options, retryAfterMs });
   }
@@ -49,13 +52,4 @@ export function parseAppError(text: string): AppErrorBody {
   } catch {
     return { code: "", message: text.replace(/\s+/g, " ").trim().slice(0, 200) };
   }
-}
-
-/** Retry-After in seconds or as an HTTP date. */
-export function parseRetryAfter(header: string | null, now: number = Date.now()): number | undefined {
-  if (header === null || header.trim() === "") return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -1,21 +1,12 @@
 import { compileExpression } from "filtrex";
-import { fieldDirection, Mapping as MappingSchema, type FieldMapping, type Mapping, type SyncConfig } from "./mapping.js";
+import {
+  checkDirection, checkField, mapperNames, quote, STATE_COLUMN, unknownMapper, writesTo, type ConfigRegistry,
+} from "./fieldChecks.js";
+import { fieldDirection, primaryIdOf, type FieldMapping, type Mapping, type SyncConfig } from "./mapping.js";
 import { findLookupCycle } from "./mappingOrder.js";
+import { wellFormedParts, type MappingParts } from "./mappingParts.js";
 
-/** Names the code registers (shared/sync/registry.ts): the mapping file may only refer to these. */
-export interface ConfigRegistry {
-  transforms: ReadonlySet<string>;
-  /** Mapper names valid both for fields and for mappings (when the kinds are not told apart). */
-  mappers?: ReadonlySet<string>;
-  /** Field mappers; with recordMappers this is the shape of `Registry.names()` in shared/sync/registry.ts. */
-  fieldMappers?: ReadonlySet<string>;
-  recordMappers?: ReadonlySet<string>;
-}
-
-function mapperNames(registry: ConfigRegistry, kind: "field" | "record"): ReadonlySet<string> {
-  const specific = kind === "field" ? registry.fieldMappers : registry.recordMappers;
-  return new Set([...(specific ?? []), ...(registry.mappers ?? [])]);
-}
+export type { ConfigRegistry } from "./fieldChecks.js";
 
 export const BUILT_IN_TRANSFORMS = ["trim", "lowercase", "uppercase", "nullIfEmpty", "emptyIfNull"] as const;
 
@@ -25,8 +16,6 @@ export interface CheckResult {
   problems: string[];
   warnings: string[];
 }
-
-const quote = (s: string): string => JSON.stringify(s);
 
 function checkFilter(expression: string | undefined, at: string, problems: string[]): void {
   if (expression === undefined) return;
@@ -40,102 +29,67 @@ function checkFilter(expression: string | undefined, at: string, problems: strin
   }
 }
 
-function checkField(field: FieldMapping, at: string, names: Set<string>, registry: ConfigRegistry, problems: string[]): void {
-  const { type } = field;
-  if (type === "choice" || type === "multichoice") {
-    const values = Object.values(field.choices ?? {});
-    if (!field.choices || values.length === 0) {
-      problems.push(`${at}.choices: required for type ${type}: an object of app value -> Dataverse option value, e.g. {"active": 100000000}`);
-    } else {
-      const seen = new Map<number, string>();
-      for (const [appValue, option] of Object.entries(field.choices)) {
-        const other = seen.get(option);
-        if (other !== undefined) problems.push(`${at}.choices.${appValue}: option value ${option} is already used by ${quote(other)}; each option value maps back to one app value`);
-        seen.set(option, appValue);
-      }
-    }
-  } else if (field.choices) {
-    problems.push(`${at}.choices: only for type choice or multichoice; got type ${type}`);
-  }
-  if (type === "lookup") {
-    const lookup = field.lookup;
-    if (!lookup || (!lookup.mapping && !lookup.entitySet)) {
-      problems.push(`${at}.lookup: required for type lookup: {"mapping": "<another mapping>"} or {"entitySet": "...", "key": "<alternate key column>"}`);
-    } else if (lookup.mapping && (lookup.entitySet || lookup.key)) {
-      problems.push(`${at}.lookup: expected either mapping or entitySet + key, not both`);
-    } else if (lookup.mapping && !names.has(lookup.mapping)) {
-      problems.push(`${at}.lookup.mapping: expected the name of a mapping in this file (${[...names].join(", ")}); got ${quote(lookup.mapping)}`);
-    } else if (lookup.entitySet && !lookup.key) {
-      problems.push(`${at}.lookup.key: required with lookup.entitySet: the alternate-key column whose value is the app value`);
-    }
-  } else if (field.lookup) {
-    problems.push(`${at}.lookup: only for type lookup; got type ${type}`);
-  }
-  if (type === "owner" && !field.ownerType) {
-    problems.push(`${at}.ownerType: required for type owner: systemuser or team`);
-  } else if (type !== "owner" && field.ownerType) {
-    problems.push(`${at}.ownerType: only for type owner; got type ${type}`);
-  }
-  if (field.precision !== undefined && type !== "decimal" && type !== "money") {
-    problems.push(`${at}.precision: only for type decimal or money; got type ${type}`);
-  }
-  (field.transforms ?? []).forEach((name, i) => {
-    if (!registry.transforms.has(name)) {
-      problems.push(`${at}.transforms[${i}]: expected one of ${[...registry.transforms].join(", ")}; got ${quote(name)}`);
-    }
-  });
-  if (field.mapper !== undefined && !mapperNames(registry, "field").has(field.mapper)) {
-    problems.push(`${at}.mapper: ${unknownMapper(field.mapper, mapperNames(registry, "field"), "field")}`);
-  }
-}
-
-function unknownMapper(mapper: string, names: ReadonlySet<string>, kind: "field" | "record"): string {
-  const known = [...names];
-  return `expected a custom ${kind} mapper registered in code (${known.length ? known.join(", ") : "none are registered"}); got ${quote(mapper)}`;
-}
-
-/** Writing to the app side (and so to an app field) happens for `both` and `to-app`. */
-const writesTo = (d: string, side: "app" | "dataverse"): boolean => d === "both" || d === (side === "app" ? "to-app" : "to-dataverse");
-
-function checkMapping(mapping: Mapping, at: string, names: Set<string>, registry: ConfigRegistry, result: CheckResult): void {
-  const { problems, warnings } = result;
-  const columns = new Set(mapping.fields.map((f) => f.dataverse));
-  mapping.dataverse.key.forEach((column, i) => {
-    if (!columns.has(column)) {
+function checkKey(parts: MappingParts, at: string, problems: string[]): void {
+  const key = parts.mapping.dataverse.key;
+  key.forEach((column, i) => {
+    const first = key.indexOf(column);
+    if (first !== i) {
+      problems.push(`${at}.dataverse.key[${i}]: ${quote(column)} is already key[${first}]; name each key column once`);
+    } else if (!parts.columns.has(column)) {
       problems.push(`${at}.dataverse.key[${i}]: expected a column mapped in ${at}.fields (the key's app value comes from a field); got ${quote(column)}`);
     }
   });
+}
+
+/** What a field writes on each side; a status field writes statecode with its statuscode. */
+function targetsOf(field: FieldMapping, side: "app" | "dataverse"): string[] {
+  if (side === "app") return [field.app];
+  return field.type === "status" && field.dataverse !== STATE_COLUMN ? [field.dataverse, STATE_COLUMN] : [field.dataverse];
+}
+
+function checkMapping(parts: MappingParts, at: string, names: Set<string>, registry: ConfigRegistry, result: CheckResult): void {
+  const { problems, warnings } = result;
+  const { mapping, fields, broken } = parts;
+  if (!broken.has("dataverse")) checkKey(parts, at, problems);
+  const primaryId = broken.has("dataverse") ? undefined : primaryIdOf(mapping);
   const writers = { app: new Map<string, number>(), dataverse: new Map<string, number>() };
-  mapping.fields.forEach((field, i) => {
-    const fieldAt = `${at}.fields[${i}]`;
+  for (const { field, index } of fields) {
+    const fieldAt = `${at}.fields[${index}]`;
     checkField(field, fieldAt, names, registry, problems);
     const direction = fieldDirection(mapping, field);
+    if (!broken.has("direction")) checkDirection(mapping, field, direction, primaryId, fieldAt, problems);
     for (const side of ["app", "dataverse"] as const) {
       if (!writesTo(direction, side)) continue;
-      const target = side === "app" ? field.app : field.dataverse;
-      const first = writers[side].get(target);
-      if (first !== undefined) {
-        problems.push(`${fieldAt}.${side}: ${quote(target)} is already written by ${at}.fields[${first}]; ${side === "app" ? "an app field" : "a column"} can be written by one field only`);
-      } else writers[side].set(target, i);
+      for (const target of targetsOf(field, side)) {
+        const first = writers[side].get(target);
+        if (first !== undefined) {
+          problems.push(`${fieldAt}.${side}: ${quote(target)} is already written by ${at}.fields[${first}]; ${side === "app" ? "an app field" : "a column"} can be written by one field only`);
+        } else writers[side].set(target, index);
+      }
     }
-  });
-  checkFilter(mapping.app.filter, `${at}.app.filter`, problems);
-  checkFilter(mapping.dataverse.filter, `${at}.dataverse.filter`, problems);
+  }
+  if (!broken.has("app")) checkFilter(mapping.app.filter, `${at}.app.filter`, problems);
+  if (!broken.has("dataverse")) checkFilter(mapping.dataverse.filter, `${at}.dataverse.filter`, problems);
   if (mapping.mapper !== undefined && !mapperNames(registry, "record").has(mapping.mapper)) {
     problems.push(`${at}.mapper: ${unknownMapper(mapping.mapper, mapperNames(registry, "record"), "record")}`);
   }
-  if (mapping.deletes === "deactivate" && writesTo(mapping.direction, "app") && !mapping.app.inactiveField) {
+  if (!parts.partial && mapping.deletes === "deactivate" && writesTo(mapping.direction, "app") && !mapping.app.inactiveField) {
     warnings.push(`${at}.app.inactiveField: not set, so with deletes "deactivate" a record deactivated in Dataverse is left unchanged in the app`);
+  }
+  if (!parts.partial && mapping.deletes === "deactivate") warnOtherStates(parts, at, warnings);
+}
+
+/** Under `deactivate`, a new row in any state but 0 stands for a deleted record (decide.ts): say so for states past Inactive. */
+function warnOtherStates(parts: MappingParts, at: string, warnings: string[]): void {
+  for (const { field, index } of parts.fields) {
+    const states = [...new Set(Object.values(field.statuses ?? {}).map((p) => p.state))].filter((s) => s > 1);
+    if (field.type !== "status" || !states.length) continue;
+    warnings.push(`${at}.fields[${index}].statuses: with deletes "deactivate", a row that begins in Dataverse in a state other than 0 is taken for a ` +
+      `deactivated record and not created in the app, also in state ${states.join(", ")}`);
   }
 }
 
-interface Entry {
-  mapping: Mapping;
-  /** Index in the file's mappings array, for the problem paths. */
-  index: number;
-}
-
-function checkEntries(entries: readonly Entry[], allNames: readonly unknown[], registry: ConfigRegistry): CheckResult {
+function checkEntries(entries: readonly MappingParts[], allNames: readonly unknown[], registry: ConfigRegistry): CheckResult {
   const result: CheckResult = { problems: [], warnings: [] };
   const names = new Set(allNames.filter((n): n is string => typeof n === "string"));
   allNames.forEach((name, index) => {
@@ -144,27 +98,29 @@ function checkEntries(entries: readonly Entry[], allNames: readonly unknown[], r
       result.problems.push(`mappings[${index}].name: ${quote(name)} is already the name of mappings[${first}]; names must be unique`);
     }
   });
-  for (const { mapping, index } of entries) checkMapping(mapping, `mappings[${index}]`, names, registry, result);
+  for (const parts of entries) checkMapping(parts, `mappings[${parts.index}]`, names, registry, result);
   const cycle = findLookupCycle(entries.map((e) => e.mapping));
   if (cycle) result.problems.push(`mappings: lookups form a cycle: ${cycle.join(" -> ")} (each looks up the next)`);
   return result;
 }
 
+const whole = (mapping: Mapping, index: number): MappingParts => ({
+  mapping, index, fields: mapping.fields.map((field, i) => ({ field, index: i })),
+  columns: new Set(mapping.fields.map((f) => f.dataverse)), broken: new Set(), partial: false,
+});
+
 /** The checks zod cannot express: references between keys, names known to code, expressions. */
 export function checkSyncConfig(config: SyncConfig, registry: ConfigRegistry = defaultRegistry): CheckResult {
-  return checkEntries(config.mappings.map((mapping, index) => ({ mapping, index })), config.mappings.map((m) => m.name), registry);
+  return checkEntries(config.mappings.map(whole), config.mappings.map((m) => m.name), registry);
 }
 
 /**
- * The same checks over the mappings that are well-formed on their own, for a file with shape
- * problems elsewhere: the user still gets every problem in one pass.
+ * The same checks over what is well-formed in a file with shape problems: every mapping, and in a
+ * mapping with a malformed part, the parts and fields that are well-formed on their own. The user
+ * gets the shape problems and the semantic ones in one pass.
  */
 export function checkWellFormedMappings(rawMappings: readonly unknown[], registry: ConfigRegistry = defaultRegistry): CheckResult {
-  const entries: Entry[] = [];
-  rawMappings.forEach((raw, index) => {
-    const parsed = MappingSchema.safeParse(raw);
-    if (parsed.success) entries.push({ mapping: parsed.data, index });
-  });
+  const entries = rawMappings.map(wellFormedParts).filter((e): e is MappingParts => e !== undefined);
   const names = rawMappings.map((raw) => (raw as { name?: unknown } | null)?.name);
   return checkEntries(entries, names, registry);
 }

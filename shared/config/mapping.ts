@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { defaultHttpBounds, MAX_TIMER_MS } from "../http/httpBounds.js";
 
 /**
  * The mapping file (`sync.config.json`) — the contract in product.md. This zod definition is the
@@ -12,30 +13,54 @@ export type Direction = z.infer<typeof Direction>;
 
 export const FieldType = z.enum([
   "string", "number", "decimal", "money", "boolean", "date", "datetime",
-  "choice", "multichoice", "lookup", "owner",
+  "choice", "multichoice", "lookup", "owner", "status",
 ]).describe("How the value is converted between the app and the Dataverse column.");
 export type FieldType = z.infer<typeof FieldType>;
+
+/** Names that read or replace a plain object's prototype instead of a property of its own. */
+const PROTOTYPE_KEYS = new Set(["__proto__", "constructor"]);
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** An app field name: a key of the record's `data`. */
+export const AppFieldName = z.string().min(1)
+  .refine((n) => !CONTROL.test(n), "a field name without control characters (NUL, newline, ...)")
+  .refine((n) => !PROTOTYPE_KEYS.has(n), "a field name other than __proto__ and constructor (they name a JavaScript object's prototype)");
+
+/** A Dataverse logical name (column, table, entity set): it goes into Web API URLs as it is. */
+export const LogicalName = z.string().min(1)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a Dataverse logical name: letters, digits and '_', not starting with a digit")
+  .refine((n) => !PROTOTYPE_KEYS.has(n), "a logical name other than __proto__ and constructor");
+
+/** One valid statecode/statuscode pair of a table (in Dataverse each status reason belongs to one state). */
+export const StatusPair = z.strictObject({
+  state: z.number().int().min(0).describe("The statecode value (e.g. 0 Active)."),
+  status: z.number().int().min(0).describe("The statuscode value, a status reason of that state (e.g. 100001)."),
+}).describe("A statecode and the statuscode that belongs to it.");
+export type StatusPair = z.infer<typeof StatusPair>;
 
 export const LookupTarget = z.strictObject({
   /** Another mapping whose link map resolves app id <-> Dataverse id. */
   mapping: z.string().min(1).optional().describe("Another mapping whose links resolve app id <-> Dataverse id (may be this mapping)."),
   /** Or resolve through an alternate key of a Dataverse table: the app value is the key value. */
-  entitySet: z.string().min(1).optional().describe("Entity set of the target table, when resolving through an alternate key instead of a mapping."),
-  key: z.string().min(1).optional().describe("Alternate-key column of the target table whose value is the app value."),
+  entitySet: LogicalName.optional().describe("Entity set of the target table, when resolving through an alternate key instead of a mapping."),
+  key: LogicalName.optional().describe("Alternate-key column of the target table whose value is the app value."),
   /** Single-valued navigation property used in `@odata.bind` (case-sensitive); default: the column name. */
-  navigationProperty: z.string().min(1).optional()
+  navigationProperty: LogicalName.optional()
     .describe("Single-valued navigation property used in @odata.bind (case-sensitive); default: the column name."),
 }).describe("type lookup: how the referenced record is found. Give mapping, or entitySet + key.");
 export type LookupTarget = z.infer<typeof LookupTarget>;
 
 export const FieldMapping = z.strictObject({
-  app: z.string().min(1).describe("Field name in the app record's data (`id` is the app record id)."),
-  dataverse: z.string().min(1).describe("Logical name of the Dataverse column."),
+  app: AppFieldName.describe("Field name in the app record's data (`id` is the app record id)."),
+  dataverse: LogicalName.describe("Logical name of the Dataverse column (statuscode for type status)."),
   type: FieldType,
   direction: Direction.optional().describe("Overrides the mapping's direction for this field."),
   /** choice / multichoice: app value -> Dataverse option value. */
   choices: z.record(z.string(), z.number().int()).optional()
     .describe("type choice / multichoice: app value -> Dataverse option value, e.g. {\"active\": 100000000}."),
+  /** status: app value -> the statecode/statuscode pair written together. */
+  statuses: z.record(z.string(), StatusPair).optional()
+    .describe("type status: app value -> {\"state\": statecode, \"status\": statuscode}, e.g. {\"submitted\": {\"state\": 0, \"status\": 100001}}; both columns are written together."),
   lookup: LookupTarget.optional(),
   /** owner: which table the owner id refers to. */
   ownerType: z.enum(["systemuser", "team"]).optional().describe("type owner: the table the owner id refers to."),
@@ -59,16 +84,16 @@ export const Mapping = z.strictObject({
     /** Safe filter expression over the app record's data (filtrex syntax), e.g. `score >= 50`. */
     filter: z.string().min(1).optional().describe("Only app records matching this filtrex expression sync, e.g. score >= 50."),
     /** For `deletes: "deactivate"`: the app field and value that mark a record inactive. */
-    inactiveField: z.strictObject({ field: z.string().min(1), value: z.unknown() }).optional()
+    inactiveField: z.strictObject({ field: AppFieldName, value: z.unknown() }).optional()
       .describe("For deletes \"deactivate\": the app field and value that mark a record inactive."),
   }).describe("The app side."),
   dataverse: z.strictObject({
-    entitySet: z.string().min(1).describe("Entity set name used in Web API URLs, e.g. contacts."),
-    table: z.string().min(1).describe("Logical table name, e.g. contact."),
+    entitySet: LogicalName.describe("Entity set name used in Web API URLs, e.g. contacts."),
+    table: LogicalName.describe("Logical table name, e.g. contact."),
     /** Alternate-key columns that identify a row; the app side of each is a mapped field. */
-    key: z.array(z.string().min(1)).min(1).describe("Alternate-key columns that identify a row; each is a mapped field."),
+    key: z.array(LogicalName).min(1).describe("Alternate-key columns that identify a row; each is a mapped field, each named once."),
     /** Primary id column; default `<table>id`. */
-    primaryId: z.string().min(1).optional().describe("Primary id column; default <table>id."),
+    primaryId: LogicalName.optional().describe("Primary id column; default <table>id."),
     /** Safe filter expression over the Dataverse row's mapped columns. */
     filter: z.string().min(1).optional().describe("Only rows whose mapped columns match this filtrex expression sync."),
   }).describe("The Dataverse side."),
@@ -84,6 +109,37 @@ export const Mapping = z.strictObject({
 }).describe("One app entity <-> one Dataverse table.");
 export type Mapping = z.infer<typeof Mapping>;
 
+/**
+ * Bounds of one read of a change feed. A feed that never ends (a cursor that keeps changing, pages
+ * that never stop) ends the mapping's run with FEED_TOO_LONG instead of running for ever; the
+ * defaults leave room for a 1,000,000-record first load (1,000 app pages of 1,000, 200 Dataverse
+ * pages of 5,000, about 1 KB a record) many times over.
+ */
+export const FeedLimits = z.strictObject({
+  maxPages: z.number().int().min(1).default(50_000).describe("Pages one read of a change feed may take (default 50,000: a million records at 20 a page)."),
+  maxBytes: z.number().int().min(1_048_576).default(17_179_869_184).describe("Response bytes one read of a change feed may take (default 16 GiB; at least 1 MiB)."),
+});
+export type FeedLimits = z.infer<typeof FeedLimits>;
+
+/** Bounds of every outgoing call (Dataverse, the app, the token endpoint); defaults in shared/http/httpBounds.ts. */
+export const HttpLimits = z.strictObject({
+  connectTimeoutMs: z.number().int().min(1).max(MAX_TIMER_MS).default(defaultHttpBounds.connectTimeoutMs)
+    .describe("ms to connect (TCP and TLS) before an attempt fails with CONNECT_TIMEOUT."),
+  firstByteTimeoutMs: z.number().int().min(1).max(MAX_TIMER_MS).default(defaultHttpBounds.firstByteTimeoutMs)
+    .describe("ms from sending a request to its response headers before the attempt fails with TIMEOUT (bulk and $batch calls allow at least 120 s)."),
+  bodyTimeoutMs: z.number().int().min(1).max(MAX_TIMER_MS).default(defaultHttpBounds.bodyTimeoutMs)
+    .describe("ms from the response headers to the body's last byte, however slowly it arrives, before the attempt fails with TIMEOUT."),
+  totalTimeoutMs: z.number().int().min(1).max(MAX_TIMER_MS).default(defaultHttpBounds.totalTimeoutMs)
+    .describe("ms one call may take in total, every attempt and wait between them included."),
+  maxRetryAfterMs: z.number().int().min(0).max(MAX_TIMER_MS).default(defaultHttpBounds.maxRetryAfterMs)
+    .describe("The longest Retry-After a call waits for; a longer one (or one past the call's total) fails it as RETRY_AFTER_TOO_LONG, the records stay pending."),
+  maxResponseBytes: z.number().int().min(1024).default(defaultHttpBounds.maxResponseBytes)
+    .describe("A response body over this many bytes is refused while it streams (RESPONSE_TOO_LARGE)."),
+  tokenTimeoutMs: z.number().int().min(1).max(MAX_TIMER_MS).default(defaultHttpBounds.tokenTimeoutMs)
+    .describe("ms one token acquisition may take before it fails with TIMEOUT."),
+}).describe("Bounds of every outgoing call to Dataverse, the app and the token endpoint.");
+export type HttpLimits = z.infer<typeof HttpLimits>;
+
 export const SyncOptions = z.strictObject({
   massDeleteShare: z.number().min(0).max(1).default(0.2).describe("Share of a mapping's linked records that one run may delete before deletes stop (0..1)."),
   massDeleteMinimum: z.number().int().min(0).default(10).describe("The breaker only trips when at least this many deletes are planned."),
@@ -93,6 +149,8 @@ export const SyncOptions = z.strictObject({
   reconcileSchedule: z.string().default("0 0 3 * * 0")
     .describe("NCRONTAB (UTC) of the scheduled reconciliation (read both sides in full, repair and report divergence); default weekly, Sunday 03:00. 5 fields get second 0."),
   chunkSize: z.number().int().min(1).max(1000).default(500).describe("Records per write message / bulk request (a message is split further when it would exceed the 64 KB queue limit even compressed)."),
+  feeds: FeedLimits.default(FeedLimits.parse({})).describe("Bounds of one read of a change feed (the app's /changes, Dataverse change tracking and queries): past them the mapping's run ends with FEED_TOO_LONG."),
+  http: HttpLimits.default(HttpLimits.parse({})).describe("Bounds of every outgoing call: connect, first byte, body, total, Retry-After and response size."),
 });
 export type SyncOptions = z.infer<typeof SyncOptions>;
 

@@ -22,10 +22,14 @@ export function normaliseSchedule(expression: string): Checked<string> {
     return { problem: `${expected}; got ${JSON.stringify(expression)} ('${bad}' uses syntax the Functions host does not support)` };
   }
   const pattern = six.join(" ");
+  let next: Date | null;
   try {
-    new Cron(pattern, { paused: true, timezone: "UTC" }).stop();
+    const cron = new Cron(pattern, { paused: true, timezone: "UTC" });
+    next = cron.nextRun();
+    cron.stop();
   } catch (e) {
     return { problem: `${expected}; got ${JSON.stringify(expression)} (${e instanceof Error ? e.message : String(e)})` };
   }
+  if (!next) return { problem: `expected a schedule that fires; got ${JSON.stringify(expression)}, which never does: no date matches its day and month (such as 31 February)` };
   return { value: pattern };
 }

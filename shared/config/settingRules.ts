@@ -128,8 +128,34 @@ export function checkHost(raw: string): Checked<string> {
   return { problem: `must be a host name or IP address to listen on, such as 127.0.0.1, got ${shown(raw, false)}` };
 }
 
-/** Application Insights connection strings always name the key or the ingestion endpoint. */
+/** The `Key=value` parts of a connection string, keys lower-cased. */
+export function connectionParts(raw: string): Map<string, string> {
+  const parts = new Map<string, string>();
+  for (const part of raw.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0) parts.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+  }
+  return parts;
+}
+
+/** Endpoints an Application Insights connection string may name; the exporter sends to them. */
+const APP_INSIGHTS_ENDPOINTS = ["IngestionEndpoint", "LiveEndpoint"] as const;
+
+/**
+ * Application Insights connection strings always name the key or the ingestion endpoint, and their
+ * endpoints are https:// URLs. The value is treated as a secret: never quoted.
+ */
 export function checkAppInsights(raw: string): Checked<string> {
-  if (/(^|;)\s*(InstrumentationKey|IngestionEndpoint)\s*=/i.test(raw)) return { value: raw };
-  return { problem: `must be an Application Insights connection string containing InstrumentationKey= or IngestionEndpoint=, got ${shown(raw, true)}` };
+  const parts = connectionParts(raw);
+  const got = `got ${shown(raw, true)}`;
+  if (!parts.has("instrumentationkey") && !parts.has("ingestionendpoint")) {
+    return { problem: `must be an Application Insights connection string containing InstrumentationKey= or IngestionEndpoint=, ${got}` };
+  }
+  for (const name of APP_INSIGHTS_ENDPOINTS) {
+    const endpoint = parts.get(name.toLowerCase());
+    if (endpoint !== undefined && "problem" in checkUrl(endpoint, { allowPath: true, loopbackHttp: true, secret: true })) {
+      return { problem: `must have an https:// URL as its ${name} (http:// only for loopback hosts), ${got}` };
+    }
+  }
+  return { value: raw };
 }

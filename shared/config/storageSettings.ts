@@ -1,5 +1,5 @@
 import { Settings as Names } from "../names.js";
-import { checkGuid, checkUrl, type Checked } from "./settingRules.js";
+import { checkGuid, checkUrl, connectionParts, type Checked } from "./settingRules.js";
 
 /**
  * `AzureWebJobsStorage`: a connection string, or the identity-based form the Functions host reads
@@ -32,17 +32,8 @@ const CONNECTION_STRING_EXPECTED =
   "must be a storage connection string (UseDevelopmentStorage=true, or AccountName=...;AccountKey=..., " +
   "or TableEndpoint=...;QueueEndpoint=... with SharedAccessSignature=... or AccountKey=...)";
 
-function connectionStringParts(raw: string): Map<string, string> {
-  const parts = new Map<string, string>();
-  for (const part of raw.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0) parts.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
-  }
-  return parts;
-}
-
 export function checkConnectionString(raw: string): Checked<string> {
-  const parts = connectionStringParts(raw);
+  const parts = connectionParts(raw);
   if (parts.get("usedevelopmentstorage")?.toLowerCase() === "true") return { value: raw };
   const hasKey = !!parts.get("accountkey") || !!parts.get("sharedaccesssignature");
   if (parts.get("accountname") && parts.get("accountkey")) return { value: raw };
@@ -60,6 +51,15 @@ function serviceUri(read: Read, name: string, problems: string[]): string | unde
     return undefined;
   }
   return checked.value;
+}
+
+/** `__clientId`, checked whichever storage form is used: the Functions host reads it too. */
+function storageClientId(read: Read, problems: string[]): string | undefined {
+  const raw = read(StorageIdentitySettings.clientId);
+  if (raw === undefined) return undefined;
+  const checked = checkGuid(raw, "the client id of a user-assigned managed identity");
+  if ("problem" in checked) problems.push(`${StorageIdentitySettings.clientId}: ${checked.problem}`);
+  return "value" in checked ? checked.value : undefined;
 }
 
 function identityStorage(read: Read, problems: string[]): StorageSettings | undefined {
@@ -84,13 +84,7 @@ function identityStorage(read: Read, problems: string[]): StorageSettings | unde
   if (credential !== undefined && credential.toLowerCase() !== "managedidentity") {
     problems.push(`${StorageIdentitySettings.credential}: must be 'managedidentity' (or unset to use the developer's own identity locally), got '${credential}'`);
   }
-  const clientIdRaw = read(StorageIdentitySettings.clientId);
-  let clientId: string | undefined;
-  if (clientIdRaw !== undefined) {
-    const checked = checkGuid(clientIdRaw, "the client id of a user-assigned managed identity");
-    if ("problem" in checked) problems.push(`${StorageIdentitySettings.clientId}: ${checked.problem}`);
-    else clientId = checked.value;
-  }
+  const clientId = storageClientId(read, problems);
   if (problems.length > before || !table || !queue) return undefined;
   return {
     kind: "identity",
@@ -107,10 +101,10 @@ export function storageFrom(read: Read, problems: string[]): StorageSettings | u
   const connectionString = read(Names.storage);
   if (connectionString !== undefined) {
     const checked = checkConnectionString(connectionString);
-    if ("problem" in checked) {
-      problems.push(`${Names.storage}: ${checked.problem}`);
-      return undefined;
-    }
+    const before = problems.length;
+    if ("problem" in checked) problems.push(`${Names.storage}: ${checked.problem}`);
+    storageClientId(read, problems);
+    if (problems.length > before || "problem" in checked) return undefined;
     return { kind: "connection-string", connectionString: checked.value };
   }
   const identityGiven = Object.values(StorageIdentitySettings).some((name) => read(name) !== undefined);

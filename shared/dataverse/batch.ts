@@ -79,7 +79,7 @@ export function multipartBoundary(contentType: string | null | undefined): strin
 /** Response parts in order, changesets flattened (each inner part marked `inChangeset`). */
 export function decodeBatch(contentType: string | null, body: string): BatchResponsePart[] {
   const boundary = multipartBoundary(contentType);
-  if (!boundary) throw new SyncError("permanent", ErrorCodes.BadRequest, `Expected a multipart $batch response, got ${contentType ?? "no content type"}`);
+  if (!boundary) throw new SyncError("permanent", ErrorCodes.UnexpectedResponse, `${ErrorCodes.UnexpectedResponse}: expected a multipart $batch response, got ${contentType ?? "no content type"}`);
   return decodeParts(body, boundary, false);
 }
 
@@ -114,14 +114,20 @@ function splitMultipart(body: string, boundary: string): string[] {
   return parts;
 }
 
-function splitHeaders(text: string): { headers: Headers; rest: string } {
+/** `leadingBlanks`: MIME part headers may follow blank lines; an HTTP response's follow its status line at once. */
+function splitHeaders(text: string, leadingBlanks = true): { headers: Headers; rest: string } {
   const lines = text.split(CRLF);
-  while (lines.length > 0 && lines[0] === "") lines.shift();
+  while (leadingBlanks && lines.length > 0 && lines[0] === "") lines.shift();
   const headers = new Headers();
   let i = 0;
   for (; i < lines.length && lines[i] !== ""; i++) {
     const colon = lines[i].indexOf(":");
-    if (colon > 0) headers.append(lines[i].slice(0, colon).trim(), lines[i].slice(colon + 1).trim());
+    if (colon <= 0) continue;
+    try {
+      headers.append(lines[i].slice(0, colon).trim(), lines[i].slice(colon + 1).trim());
+    } catch {
+      throw new SyncError("permanent", ErrorCodes.UnexpectedResponse, `${ErrorCodes.UnexpectedResponse}: malformed header line in a $batch response part: ${JSON.stringify(lines[i].slice(0, 80))}`);
+    }
   }
   return { headers, rest: lines.slice(i + 1).join(CRLF) };
 }
@@ -130,7 +136,7 @@ function parseHttpResponse(text: string): Omit<BatchResponsePart, "contentId"> {
   const lines = text.split(CRLF);
   while (lines.length > 0 && lines[0] === "") lines.shift();
   const statusLine = /^HTTP\/\d\.\d\s+(\d{3})\s*(.*)$/.exec(lines[0] ?? "");
-  if (!statusLine) throw new SyncError("permanent", ErrorCodes.BadRequest, `Malformed $batch response part: ${JSON.stringify((lines[0] ?? "").slice(0, 80))}`);
-  const { headers, rest } = splitHeaders(lines.slice(1).join(CRLF));
+  if (!statusLine) throw new SyncError("permanent", ErrorCodes.UnexpectedResponse, `${ErrorCodes.UnexpectedResponse}: malformed $batch response part: ${JSON.stringify((lines[0] ?? "").slice(0, 80))}`);
+  const { headers, rest } = splitHeaders(lines.slice(1).join(CRLF), false);
   return { status: Number(statusLine[1]), statusText: statusLine[2].trim(), headers, text: rest.replace(/(\r\n)+$/, "") };
 }

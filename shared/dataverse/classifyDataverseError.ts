@@ -1,5 +1,6 @@
 import { ErrorCodes, SyncError, type ErrorKind } from "../errors.js";
 import { safeUrl, type HttpRequest } from "../http/httpClient.js";
+import { parseRetryAfter } from "../http/retryAfter.js";
 
 /** Dataverse `error.code` values we act on (hex, lower-case as compared). */
 export const DataverseCodes = {
@@ -27,8 +28,11 @@ export interface ResponseLike {
   text: string;
 }
 
-/** Turns a non-2xx Dataverse response into a typed SyncError; the server message is kept, secrets never enter. */
-export function classifyDataverseError(res: ResponseLike, req?: Pick<HttpRequest, "method" | "url">): SyncError {
+/**
+ * Turns a non-2xx Dataverse response into a typed SyncError; the server message is kept, secrets
+ * never enter. `now` (the product's clock) dates a Retry-After given as an HTTP date.
+ */
+export function classifyDataverseError(res: ResponseLike, req?: Pick<HttpRequest, "method" | "url">, now: number = Date.now()): SyncError {
   const { code, message } = parseError(res.text);
   const hex = code.toLowerCase();
   const status = res.status;
@@ -40,7 +44,7 @@ export function classifyDataverseError(res: ResponseLike, req?: Pick<HttpRequest
       retryAfterMs,
     });
 
-  if (status === 429) return make("throttled", ErrorCodes.Throttled, retryAfterMs(res));
+  if (status === 429) return make("throttled", ErrorCodes.Throttled, retryAfterMs(res, now));
   if (hex === DataverseCodes.expiredVersionStamp) return make("permanent", ErrorCodes.ExpiredDeltaToken);
   if (hex === DataverseCodes.sqlTimeout) return make("transient", ErrorCodes.Timeout);
   if (hex === DataverseCodes.sqlGovernorBusy || hex === DataverseCodes.sqlDeadlock) return make("transient", ErrorCodes.ServerBusy);
@@ -76,15 +80,10 @@ function parseError(text: string): ParsedError {
 
 /**
  * When the emulator runs on a scaled clock, `x-emulator-retry-after-ms` is the real-time wait and
- * wins; otherwise Retry-After in seconds or as an HTTP date.
+ * wins; otherwise Retry-After in seconds or as an HTTP date, bounded (shared/http/retryAfter.ts).
  */
-function retryAfterMs(res: ResponseLike): number | undefined {
+function retryAfterMs(res: ResponseLike, now: number): number | undefined {
   const emulator = res.headers.get("x-emulator-retry-after-ms");
   if (emulator !== null && emulator.trim() !== "" && Number.isFinite(Number(emulator))) return Math.max(0, Number(emulator));
-  const header = res.headers.get("retry-after");
-  if (header === null || header.trim() === "") return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  return parseRetryAfter(res.headers.get("retry-after"), now);
 }

@@ -1,16 +1,20 @@
 import { ErrorCodes, SyncError } from "../errors.js";
+import type { FeedLimits } from "../http/feedGuard.js";
+import type { HttpResponse } from "../http/httpClient.js";
 import type { BulkResult, BulkWrite, ChangePage, DataverseClient, DataverseRow, KeyValues, WhoAmI } from "../ports.js";
 import { BulkSizer } from "./bulkSizer.js";
 import { DataverseTransport, type DataverseStats, type DataverseTransportOptions } from "./dataverseTransport.js";
 import { checkName, idFromEntityUrl, idPath, keyPath, queryString } from "./odataUrl.js";
 import { queryPages, readChangePages, type QueryOptions } from "./readers.js";
-import { ifMatchProblem, writeMany, type WriteManyOptions } from "./writeMany.js";
+import { ifMatchProblem, unexpectedWriteAnswer, writeMany, type WriteManyOptions } from "./writeMany.js";
 
 export interface DataverseClientOptions extends DataverseTransportOptions {
   /** Records per bulk message or `$batch` (default 500, at most 1,000; halves on timeouts down to 10). */
   bulkSize?: number;
   /** Timeout of one bulk or `$batch` call (default 4 × timeoutMs, at least 120 s). */
   bulkTimeoutMs?: number;
+  /** Bounds of one read of change tracking or a query (the mapping file's options.feeds). */
+  feedLimits?: FeedLimits;
 }
 
 export interface DataverseClientExtras extends DataverseClient {
@@ -30,7 +34,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
   const t = new DataverseTransport(options);
   // Dataverse recommends 100-1,000 records per bulk request for standard tables; timeouts halve it.
   const sizer = new BulkSizer(options.bulkSize ?? DEFAULT_BULK_SIZE, 10);
-  const bulkTimeoutMs = options.bulkTimeoutMs ?? Math.max(120_000, 4 * (options.timeoutMs ?? 30_000));
+  const bulkTimeoutMs = options.bulkTimeoutMs ?? Math.max(120_000, 4 * (options.bounds?.firstByteTimeoutMs ?? options.timeoutMs ?? 30_000));
   const json = (body: Record<string, unknown>) => JSON.stringify(body);
   const select = (cols?: string[]) => queryString({ $select: cols?.length ? cols.map((c) => checkName(c, "column")).join(",") : undefined });
 
@@ -39,6 +43,13 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     const problem = ifMatchProblem(ifMatch);
     if (problem) throw new SyncError("validation", ErrorCodes.BadRequest, `${entitySet}(${id}): ${problem}`);
     return { "If-Match": ifMatch };
+  }
+
+  /** A single write counts as done only with its documented answer (writeMany.ts unexpectedWriteAnswer). */
+  function written(res: HttpResponse, what: string): HttpResponse {
+    const problem = unexpectedWriteAnswer(res);
+    if (problem) throw new SyncError("permanent", ErrorCodes.UnexpectedResponse, `${ErrorCodes.UnexpectedResponse}: Dataverse answered ${what} with ${problem}; the write is not counted as done`, { status: res.status });
+    return res;
   }
 
   async function getOrNull(path: string): Promise<DataverseRow | null> {
@@ -57,7 +68,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     },
 
     readChanges(entitySet: string, opts: { select: string[]; deltaLink?: string; pageSize?: number }): AsyncIterable<ChangePage> {
-      return readChangePages(t, entitySet, opts);
+      return readChangePages(t, entitySet, { ...opts, feedLimits: options.feedLimits });
     },
 
     retrieve(entitySet: string, id: string, cols?: string[]): Promise<DataverseRow | null> {
@@ -69,28 +80,28 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     },
 
     query(entitySet: string, opts: QueryOptions): AsyncIterable<DataverseRow[]> {
-      return queryPages(t, entitySet, opts);
+      return queryPages(t, entitySet, { ...opts, feedLimits: options.feedLimits });
     },
 
     async create(entitySet: string, body: Record<string, unknown>): Promise<string> {
-      const res = await t.send({ method: "POST", path: checkName(entitySet, "entity set"), body: json(body) });
+      const res = written(await t.send({ method: "POST", path: checkName(entitySet, "entity set"), body: json(body) }), `the create in ${entitySet}`);
       const id = idFromEntityUrl(res.headers.get("odata-entityid"));
       if (!id) throw new SyncError("permanent", ErrorCodes.BadRequest, `Create in ${entitySet} returned no OData-EntityId`);
       return id;
     },
 
     async update(entitySet: string, id: string, body: Record<string, unknown>, opts?: { ifMatch?: string }): Promise<void> {
-      await t.send({ method: "PATCH", path: idPath(entitySet, id), headers: ifMatchHeader(entitySet, id, opts?.ifMatch ?? "*"), body: json(body) });
+      written(await t.send({ method: "PATCH", path: idPath(entitySet, id), headers: ifMatchHeader(entitySet, id, opts?.ifMatch ?? "*"), body: json(body) }), `the update of ${entitySet}(${id})`);
     },
 
     async upsertByKey(entitySet: string, key: KeyValues, body: Record<string, unknown>): Promise<string | undefined> {
       // Without If-Match this PATCH creates or updates; the echoed OData-EntityId is usually the key URL.
-      const res = await t.send({ method: "PATCH", path: keyPath(entitySet, key), body: json(body) });
+      const res = written(await t.send({ method: "PATCH", path: keyPath(entitySet, key), body: json(body) }), `the upsert in ${entitySet}`);
       return idFromEntityUrl(res.headers.get("odata-entityid"));
     },
 
     async delete(entitySet: string, id: string, opts?: { ifMatch?: string }): Promise<void> {
-      await t.send({ method: "DELETE", path: idPath(entitySet, id), headers: opts?.ifMatch !== undefined ? ifMatchHeader(entitySet, id, opts.ifMatch) : undefined });
+      written(await t.send({ method: "DELETE", path: idPath(entitySet, id), headers: opts?.ifMatch !== undefined ? ifMatchHeader(entitySet, id, opts.ifMatch) : undefined }), `the delete of ${entitySet}(${id})`);
     },
 
     writeMany(entitySet: string, table: string, writes: BulkWrite[], opts: WriteManyOptions = {}): Promise<BulkResult[]> {

@@ -88,10 +88,12 @@ function invalid(setting: string, problem: string): SyncError {
 }
 
 /** Credential plus cached, single-flight token provider for `<instanceUrl>/.default`. */
-export function createDataverseTokenProvider(settings: DataverseCredentialSettings & { instanceUrl: string }, options: { clock?: Clock } = {}): TokenProvider {
+export function createDataverseTokenProvider(settings: DataverseCredentialSettings & { instanceUrl: string }, options: { clock?: Clock; timeoutMs?: number } = {}): TokenProvider {
   return TokenProvider.forInstance(createDataverseCredential(settings), settings.instanceUrl, {
     clock: options.clock,
+    timeoutMs: options.timeoutMs,
     clientId: settings.clientId,
+    tenantId: settings.tenantId,
     authority: settings.authorityHost ?? defaultAuthorityHost,
     secrets: settings.clientSecret ? [settings.clientSecret] : [],
   });

@@ -3,7 +3,10 @@ import { ErrorCodes, SyncError, isSyncError } from "../errors.js";
 import { systemClock } from "../http/clock.js";
 import { parseJson } from "../http/exactJson.js";
 import { HttpClient, type AttemptGate, type HttpRequest, type HttpResponse, type SendOptions } from "../http/httpClient.js";
+import type { HttpBounds } from "../http/httpBounds.js";
+import { parseRetryAfter } from "../http/retryAfter.js";
 import type { RetryPolicy } from "../http/retryPolicy.js";
+import { Settings } from "../names.js";
 import type { Clock, Logger } from "../ports.js";
 import { classifyDataverseError } from "./classifyDataverseError.js";
 import type { RequestCost } from "../throttle/costEstimator.js";
@@ -35,7 +38,10 @@ export interface DataverseTransportOptions {
   fetch?: typeof fetch;
   clock?: Clock;
   policy?: RetryPolicy;
+  /** Shorthand for `bounds.firstByteTimeoutMs`. */
   timeoutMs?: number;
+  /** Connect, first byte, body, total, Retry-After and size bounds of every call (options.http). */
+  bounds?: Partial<HttpBounds>;
   logger?: Logger;
   /** Upper bound on parallel requests (default and maximum 52). */
   maxConcurrency?: number;
@@ -121,7 +127,7 @@ export class DataverseTransport {
         this.counters.throttled++;
         // Refused before it ran: nothing was executed, so the whole reservation goes back.
         await this.settle(reservation, 0, false);
-        if (budget) await budget.penalize(realRetryAfterMs(res.headers));
+        if (budget) await budget.penalize(Math.min(realRetryAfterMs(res.headers, clock.now()), this.http.bounds.maxRetryAfterMs));
       } else {
         await this.settle(reservation, elapsedMs, res.status < 500);
       }
@@ -139,6 +145,8 @@ export class DataverseTransport {
       clock: options.clock,
       policy: options.policy,
       timeoutMs: options.timeoutMs,
+      bounds: options.bounds,
+      setting: Settings.dynamicsInstanceUrl,
       random: options.random,
       gate,
       classify: classifyDataverseError,
@@ -210,10 +218,13 @@ function costOf(method: string | undefined): RequestCost {
   return { kind: (method ?? "GET").toUpperCase() === "GET" ? "read" : "write" };
 }
 
-/** The wait a 429 asks for, in real ms (the emulator's scaled header first, else Retry-After seconds). */
-function realRetryAfterMs(headers: Headers): number {
+/**
+ * The wait a 429 asks for, in real ms (the emulator's scaled header first, else Retry-After as
+ * seconds or a date, bounded by parseRetryAfter; 1 s when absent or unparsable). The caller caps it
+ * at the longest wait a call may make, so a bogus header cannot stall the shared budget.
+ */
+function realRetryAfterMs(headers: Headers, now: number): number {
   const scaled = Number(headers.get("x-emulator-retry-after-ms"));
   if (Number.isFinite(scaled) && scaled > 0) return scaled;
-  const seconds = Number(headers.get("retry-after"));
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000;
+  return parseRetryAfter(headers.get("retry-after"), now) || 1000;
 }

@@ -1,4 +1,6 @@
 import { ErrorCodes, SyncError } from "../errors.js";
+import { FeedGuard, type FeedLimits } from "../http/feedGuard.js";
+import { safeUrl, type HttpResponse } from "../http/httpClient.js";
 import type { ChangePage, DataverseRow } from "../ports.js";
 import type { DataverseTransport } from "./dataverseTransport.js";
 import { checkName, queryString } from "./odataUrl.js";
@@ -27,6 +29,31 @@ export interface QueryOptions {
   orderBy?: string;
   top?: number;
   pageSize?: number;
+  /** Bounds of the read (the mapping file's options.feeds). */
+  feedLimits?: FeedLimits;
+}
+
+/**
+ * A collection page as the Web API documents it: an object whose `value` is an array of objects.
+ * Anything else (a 200 with an error body, say) is not an empty page: read as one, a complete read
+ * would take every linked row for deleted.
+ */
+function readCollectionPage(res: HttpResponse, path: string): CollectionPage {
+  let body: unknown;
+  try {
+    body = res.json();
+  } catch {
+    body = undefined;
+  }
+  const page = body as CollectionPage | undefined;
+  const valid = typeof body === "object" && body !== null && !Array.isArray(body) && Array.isArray(page!.value) &&
+    page!.value!.every((r) => typeof r === "object" && r !== null && !Array.isArray(r)) &&
+    ["@odata.nextLink", "@odata.deltaLink"].every((k) => (page as Record<string, unknown>)[k] === undefined || typeof (page as Record<string, unknown>)[k] === "string");
+  if (!valid) {
+    const what = typeof body === "object" && body !== null && "error" in body ? "an error body" : "a body that is not a collection page ({\"value\": [rows]})";
+    throw new SyncError("permanent", ErrorCodes.UnexpectedResponse, `${ErrorCodes.UnexpectedResponse}: Dataverse answered GET ${safeUrl(path)} (${res.status}) with ${what}; nothing of it was used`, { status: res.status });
+  }
+  return page!;
 }
 
 /** Pages of rows; `@odata.nextLink` is followed unchanged with the same maxpagesize. */
@@ -36,10 +63,13 @@ export async function* queryPages(t: DataverseTransport, entitySet: string, opti
     checkName(entitySet, "entity set") +
     queryString({ $select: selectOf(options.select), $filter: options.filter, $orderby: options.orderBy, $top: options.top });
   let remaining = options.top;
+  const pageSize = pageSizeOf(options.pageSize);
+  const guard = new FeedGuard(`the Dataverse query of ${JSON.stringify(entitySet)}`, options.feedLimits);
   while (path) {
     const res = await t.send({ method: "GET", path, headers: { Prefer: prefer } });
-    const page = res.json<CollectionPage>();
-    let rows = page.value ?? [];
+    const page = readCollectionPage(res, path);
+    guard.page(page.value!.length, Buffer.byteLength(res.text), pageSize);
+    let rows = page.value!;
     // Dataverse ignores $top together with maxpagesize, so the limit is enforced here too.
     if (remaining !== undefined) {
       rows = rows.slice(0, remaining);
@@ -47,6 +77,7 @@ export async function* queryPages(t: DataverseTransport, entitySet: string, opti
     }
     if (rows.length > 0) yield rows;
     path = remaining === 0 ? undefined : page["@odata.nextLink"];
+    if (path !== undefined) guard.next(path, "an @odata.nextLink");
   }
 }
 
@@ -63,22 +94,30 @@ function isDeletedEntity(entry: DataverseRow): boolean {
 export async function* readChangePages(
   t: DataverseTransport,
   entitySet: string,
-  options: { select: string[]; deltaLink?: string; pageSize?: number },
+  options: { select: string[]; deltaLink?: string; pageSize?: number; feedLimits?: FeedLimits },
 ): AsyncIterable<ChangePage> {
-  const prefer = `odata.track-changes,odata.maxpagesize=${pageSizeOf(options.pageSize)}`;
+  const pageSize = pageSizeOf(options.pageSize);
+  const prefer = `odata.track-changes,odata.maxpagesize=${pageSize}`;
   let path: string | undefined = options.deltaLink ?? checkName(entitySet, "entity set") + queryString({ $select: selectOf(options.select) });
+  // The delta link the read began at counts as seen: a next link back to it is a loop too.
+  const guard = new FeedGuard(`Dataverse change tracking of ${JSON.stringify(entitySet)}`, options.feedLimits, options.deltaLink);
   let tracked = false;
   while (path) {
     const res = await t.send({ method: "GET", path, headers: { Prefer: prefer } });
     if (/odata\.track-changes/i.test(res.headers.get("preference-applied") ?? "")) tracked = true;
-    const body = res.json<CollectionPage>();
+    const body = readCollectionPage(res, path);
+    guard.page(body.value!.length, Buffer.byteLength(res.text), pageSize);
     const page: ChangePage = { rows: [], deleted: [] };
-    for (const entry of body.value ?? []) {
+    for (const entry of body.value!) {
       if (isDeletedEntity(entry)) {
-        if (typeof entry.id === "string") page.deleted.push(entry.id);
+        if (typeof entry.id !== "string" || entry.id === "") {
+          throw new SyncError("permanent", ErrorCodes.UnexpectedResponse, `${ErrorCodes.UnexpectedResponse}: Dataverse change tracking of ${JSON.stringify(entitySet)} reported a deleted row without its id; nothing of that page was used`);
+        }
+        page.deleted.push(entry.id);
       } else page.rows.push(entry);
     }
     path = body["@odata.nextLink"];
+    if (path !== undefined) guard.next(path, "an @odata.nextLink");
     const deltaLink = body["@odata.deltaLink"];
     if (!path && deltaLink) page.deltaLink = deltaLink;
     if (!path && !deltaLink && tracked) {

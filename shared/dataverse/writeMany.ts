@@ -127,9 +127,60 @@ function tooBig(e: SyncError): boolean {
   return e.code === ErrorCodes.Timeout || e.status === 413;
 }
 
-/** The request may have been executed although no answer came: a timeout, a broken connection, a gateway error. */
+/**
+ * The request may have been executed although no usable answer came: a timeout, a broken connection,
+ * a gateway error, or an answer that is not the documented one.
+ */
 function mayHaveRun(e: SyncError): boolean {
-  return e.code === ErrorCodes.Timeout || e.code === ErrorCodes.Network || e.status === 502 || e.status === 504;
+  return e.code === ErrorCodes.Timeout || e.code === ErrorCodes.Network || e.status === 502 || e.status === 504 || e.code === ErrorCodes.UnexpectedResponse;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Why a 2xx answer to a write is not the documented one, or undefined when it is: 204 with no body,
+ * or 200/201 with a JSON object that is not an error (`return=representation`, CreateMultiple). A 200
+ * that carries `{"error": …}`, another 2xx, or a body that is not JSON never counts as done.
+ */
+export function unexpectedWriteAnswer(res: { status: number; text: string }): string | undefined {
+  const text = res.text.trim();
+  if (res.status === 204) return text === "" ? undefined : "204 with a body";
+  if (res.status !== 200 && res.status !== 201) return `status ${res.status}, not 204 (or 200/201 with the written record)`;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return `${res.status} with a body that is not JSON`;
+  }
+  if (!isObject(body)) return `${res.status} with a body that is not a JSON object`;
+  if ("error" in body) {
+    const e = isObject(body.error) ? body.error : {};
+    return `${res.status} with an error body${typeof e.code === "string" && e.code ? ` [${e.code}]` : ""}${typeof e.message === "string" ? `: ${e.message.slice(0, 200)}` : ""}`;
+  }
+  return undefined;
+}
+
+function unexpected(what: string, why: string, status?: number): SyncError {
+  return new SyncError("permanent", ErrorCodes.UnexpectedResponse, `${ErrorCodes.UnexpectedResponse}: Dataverse answered ${what} with ${why}; the write is not counted as done`, { status });
+}
+
+/**
+ * CreateMultiple answers 200 with `Ids`, one GUID per Target in order (the ids we gave, when we gave
+ * them). Returns the ids, or throws UNEXPECTED_RESPONSE: a missing or short Ids array is a failure.
+ */
+function createdIds(res: { status: number; text: string }, chunk: Item[], what: string): string[] {
+  const problem = unexpectedWriteAnswer(res) ?? (res.status === 200 ? undefined : `status ${res.status}, not 200 with Ids`);
+  if (problem) throw unexpected(what, problem, res.status);
+  const ids = (JSON.parse(res.text) as { Ids?: unknown }).Ids;
+  if (!Array.isArray(ids)) throw unexpected(what, "no Ids array", res.status);
+  if (ids.length !== chunk.length) throw unexpected(what, `${ids.length} Ids for ${chunk.length} Targets`, res.status);
+  ids.forEach((id, i) => {
+    const own = chunk[i].write.id;
+    if (typeof id !== "string" || !GUID.test(id)) throw unexpected(what, `Ids[${i}] ${JSON.stringify(id)?.slice(0, 60)}, not a GUID`, res.status);
+    if (own && own.toLowerCase() !== id.toLowerCase()) throw unexpected(what, `Ids[${i}] ${id} for the Target created with id ${own}`, res.status);
+  });
+  return ids as string[];
 }
 
 async function sendBulk(ctx: Context, kind: BulkKind, chunk: Item[]): Promise<void> {
@@ -149,7 +200,13 @@ async function sendBulk(ctx: Context, kind: BulkKind, chunk: Item[]): Promise<vo
       // A timed-out chunk is split rather than resent whole; throttling and 5xx are retried as is.
       { retryIf: (e) => !tooBig(e) && !(resendById && mayHaveRun(e)) },
     );
-    const ids = kind === "create" && res.text ? (res.json<{ Ids?: string[] }>().Ids ?? []) : [];
+    const what = `${bulkMessages[kind]} of ${chunk.length} ${ctx.entitySet}`;
+    let ids: string[] = [];
+    if (kind === "create") ids = createdIds(res, chunk, what);
+    else {
+      const problem = unexpectedWriteAnswer(res);
+      if (problem) throw unexpected(what, problem, res.status);
+    }
     chunk.forEach(({ index, write }, i) => (ctx.results[index] = { ref: write.ref, ok: true, id: ids[i] ?? write.id }));
     ctx.sizer.succeeded();
   } catch (e) {
@@ -206,15 +263,18 @@ async function sendBatch(ctx: Context, chunk: Item[], byId = false): Promise<voi
       { retryIf: (e) => chunk.length === 1 || !tooBig(e) },
     );
     const parts = decodeBatch(res.headers.get("content-type"), res.text);
+    // Parts answer the requests in order; with more or fewer of them, no part can be trusted to be ours.
+    if (parts.length !== chunk.length) throw unexpected(`a $batch of ${chunk.length} requests`, `${parts.length} response parts`, res.status);
     chunk.forEach(({ index, write }, i) => {
       const part = parts[i];
-      if (!part) {
-        ctx.results[index] = { ref: write.ref, ok: false, error: new SyncError("transient", ErrorCodes.ServerBusy, "The $batch response had no part for this record") };
-      } else if (part.status >= 200 && part.status < 300) {
-        ctx.results[index] = { ref: write.ref, ok: true, id: idFromEntityUrl(part.headers.get("odata-entityid")) ?? write.id };
-      } else {
+      const what = `the $batch part for ${write.kind} ${write.ref}`;
+      if (part.status < 200 || part.status >= 300) {
         ctx.results[index] = { ref: write.ref, ok: false, error: classifyDataverseError(part) };
+        return;
       }
+      const problem = unexpectedWriteAnswer(part);
+      if (problem) ctx.results[index] = { ref: write.ref, ok: false, error: unexpected(what, problem, part.status) };
+      else ctx.results[index] = { ref: write.ref, ok: true, id: idFromEntityUrl(part.headers.get("odata-entityid")) ?? write.id };
     });
   } catch (e) {
     const error = asSyncError(e);

@@ -7,9 +7,8 @@ import { errorMessage } from "../errors.js";
 import { defaultRegistry } from "../sync/registry.js";
 import { loadEnvironment } from "./environment.js";
 import { createServices } from "./services.js";
-import { exitCodeOf, type RunSummary } from "./summary.js";
+import { exitCodeOf, formatSummary } from "./summary.js";
 import { runCycle } from "./syncCycle.js";
-import type { RunPlan } from "../sync/planner.js";
 
 /** The `d365-sync` command (also behind `npm start`, `npm run sync`, `npm run validate`). */
 const program = new Command("d365-sync").description("Two-way sync between an application and Dynamics 365 / Dataverse").showHelpAfterError();
@@ -28,7 +27,7 @@ program.command("sync")
     const config = await loadSyncConfig(settings.configPath, { registry: defaultRegistry.names() });
     const services = await createServices({ settings, config, queues: "memory" });
     const { summary, plans } = await runCycle(services, { mapping: opts.mapping, full: opts.full, reconcile: opts.reconcile, dryRun: opts.dryRun });
-    if (!opts.json) printSummary(summary, plans);
+    if (!opts.json) console.log(await formatSummary(summary, plans, services.engine));
     else process.stdout.write(JSON.stringify(summary) + "\n");
     // stdout may be a pipe into a JSON parser: the reason a run failed goes to stderr as well.
     for (const m of summary.mappings) if (m.status === "failed") console.error(`d365-sync: the run of mapping ${m.name} failed: ${m.error ?? "no reason was recorded"}`);
@@ -51,42 +50,16 @@ program.command("validate")
   });
 
 program.command("start")
-  .description("run the functions locally: the embedded emulators unless Dynamics, app and storage settings are given")
+  .description("run the functions locally, against embedded emulators made for the mapping file unless Dynamics, app and storage settings are given")
   .addOption(new Option("--schedule <ncrontab>", "local schedule (default: every 30 seconds)"))
-  .action(async (opts: { schedule?: string }) => {
+  .option("--config <path>", "mapping file (default SYNC_CONFIG_PATH or sync.config.json); the emulator's tables and the app's entities come from it")
+  .option("--schema <path>", "emulator schema file instead of tables made from the mapping file (format: test/emulators/dataverse/README.md)")
+  .option("--seed <entity=file>", "records for the app from a CSV or JSON file, per mapping or app entity (repeatable), e.g. assets=./assets.csv",
+    (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+  .action(async (opts: { schedule?: string; config?: string; schema?: string; seed?: string[] }) => {
     const { startLocal } = await import("./localStack.js");
-    await startLocal({ schedule: opts.schedule });
+    await startLocal({ schedule: opts.schedule, config: opts.config, schema: opts.schema, seed: opts.seed });
   });
-
-function printSummary(summary: RunSummary, plans: Map<string, RunPlan>): void {
-  const line = (c: RunSummary["mappings"][number]["toDataverse"]) =>
-    `created ${c.created}, updated ${c.updated}, deleted ${c.deleted}, skipped ${c.skipped}, failed ${c.failed}`;
-  console.log(`${summary.dryRun ? "dry run " : ""}${summary.runId}: ${summary.status}`);
-  for (const m of summary.mappings) {
-    console.log(`  ${m.name} (${m.status})`);
-    console.log(`    to Dataverse: ${line(m.toDataverse)}`);
-    console.log(`    to the app:   ${line(m.toApp)}`);
-    if (m.conflicts) console.log(`    conflicts: ${m.conflicts}`);
-    if (m.divergence) console.log(`    diverged: ${divergenceLine(m.divergence)}`);
-    for (const n of m.notes) console.log(`    note: ${n}`);
-    if (m.error) console.log(`    error: ${m.error}`);
-    const plan = plans.get(m.name);
-    if (plan) {
-      for (const op of [...plan.toDataverse.map((o) => ["Dataverse", o] as const), ...plan.toApp.map((o) => ["app", o] as const)].slice(0, 50)) {
-        console.log(`    would ${op[1].kind} in ${op[0]}: ${op[1].appId ?? op[1].dataverseId} ${JSON.stringify(op[1].values)}`);
-      }
-    }
-  }
-  for (const f of summary.failures) console.log(`  failed: ${f.mapping} ${f.direction} ${f.id}: ${f.code} ${f.message}`);
-  const t = summary.totals;
-  console.log(`written ${t.written}, skipped ${t.skipped}, conflicts ${t.conflicts}, failed ${t.failed}`);
-}
-
-/** `2 record(s) (email 1, score 1)`: what a reconcile run found before it repaired it. */
-function divergenceLine(d: NonNullable<RunSummary["mappings"][number]["divergence"]>): string {
-  const fields = Object.entries(d.fields).map(([f, n]) => `${f} ${n}`).join(", ");
-  return `${d.records} record(s)${fields ? ` (${fields})` : ""}`;
-}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isConfigError(e)) {

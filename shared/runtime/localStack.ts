@@ -5,23 +5,41 @@ import { loadSettings } from "../config/settings.js";
 import { errorMessage } from "../errors.js";
 import { Settings } from "../names.js";
 import { defaultRegistry } from "../sync/registry.js";
-import { startEmulatorStack, type EmulatorStack } from "./emulatorStack.js";
+import { emulatorInputs, PersonEnv, startEmulatorStack, type EmulatorStack } from "./emulatorStack.js";
 import { formatEnvFile, loadEnvironment, STACK_ENV_FILE, STACK_PID } from "./environment.js";
 import { startLocalRunner, type LocalRunner } from "./localRunner.js";
 import { createServices } from "./services.js";
-import { summarize } from "./summary.js";
+import { summarize, type RunSummary } from "./summary.js";
 
 /** Settings that decide whether the real systems are used instead of the embedded emulators. */
 const REAL = [Settings.dynamicsInstanceUrl, Settings.appBaseUrl, Settings.storage] as const;
 
+export interface StartOptions {
+  schedule?: string;
+  /** The mapping file (else SYNC_CONFIG_PATH, else sync.config.json). */
+  config?: string;
+  /** An emulator schema file instead of tables made from the mapping. */
+  schema?: string;
+  /** `<mapping or app entity>=<file.csv|file.json>`: the generic app's records. */
+  seed?: string[];
+}
+
+/** How often a started stack checks that the process which started it is still there. */
+const PARENT_CHECK_MS = 1000;
+
 /**
  * `npm start`: the functions on the local runner, against the embedded emulators (Azurite in
- * memory, token endpoint, Dataverse emulator, sample app) unless the Dynamics, app and storage
- * settings are given. Runs a first sync, then follows a short schedule; Ctrl-C stops everything.
+ * memory, token endpoint, Dataverse emulator, an App Sync API server) unless the Dynamics, app and
+ * storage settings are given. Any mapping file runs: the emulator's tables come from it (or from
+ * `--schema`), and the app serves its entities, seeded from `--seed` files. Runs a first sync, then
+ * follows a short schedule; Ctrl-C stops everything, and so does the end of the parent process.
  */
-export async function startLocal(options: { schedule?: string }): Promise<void> {
+export async function startLocal(options: StartOptions): Promise<void> {
   const env = loadEnvironment(process.cwd(), process.env, { includeStack: false });
   const useReal = REAL.every((name) => env[name]);
+  const configPath = resolve(options.config ?? env[Settings.syncConfigPath] ?? "sync.config.json");
+  // The function files read it from the process environment too (the timer's schedule).
+  env[Settings.syncConfigPath] = process.env[Settings.syncConfigPath] = configPath;
   let stack: EmulatorStack | undefined;
   let runner: LocalRunner | undefined;
   const stackFile = resolve(STACK_ENV_FILE);
@@ -38,18 +56,31 @@ export async function startLocal(options: { schedule?: string }): Promise<void> 
   // `on`, not `once`: Ctrl-C reaches this process twice (the terminal's process group and the launcher's
   // forwarding); a second signal must not kill it halfway through stopping.
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => void stop(0));
+  // A parent killed outright (SIGKILL) sends no signal: when this process is handed to another
+  // parent, the one that started it is gone, and the stack must not outlive it.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid === parent) return;
+    console.error("d365-sync: the process that started it is gone; stopping");
+    void stop(1);
+  }, PARENT_CHECK_MS).unref();
 
   try {
+    // The mapping file first: every problem in it is reported before anything starts.
+    const config = await loadSyncConfig(configPath, { registry: defaultRegistry.names() });
     if (!useReal) {
       const missing = REAL.filter((name) => !env[name]);
-      console.log(`using the embedded emulators (${missing.join(", ")} not set)`);
-      stack = await startEmulatorStack({ configPath: env[Settings.syncConfigPath] ?? resolve("sync.config.json") });
+      const inputs = emulatorInputs(config, { schemaPath: options.schema, seeds: options.seed });
+      console.log(`using the embedded emulators (${missing.join(", ")} not set); mapping file ${configPath}, ${inputs.source}`);
+      stack = await startEmulatorStack({ configPath, schema: inputs.schema, seed: inputs.demo, appSeed: inputs.appSeed, appEntities: inputs.appEntities });
       Object.assign(env, stack.env);
+      const person = { [PersonEnv.clientId]: stack.person.clientId, [PersonEnv.clientSecret]: stack.person.clientSecret, [PersonEnv.userId]: stack.person.userId };
       mkdirSync(dirname(stackFile), { recursive: true });
-      writeFileSync(stackFile, formatEnvFile({ ...stack.env, [STACK_PID]: String(process.pid) }), { mode: 0o600 });
+      writeFileSync(stackFile, formatEnvFile({ ...stack.env, ...person, [STACK_PID]: String(process.pid) }), { mode: 0o600 });
+    } else if (options.schema || options.seed?.length) {
+      throw new Error(`--schema and --seed are for the embedded emulators, but ${REAL.join(", ")} are set: the real systems are used`);
     }
     const settings = loadSettings(env);
-    const config = await loadSyncConfig(settings.configPath, { registry: defaultRegistry.names() });
     const services = await createServices({ settings, config, queues: "storage" });
     runner = await startLocalRunner(services, {
       host: settings.host, port: settings.port, schedule: options.schedule ?? (useReal ? undefined : "*/30 * * * * *"),
@@ -69,8 +100,9 @@ export async function startLocal(options: { schedule?: string }): Promise<void> 
       console.log(`  Azurite (in memory)   ${stack.env[Settings.storage].match(/BlobEndpoint=([^;]+)/)?.[1] ?? ""} (blob), queue and table next to it`);
       console.log(`  token endpoint        ${stack.token.authorityHost}`);
       console.log(`  Dataverse emulator    ${stack.dataverse.serviceRoot}`);
-      console.log(`  sample app            ${stack.app.baseUrl}`);
+      console.log(`  App Sync API server   ${stack.app.baseUrl}  (entities: ${config.mappings.map((m) => m.app.entity).join(", ")})`);
       console.log(`  settings for the stack (secrets generated for this run): ${STACK_ENV_FILE}`);
+      console.log(`  a person in Dataverse ${stack.person.fullName}: ${PersonEnv.clientId} and ${PersonEnv.clientSecret} in ${STACK_ENV_FILE}`);
     }
     console.log(`  functions             ${runner.url}/api  (health: ${runner.url}/api/health)`);
     console.log("first sync…");
@@ -81,9 +113,17 @@ export async function startLocal(options: { schedule?: string }): Promise<void> 
     console.log(`first sync ${summary.status}: written ${summary.totals.written}, skipped ${summary.totals.skipped}, ` +
       `conflicts ${summary.totals.conflicts}, failed ${summary.totals.failed}`);
     for (const f of summary.failures) console.log(`  failed: ${f.mapping} ${f.direction} ${f.id}: ${f.code} ${f.message}`);
+    // Against the emulators a failed run is a setup problem (the mapping and the tables disagree):
+    // syncing on would fail the same way every 30 seconds. Real systems may recover: keep trying.
+    if (stack && summary.status === "failed") throw new Error(`the first sync failed:\n${runFailures(summary)}`);
     console.log("syncing on schedule; press Ctrl-C to stop");
   } catch (e) {
+    // A ConfigError's message lists every problem.
     console.error(`d365-sync could not start: ${errorMessage(e)}`);
     await stop(1);
   }
+}
+
+function runFailures(summary: RunSummary): string {
+  return summary.mappings.filter((m) => m.status === "failed").map((m) => `  - mapping ${m.name}: ${m.error ?? "no reason was recorded"}`).join("\n");
 }

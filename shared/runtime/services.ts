@@ -80,7 +80,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     instanceUrl: d.instanceUrl, tenantId: d.tenantId, clientId: d.clientId, authorityHost: d.authorityHost,
     clientSecret: d.credential.secret, certificatePath: d.credential.certificatePath,
     credential: d.credential.kind === "client-secret" ? "secret" : d.credential.kind,
-  }, { clock });
+  }, { clock, timeoutMs: config.options.http.tokenTimeoutMs });
   const storage = settings.storage;
   const tableTarget = storage.kind === "connection-string"
     ? { connectionString: storage.connectionString }
@@ -90,9 +90,10 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     : createLocalDataverseBudget(d.clientId, clock));
   const dataverse = createDataverseClient({
     instanceUrl: d.instanceUrl, tokens, clock, logger, budget, bulkSize: options.dataverseBulkSize, fetch: options.dataverseFetch,
+    feedLimits: config.options.feeds, bounds: config.options.http,
     onThrottled: ({ retryAfterMs, code }) => telemetry.event(TelemetryEvents.throttled, { retryAfterMs, code }),
   });
-  const app = createAppClient({ baseUrl: settings.app.baseUrl, apiKey: settings.app.apiKey, clock, logger });
+  const app = createAppClient({ baseUrl: settings.app.baseUrl, apiKey: settings.app.apiKey, clock, logger, feedLimits: config.options.feeds, bounds: config.options.http });
 
   const state = await createTableStateStore({ ...tableTarget, tablePrefix: options.tablePrefix, allowInsecureConnection: true });
   await state.ensureTables();

@@ -68,14 +68,22 @@ export class MemoryStateStore implements SyncStateStore {
     return { ...value, etag: next };
   }
 
-  async putLinks(links: Link[]): Promise<void> {
+  async putLinks(links: Link[]): Promise<Link[]> {
     // Validate all first: like a transaction, a refused link leaves the others unwritten.
     for (const link of links) toGuardedJson(link.base, `the base of link ${link.mapping}/${link.appId}`);
-    for (const { etag: _etag, ...value } of links) {
+    const refused: Link[] = [];
+    for (const { etag: _etag, claim, ...value } of links) {
       const pk = encodeKey(value.mapping);
+      const current = this.links.get(pk, linkAppRowKey(value.appId))?.value as Stored<Link> | undefined;
+      // A claim (Link.claim) is refused when the app record is linked to another row meanwhile.
+      if (claim && current && !current.pendingCreate && current.dataverseId !== value.dataverseId) {
+        refused.push({ ...value, claim });
+        continue;
+      }
       this.links.put(pk, linkAppRowKey(value.appId), value);
       this.links.put(pk, linkDataverseRowKey(value.dataverseId), { appId: value.appId });
     }
+    return refused;
   }
 
   async deleteLink(link: Link): Promise<void> {

@@ -3,7 +3,7 @@ import type { Canonical, Link, LinkDigest } from "../ports.js";
 import { encodeKey, LinkRowPrefix, linkAppRowKey, linkDataverseRowKey } from "./keys.js";
 import { readJson, writeJson } from "./jsonColumn.js";
 import { retryOnConcurrency } from "./casRetry.js";
-import { concurrencyError, statusOf, translateStorageError } from "./tableErrors.js";
+import { concurrencyError, isConcurrency, statusOf, translateStorageError } from "./tableErrors.js";
 import { defined, deleteIfExists, getOrNull, optionalString, requireEtag, wrap, type Row } from "./tableSupport.js";
 
 /**
@@ -40,10 +40,12 @@ export class TableLinks {
   }
 
   /**
-   * Unconditional upserts in transactions of LINKS_PER_TRANSACTION links (two entities each) per
-   * partition: one round trip per 50 links instead of a read and a write per link.
+   * Upserts in transactions of up to 50 links (two entities each) per partition: one round trip per
+   * 50 links instead of a read and a write per link. A claim (Link.claim) goes in as a create of its
+   * `a|` entity: when one exists, the transaction fails as a whole, and its links are written one by
+   * one (claimOnce decides each claim). Returns the refused claims.
    */
-  async putMany(links: Link[]): Promise<void> {
+  async putMany(links: Link[]): Promise<Link[]> {
     const byPartition = new Map<string, Map<string, Link>>();
     for (const link of links) {
       const pk = encodeKey(link.mapping);
@@ -51,35 +53,60 @@ export class TableLinks {
       inPartition.set(link.appId, link); // a link written twice: the last one wins, as with single puts
       byPartition.set(pk, inPartition);
     }
-    const batches: TransactionAction[][] = [];
+    const batches: { actions: TransactionAction[]; links: Link[] }[] = [];
     for (const [pk, inPartition] of byPartition) {
-      let actions: TransactionAction[] = [];
+      let batch: { actions: TransactionAction[]; links: Link[] } = { actions: [], links: [] };
       let chars = 0;
       const pointers = new Set<string>();
       for (const link of inPartition.values()) {
         const entity = linkEntity(pk, link);
         const size = JSON.stringify(entity).length;
+        const { actions } = batch;
         if (actions.length + 2 > MAX_ACTIONS || (actions.length && chars + size > MAX_TRANSACTION_CHARS)) {
-          batches.push(actions);
-          actions = [];
+          batches.push(batch);
+          batch = { actions: [], links: [] };
           chars = 0;
           pointers.clear();
         }
-        actions.push(["upsert", entity, "Replace"]);
+        batch.actions.push(link.claim ? ["create", entity] : ["upsert", entity, "Replace"]);
+        batch.links.push(link);
         chars += size;
         // Two links claiming one Dataverse id in a transaction would be a duplicate entity: first one wins the slot.
         if (!pointers.has(link.dataverseId)) {
           pointers.add(link.dataverseId);
-          actions.push(["upsert", { partitionKey: pk, rowKey: linkDataverseRowKey(link.dataverseId), appId: link.appId }, "Replace"]);
+          batch.actions.push(["upsert", pointerEntity(pk, link), "Replace"]);
         }
       }
-      if (actions.length) batches.push(actions);
+      if (batch.actions.length) batches.push(batch);
     }
+    const refused: Link[] = [];
     let next = 0;
     const worker = async () => {
-      while (next < batches.length) await this.submit(batches[next++], "a batch of links");
+      while (next < batches.length) {
+        const batch = batches[next++];
+        try {
+          await this.submit(batch.actions, "a batch of links");
+        } catch (e) {
+          if (!isConcurrency(e) || !batch.links.some((l) => l.claim)) throw e;
+          for (const link of batch.links) {
+            if (!link.claim) await this.submit([["upsert", linkEntity(encodeKey(link.mapping), link), "Replace"], ["upsert", pointerEntity(encodeKey(link.mapping), link), "Replace"]], `link ${link.mapping}/${link.appId}`);
+            else if (!(await retryOnConcurrency(`link ${link.mapping}/${link.appId}`, () => this.claimOnce(link)))) refused.push(link);
+          }
+        }
+      }
     };
     await Promise.all(Array.from({ length: Math.min(TRANSACTION_CONCURRENCY, batches.length) }, worker));
+    return refused;
+  }
+
+  /** One claim: written when the app id has no link, an intent, or a link to the same row; false when refused. */
+  private async claimOnce(link: Link): Promise<boolean> {
+    const pk = encodeKey(link.mapping);
+    const current = await getOrNull(this.client, pk, linkAppRowKey(link.appId), "read link");
+    if (current && current.pendingCreate !== true && optionalString(current.dataverseId) !== link.dataverseId) return false;
+    const entity = linkEntity(pk, link);
+    await this.submit([current ? ["update", entity, "Replace", { etag: current.etag }] : ["create", entity], ["upsert", pointerEntity(pk, link), "Replace"]], `link ${link.mapping}/${link.appId}`);
+    return true;
   }
 
   async delete(link: Link): Promise<void> {
@@ -125,7 +152,7 @@ export class TableLinks {
     const entity = linkEntity(pk, link);
     const actions: TransactionAction[] = [
       current ? ["update", entity, "Replace", { etag: current.etag }] : ["create", entity],
-      ["upsert", { partitionKey: pk, rowKey: linkDataverseRowKey(link.dataverseId), appId: link.appId }, "Replace"],
+      ["upsert", pointerEntity(pk, link), "Replace"],
     ];
     const oldDataverseId = optionalString(current?.dataverseId);
     if (oldDataverseId !== undefined && oldDataverseId !== link.dataverseId) {
@@ -192,6 +219,10 @@ function linkEntity(pk: string, link: Link): Record<string, unknown> & { partiti
     ...(link.pendingCreate ? { pendingCreate: true } : {}),
     ...writeJson("base", link.base, `the base of link ${link.mapping}/${link.appId}`),
   };
+}
+
+function pointerEntity(pk: string, link: Link): { partitionKey: string; rowKey: string; appId: string } {
+  return { partitionKey: pk, rowKey: linkDataverseRowKey(link.dataverseId), appId: link.appId };
 }
 
 function appRowsFilter(mapping: string): string {

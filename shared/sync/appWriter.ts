@@ -1,7 +1,9 @@
 import { ErrorCodes, isSyncError } from "../errors.js";
-import type { AppClient } from "../ports.js";
+import type { AppClient, KeyValues } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
 import type { WriterContext } from "./dataverseWriter.js";
+import { deliverFillIns } from "./fillIns.js";
+import { deterministicGuid } from "./ids.js";
 import { canonicalToDataverse } from "./values.js";
 import { emptyOutcome, failed, flushLinks, pendingLink, recordLink, removeLink, succeeded, type PendingLink, type WriteOutcome } from "./writeOutcome.js";
 import type { WriteOp } from "./writeOps.js";
@@ -39,7 +41,44 @@ export async function writeToApp(ctx: AppWriterContext, m: CompiledMapping, ops:
   };
   await Promise.all(Array.from({ length: Math.min(ctx.concurrency, ops.length) }, worker));
   await flushLinks(ctx.state, "toApp", batch, out, ctx.maxAttempts, ctx.backoffMs);
+  // A key write-back changed its row (modifiedon): what Dataverse filled in goes to the app (fillIns.ts).
+  if (m.idKeyFields.length) await deliverFillIns(ctx, m, batch.filter((p) => p.kind === "created").map((p) => ({ ...p.op, appId: p.link.appId })), out);
   return out;
+}
+
+/**
+ * Writes the new app id to the row's key column. The key column is ours: If-Match * (the row must
+ * still exist), not the version of the plan.
+ *
+ * The key can be taken already by our own row for the same app record: while this create was in
+ * flight, a re-plan (or a webhook) saw the new app record before its link and created it in
+ * Dataverse, with the deterministic id of its app id (decide.ts planCreate). That row duplicates
+ * this one: it is deleted (at the version read, so an edit made to it since is not lost silently:
+ * the write-back then fails and is retried), and the key is written again. Any other row holding
+ * the key is a real clash and fails the record.
+ */
+async function writeKeyBack(ctx: AppWriterContext, m: CompiledMapping, dataverseId: string, appId: string, keyBody: Record<string, unknown>, out: WriteOutcome): Promise<void> {
+  const entitySet = m.mapping.dataverse.entitySet;
+  try {
+    return await ctx.dataverse.update(entitySet, dataverseId, keyBody);
+  } catch (e) {
+    // Only a key made of the app id alone names the row that holds it.
+    if (!(isSyncError(e) && e.code === ErrorCodes.DuplicateKey) || m.idKeyFields.length !== m.keyFields.length) throw e;
+    const key: KeyValues = Object.fromEntries(Object.entries(keyBody).map(([k, v]) => [k, typeof v === "number" ? v : String(v)]));
+    const holder = await ctx.dataverse.retrieveByKey(entitySet, key, [m.primaryId]);
+    const holderId = holder ? String(holder[m.primaryId]) : undefined;
+    if (holderId !== undefined && (holderId === dataverseId || holderId !== deterministicGuid(m.name, entitySet, appId))) throw e;
+    if (holderId !== undefined) {
+      const etag = holder!["@odata.etag"];
+      try {
+        await ctx.dataverse.delete(entitySet, holderId, typeof etag === "string" && etag ? { ifMatch: etag } : {});
+      } catch (d) {
+        if (!(isSyncError(d) && d.code === ErrorCodes.NotFound)) throw d;
+      }
+      out.notes.push(`${m.name}: Dataverse row ${holderId}, created for app record ${appId} while that record was being created from row ${dataverseId}, was deleted as a duplicate`);
+    }
+    await ctx.dataverse.update(entitySet, dataverseId, keyBody);
+  }
 }
 
 async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, out: WriteOutcome, batch: PendingLink[]): Promise<void> {
@@ -64,8 +103,7 @@ async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, 
       // of it writes the key (the app's id differs from the base) instead of creating a second row.
       await recordLink(ctx.state, m, created.id, op.dataverseId!, op.base, { appVersion: created.version }, ctx.now());
       try {
-        // The key column is ours: If-Match * (the row must still exist), not the version of the plan.
-        await ctx.dataverse.update(m.mapping.dataverse.entitySet, op.dataverseId!, keyBody);
+        await writeKeyBack(ctx, m, op.dataverseId!, created.id, keyBody, out);
       } catch (e) {
         if (!(isSyncError(e) && e.code === ErrorCodes.NotFound)) throw e;
         // The row was deleted while its app record was being created: decide the pair again, which

@@ -5,7 +5,9 @@ import { compileFilter } from "./filters.js";
 import type { LookupResolver } from "./lookups.js";
 import type { MergeField } from "./merge.js";
 import type { Registry } from "./registry.js";
-import { appToCanonical, canonicalToApp, canonicalToDataverse, dataverseToCanonical, lookupBindProperty, lookupReadProperty } from "./values.js";
+import {
+  appToCanonical, canonicalToApp, canonicalToDataverse, canonicalToDataverseColumns, dataverseToCanonical, lookupBindProperty, lookupReadProperty,
+} from "./values.js";
 
 /** The app-side name that stands for the record id (it is not inside `data`). */
 export const APP_ID_FIELD = "id";
@@ -56,11 +58,20 @@ export class CompiledMapping {
     return !this.dvFilter || this.dvFilter(row);
   }
 
-  /** Canonical values of an app record. Throws UNMAPPABLE_VALUE for a value that cannot be mapped. */
+  /**
+   * Canonical values of an app record. Throws UNMAPPABLE_VALUE for a value that cannot be mapped, and
+   * UNEXPECTED_RESPONSE for a record the app sent in a shape the contract does not allow (a live
+   * record without data never stands for "every field null"). A field absent from `data` (and without
+   * a `default`) is absent from the values too: no value given, which is not null (decide.ts).
+   */
   appToCanonical(record: AppRecord): Canonical {
+    if (record.problem || (!record.deleted && record.data === null)) {
+      throw new SyncError("permanent", ErrorCodes.UnexpectedResponse, `${ErrorCodes.UnexpectedResponse}: ${this.name}: ${record.problem ?? `app record ${JSON.stringify(record.id)} is live but has no data`}`);
+    }
     const data = record.data ?? {};
     let values: Canonical = {};
     for (const f of this.fields) {
+      if (f.app !== APP_ID_FIELD && !Object.hasOwn(data, f.app) && f.default === undefined) continue;
       const raw = f.app === APP_ID_FIELD ? record.id : data[f.app];
       values[f.app] = isReference(f) ? (raw ?? f.default ?? null) : appToCanonical(f, raw, this.registry);
     }
@@ -77,6 +88,7 @@ export class CompiledMapping {
   dataverseToCanonicalNow(row: DataverseRow, lookups: LookupResolver): Canonical | undefined {
     let values: Canonical = {};
     for (const f of this.fields) {
+      if (!this.given(row, f)) continue;
       if (isReference(f)) {
         const id = row[lookupReadProperty(f)];
         if (id == null) values[f.app] = f.default ?? null;
@@ -97,6 +109,7 @@ export class CompiledMapping {
   async dataverseToCanonical(row: DataverseRow, lookups: LookupResolver): Promise<Canonical> {
     let values: Canonical = {};
     for (const f of this.fields) {
+      if (!this.given(row, f)) continue;
       if (isReference(f)) {
         const id = row[lookupReadProperty(f)];
         values[f.app] = id == null ? (f.default ?? null) : await lookups.toApp(this.mapping, f, String(id));
@@ -107,6 +120,15 @@ export class CompiledMapping {
     const mapper = this.recordMapper();
     if (mapper?.fromDataverse) values = mapper.fromDataverse(row, values);
     return values;
+  }
+
+  /**
+   * Whether the row's JSON holds the field's column at all. Dataverse sends every selected column,
+   * null ones as null; a column missing from the JSON is no value given, never a null to write over
+   * the other side (without a `default`, which stands for missing values by definition).
+   */
+  private given(row: DataverseRow, f: FieldMapping): boolean {
+    return f.default !== undefined || Object.hasOwn(row, isReference(f) ? lookupReadProperty(f) : f.dataverse);
   }
 
   /** App `data` for the given canonical values (the id field never goes inside data). */
@@ -128,7 +150,7 @@ export class CompiledMapping {
       if (!(f.app in values)) continue;
       const v = values[f.app];
       if (isReference(f)) body[lookupBindProperty(f)] = v == null ? null : await lookups.toDataverseBind(this.mapping, f, String(v));
-      else body[f.dataverse] = canonicalToDataverse(f, v, this.registry);
+      else Object.assign(body, canonicalToDataverseColumns(f, v, this.registry));
     }
     const mapper = this.recordMapper();
     if (mapper?.toDataverse) body = mapper.toDataverse(values, body);

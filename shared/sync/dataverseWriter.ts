@@ -1,6 +1,8 @@
 import { ErrorCodes, isSyncError } from "../errors.js";
-import type { BulkWrite, DataverseClient, Link, SyncStateStore } from "../ports.js";
+import type { AppClient, BulkWrite, DataverseClient, Link, SyncStateStore } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
+import { deliverFillIns } from "./fillIns.js";
+import { hashCanonical } from "./hash.js";
 import { memoizeLookups, type LookupResolver } from "./lookups.js";
 import { canBatchLink, emptyOutcome, failed, flushLinks, pendingLink, recordLink, removeLink, succeeded, type PendingLink, type WriteOutcome } from "./writeOutcome.js";
 import type { WriteOp } from "./writeOps.js";
@@ -12,6 +14,8 @@ export interface WriterContext {
   dataverse: DataverseClient;
   state: SyncStateStore;
   lookups: LookupResolver;
+  /** The app, for the values Dataverse fills in (fillIns.ts); without it they reach the app with the next run. */
+  app?: AppClient;
   maxAttempts: number;
   backoffMs: (attempt: number) => number;
   now: () => string;
@@ -44,15 +48,19 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
   // Links of creates and whole-base updates go in one batched putLinks; the rest read and merge.
   const batch: PendingLink[] = [];
   const now = ctx.now();
+  const written: WriteOp[] = [];
   let next = 0;
   const worker = async () => {
     while (next < results.length) {
       const result = results[next++];
       const op = byRef.get(result.ref)!;
+      if (result.ok && (op.kind === "create" || op.kind === "update")) written.push({ ...op, dataverseId: result.id ?? op.dataverseId });
       try {
         if (result.ok && canBatchLink(op)) {
-          batch.push(pendingLink(m, op, op.kind === "create" ? "created" : "updated", op.appId!, result.id ?? op.dataverseId!, op.base,
-            { appVersion: op.appVersion, dataverseVersion: op.kind === "create" ? undefined : op.dataverseVersion }, now));
+          const p = pendingLink(m, op, op.kind === "create" ? "created" : "updated", op.appId!, result.id ?? op.dataverseId!, op.base,
+            { appVersion: op.appVersion, dataverseVersion: op.kind === "create" ? undefined : op.dataverseVersion }, now);
+          if (op.kind === "create" && claimsCreates(m)) p.link.claim = true;
+          batch.push(p);
         } else if (result.ok) await onSuccess(ctx, m, op, result.id, out);
         else await onFailure(ctx, m, op, result.error, out);
       } catch (e) {
@@ -61,8 +69,36 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
     }
   };
   await Promise.all(Array.from({ length: Math.min(LINK_WRITE_CONCURRENCY, results.length) }, worker));
-  await flushLinks(ctx.state, "toDataverse", batch, out, ctx.maxAttempts, ctx.backoffMs);
+  await flushLinks(ctx.state, "toDataverse", batch, out, ctx.maxAttempts, ctx.backoffMs, (p) => dropDuplicate(ctx, m, p.op, out));
+  // Once the links are stored: values Dataverse filled in during these writes go to the app.
+  await deliverFillIns(ctx, m, written, out);
   return out;
+}
+
+/**
+ * Whether this mapping's creates claim their links (Link.claim). With the app id as the key, a
+ * record that began in Dataverse can show up in a plan as a new app record before its link exists
+ * (a re-plan, or a webhook, while its app create is in flight: appWriter.ts): its create here is
+ * then a second row, which the claim finds out. A natural key pairs such a record by key instead.
+ */
+const claimsCreates = (m: CompiledMapping) => m.idKeyFields.length > 0 && m.idKeyFields.length === m.keyFields.length;
+
+/**
+ * The row this op created (our deterministic id) duplicates a pair another writer made meanwhile:
+ * the app record is linked to another row that holds, or is being given, the same key. Ours goes.
+ * When that delete fails, the op is retried as the delete of that row, which touches no link.
+ */
+export async function dropDuplicate(ctx: WriterContext, m: CompiledMapping, op: WriteOp, out: WriteOutcome): Promise<void> {
+  const entitySet = m.mapping.dataverse.entitySet;
+  try {
+    await ctx.dataverse.delete(entitySet, op.dataverseId!);
+  } catch (e) {
+    if (!(isSyncError(e) && e.code === ErrorCodes.NotFound)) {
+      return failed(out, "toDataverse", { ...op, kind: "delete", appId: undefined, values: {}, base: {} }, e, ctx.maxAttempts, ctx.backoffMs);
+    }
+  }
+  out.notes.push(`${m.name}: app record ${op.appId} was linked to another Dataverse row while row ${op.dataverseId} was being created for it; ${op.dataverseId} was deleted as a duplicate`);
+  succeeded(out, "skipped", op);
 }
 
 async function toBulkWrite(m: CompiledMapping, op: WriteOp, ref: string, lookups: LookupResolver): Promise<BulkWrite> {
@@ -125,6 +161,13 @@ async function onFailure(ctx: WriterContext, m: CompiledMapping, op: WriteOp, er
     // The row exists already: our own earlier attempt whose answer was lost, or a row with this key.
     const key = m.keyOf(op.base);
     const row = key ? await ctx.dataverse.retrieveByKey(m.mapping.dataverse.entitySet, key, [m.primaryId]) : null;
+    if (row && String(row[m.primaryId]) === op.dataverseId && claimsCreates(m)) {
+      // Our own row (an earlier attempt whose answer was lost): linked only if nobody else linked the record meanwhile.
+      const link: Link = { mapping: m.name, appId: op.appId!, dataverseId: op.dataverseId!, base: {}, hash: hashCanonical({}), lastSyncedAt: ctx.now(), claim: true };
+      if ((await ctx.state.putLinks([link])).length) return dropDuplicate(ctx, m, op, out);
+      out.notes.push(`${m.name}: app record ${op.appId} matched its existing Dataverse row ${op.dataverseId}; it is compared on the next run`);
+      return succeeded(out, "skipped", op);
+    }
     if (row) {
       await recordLink(ctx.state, m, op.appId!, String(row[m.primaryId]), {}, { appVersion: op.appVersion }, ctx.now());
       out.notes.push(`${m.name}: app record ${op.appId} matched existing Dataverse row ${String(row[m.primaryId])} by key; it is compared on the next run`);

@@ -1,7 +1,7 @@
 import { ErrorCodes, SyncError, errorMessage, isSyncError } from "../errors.js";
 import type { AppRecord, Canonical, ConflictRecord, DataverseRow, DirectionKey, Divergence, Link } from "../ports.js";
 import { noteDivergence } from "./reconcile.js";
-import { hashCanonical } from "./hash.js";
+import { hash32Canonical, hashCanonical } from "./hash.js";
 import { pick, type CompiledMapping } from "./compiledMapping.js";
 import { deterministicGuid } from "./ids.js";
 import type { LookupResolver } from "./lookups.js";
@@ -39,6 +39,8 @@ export interface Decisions {
   linkUpdates: Link[];
   linkRemovals: Link[];
   skipped: { toDataverse: number; toApp: number };
+  /** Deletes the delete policy left alone (the link is dropped, nothing is written), per direction. */
+  ignored: { toDataverse: number; toApp: number };
   conflicts: number;
   parked: ConflictRecord[];
   failures: RecordFailure[];
@@ -52,7 +54,7 @@ export interface Decisions {
 }
 
 export function emptyDecisions(): Decisions {
-  return { toDataverse: [], toApp: [], deletes: [], linkUpdates: [], linkRemovals: [], skipped: { toDataverse: 0, toApp: 0 }, conflicts: 0, parked: [], failures: [], pending: [], divergence: { records: 0, fields: {} } };
+  return { toDataverse: [], toApp: [], deletes: [], linkUpdates: [], linkRemovals: [], skipped: { toDataverse: 0, toApp: 0 }, ignored: { toDataverse: 0, toApp: 0 }, conflicts: 0, parked: [], failures: [], pending: [], divergence: { records: 0, fields: {} } };
 }
 
 export interface DecideContext {
@@ -82,11 +84,11 @@ export function echoHashOf(ctx: DecideContext, row: DataverseRow): number | unde
   try {
     // Without an await when the row's lookups are known already (nearly every row of a large delta).
     const now = ctx.mapping.dataverseToCanonicalNow(row, ctx.lookups);
-    if (now) return hash32(hashCanonical(now));
+    if (now) return hash32Canonical(now);
   } catch {
     return undefined; // a value that cannot be mapped is reported when the row is decided
   }
-  return ctx.mapping.dataverseToCanonical(row, ctx.lookups).then((values) => hash32(hashCanonical(values)), () => undefined);
+  return ctx.mapping.dataverseToCanonical(row, ctx.lookups).then(hash32Canonical, () => undefined);
 }
 
 /** The first 32 bits of a canonical hash (hex sha256), as the echo check keeps it. */
@@ -134,16 +136,22 @@ export async function decidePair(ctx: DecideContext, pair: Pair, out: Decisions)
     return fail(out, "toApp", dvId ?? "?", e, { side: "dataverse", appId, dataverseId: dvId }, { appId, dataverseId: dvId });
   }
 
+  const base = link?.pendingCreate ? undefined : link?.base;
+  // A field a side did not give (absent from the app's data or from the row's JSON) is no value
+  // given, not null: it holds what was synced last or, with nothing synced yet, the other side's value.
+  if (appVals) appVals = withGiven(appVals, m, [base, dvVals]);
+  if (dvVals) dvVals = withGiven(dvVals, m, [base, appVals]);
   // Reconcile runs count what disagreed before deciding (the decision below repairs it).
   if (ctx.reconcile) noteDivergence(ctx, pair, appVals, dvVals, out);
   if (link || (appVals && dvVals)) {
-    const base = link?.pendingCreate ? undefined : link?.base;
     // Each side that was read is compared with the base field by field: a row last written by our
     // own user counts as changed where its values differ from what we wrote (echoes by content).
-    const appSide = appVals ? { values: appVals, changedAt: pair.app!.updatedAt, changed: true } : { values: base ?? {}, changed: false };
+    // A side that was not read holds the base; with no base yet (a create intent), it holds the
+    // other side's values: never "every field null", which a strategy would then copy over real values.
+    const appSide = appVals ? { values: appVals, changedAt: pair.app!.updatedAt, changed: true } : { values: base ?? dvVals ?? {}, changed: false };
     const dvSide = dvVals
       ? { values: dvVals, changedAt: String(pair.dv!["modifiedon"] ?? ""), changed: true }
-      : { values: base ?? {}, changed: false };
+      : { values: base ?? appVals ?? {}, changed: false };
     const merge = mergeRecord(m.mergeFields, m.mapping.conflict.strategy, appSide, dvSide, base);
     emitMerge(ctx, pair, appId!, dvId!, merge, out);
     return;
@@ -213,7 +221,10 @@ function planCreate(ctx: DecideContext, direction: DirectionKey, appId: string |
   const m = ctx.mapping;
   const target = direction === "toDataverse" ? "dataverse" : "app";
   const writable = m.writableTo(target);
-  if (!writable.length) return void (out.skipped[direction] += 1);
+  // Records are created only in the direction of the mapping: the `to-app` fields of a `to-dataverse`
+  // mapping (values Dataverse fills in, fillIns.ts) follow its records, they bring none of their own.
+  const oneWayAway = m.mapping.direction === (direction === "toDataverse" ? "to-app" : "to-dataverse");
+  if (!writable.length || oneWayAway) return void (out.skipped[direction] += 1);
   const written = pick(values, writable);
   const base: Canonical = Object.fromEntries(m.fields.map((f) => [f.app, null]));
   Object.assign(base, written);
@@ -234,9 +245,13 @@ function planDelete(ctx: DecideContext, direction: DirectionKey, link: Link, out
   // The Dataverse version the decision saw (a delete or deactivation of a row edited since is re-decided).
   const dataverseVersion = pair.dv ? String(pair.dv["@odata.etag"] ?? "") || undefined : link.dataverseVersion;
   const op: WriteOp = { kind: "delete", appId: link.appId, dataverseId: link.dataverseId, values: {}, base: {}, attempt: 0, ...(dataverseVersion ? { dataverseVersion } : {}) };
-  if (policy === "ignore") return void out.linkRemovals.push(link);
+  const ignore = () => {
+    out.ignored[direction] += 1;
+    out.linkRemovals.push(link);
+  };
+  if (policy === "ignore") return ignore();
   if (policy === "deactivate") {
-    if (direction === "toApp" && !ctx.mapping.mapping.app.inactiveField) return void out.linkRemovals.push(link);
+    if (direction === "toApp" && !ctx.mapping.mapping.app.inactiveField) return ignore();
     op.kind = "deactivate";
   }
   out.deletes.push({ direction, op });
@@ -262,9 +277,10 @@ async function holdFiltered(ctx: DecideContext, pair: Pair, direction: Direction
   const m = ctx.mapping;
   let changed = false;
   try {
-    const other = direction === "toApp"
+    const read = direction === "toApp"
       ? (pair.dv ? await m.dataverseToCanonical(pair.dv, ctx.lookups) : undefined)
       : (pair.app ? m.appToCanonical(pair.app) : undefined);
+    const other = read && withGiven(read, m, [link.base]);
     // Only fields that may travel in the held direction: a one-way mapping holds nothing back.
     const fields = m.writableTo(direction === "toApp" ? "app" : "dataverse");
     changed = other !== undefined && fields.length > 0 && !canonicalEquals(pick(other, fields), pick(link.base, fields));
@@ -278,6 +294,19 @@ async function holdFiltered(ctx: DecideContext, pair: Pair, direction: Direction
     code: ErrorCodes.Filtered, message: `${m.name}: the ${filtered}; the other side's change waits until it matches again`,
     retryable: true, payload: { side: direction === "toApp" ? "dataverse" : "app", appId, dataverseId: dvId },
   });
+}
+
+/** `values` with each mapped field it lacks taken from the first of `sources` that has it. */
+function withGiven(values: Canonical, m: CompiledMapping, sources: (Canonical | undefined)[]): Canonical {
+  let out = values;
+  for (const f of m.mergeFields) {
+    if (Object.hasOwn(values, f.name)) continue;
+    const from = sources.find((s) => s && Object.hasOwn(s, f.name));
+    if (!from) continue;
+    if (out === values) out = { ...values };
+    out[f.name] = from[f.name];
+  }
+  return out;
 }
 
 function omit(values: Canonical, names: string[]): Canonical {

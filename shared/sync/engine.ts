@@ -413,7 +413,8 @@ export class SyncEngine {
     const message = errorMessage(e);
     this.deps.logger.error("run failed", { runId, error: message });
     if (e instanceof SyncError && e.kind === "auth") this.deps.telemetry.event(TelemetryEvents.authFailed, { runId, code: e.code });
-    const run = await this.deps.state.updateRun(runId, (r) => ({ ...r, status: "failed", error: message, finishedAt: this.nowIso() }));
+    const errorCode = e instanceof SyncError ? { errorCode: e.code } : {};
+    const run = await this.deps.state.updateRun(runId, (r) => ({ ...r, status: "failed", error: message, ...errorCode, finishedAt: this.nowIso() }));
     await this.finish(run);
   }
 

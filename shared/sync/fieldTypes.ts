@@ -4,7 +4,7 @@
  * map a value throws `Rejected` with the reason, and values.ts turns it into a SyncError that names
  * the field and the value.
  */
-import type { FieldMapping, FieldType } from "../config/mapping.js";
+import type { FieldMapping, FieldType, StatusPair } from "../config/mapping.js";
 import { jsonNumber, numberText, type ExactNumber } from "../http/exactJson.js";
 import { toFiniteNumber, toFixedDecimal } from "./decimals.js";
 import { parseDateOnly, parseDateTime } from "./temporal.js";
@@ -70,30 +70,43 @@ function strictBoolean(value: unknown): boolean {
   return value;
 }
 
-function choicesOf(field: FieldMapping): Record<string, number> {
-  if (!field.choices || Object.keys(field.choices).length === 0) throw new Rejected("the mapping defines no choices for this field");
-  return field.choices;
+/** A field's map of app values (choices or statuses); an empty one maps nothing. */
+function mapOf<T>(map: Record<string, T> | undefined, what: string): Record<string, T> {
+  if (!map || Object.keys(map).length === 0) throw new Rejected(`the mapping defines no ${what} for this field`);
+  return map;
 }
 
-function allowedKeys(choices: Record<string, number>): string {
-  return Object.keys(choices).map((k) => JSON.stringify(k)).join(", ");
-}
+const choicesOf = (field: FieldMapping) => mapOf(field.choices, "choices");
+const statusesOf = (field: FieldMapping) => mapOf(field.statuses, "statuses");
 
-function allowedValues(choices: Record<string, number>): string {
-  return Object.values(choices).join(", ");
-}
-
-function choiceKey(value: unknown, field: FieldMapping): string {
-  const choices = choicesOf(field);
-  if (typeof value !== "string" || !Object.hasOwn(choices, value)) throw new Rejected(`not one of the choices ${allowedKeys(choices)}`);
+/** `value` as an app value of `map` (one of its keys). */
+function appKey(value: unknown, map: Record<string, unknown>, what: string): string {
+  if (typeof value !== "string" || !Object.hasOwn(map, value)) {
+    throw new Rejected(`not one of the ${what} ${Object.keys(map).map((k) => JSON.stringify(k)).join(", ")}`);
+  }
   return value;
 }
 
-function choiceKeyOfOption(option: unknown, field: FieldMapping): string {
-  const choices = choicesOf(field);
-  const key = Object.keys(choices).find((k) => choices[k] === option);
-  if (key === undefined) throw new Rejected(`not one of the option values ${allowedValues(choices)}`);
+/** The app value whose Dataverse number is `n`. */
+function appKeyOfNumber(n: unknown, numbers: Record<string, number>, what: string): string {
+  const key = Object.keys(numbers).find((k) => numbers[k] === n);
+  if (key === undefined) throw new Rejected(`not one of the ${what} ${Object.values(numbers).join(", ")}`);
   return key;
+}
+
+const choiceKey = (value: unknown, field: FieldMapping) => appKey(value, choicesOf(field), "choices");
+const choiceKeyOfOption = (option: unknown, field: FieldMapping) => appKeyOfNumber(option, choicesOf(field), "option values");
+const statusKey = (value: unknown, field: FieldMapping) => appKey(value, statusesOf(field), "statuses");
+
+/** In Dataverse each status reason belongs to one state, so the statuscode alone names the pair. */
+function statusKeyOfReason(statuscode: unknown, field: FieldMapping): string {
+  const reasons = Object.fromEntries(Object.entries(statusesOf(field)).map(([k, pair]) => [k, pair.status]));
+  return appKeyOfNumber(statuscode, reasons, "status reasons");
+}
+
+/** The statecode/statuscode pair a canonical status value stands for (both are written together). */
+export function statusPairOf(canonical: unknown, field: FieldMapping): StatusPair {
+  return statusesOf(field)[statusKey(canonical, field)];
 }
 
 function sortedKeys(keys: string[]): string[] {
@@ -154,6 +167,12 @@ export const typeConverters: Readonly<Record<FieldType, TypeConverter>> = {
     fromDataverse: multichoiceFromDataverse,
     toApp: multichoiceFromApp,
     toDataverse: multichoiceToDataverse,
+  },
+  status: {
+    fromApp: statusKey,
+    fromDataverse: statusKeyOfReason,
+    toApp: statusKey,
+    toDataverse: (canonical, field) => statusPairOf(canonical, field).status,
   },
   lookup: { fromApp: reference, toApp: reference, fromDataverse: resolvedByPlanner, toDataverse: resolvedByPlanner },
   owner: { fromApp: reference, toApp: reference, fromDataverse: resolvedByPlanner, toDataverse: resolvedByPlanner },

@@ -1,4 +1,4 @@
-import { ErrorCodes, isSyncError } from "../errors.js";
+import { ErrorCodes, SyncError, isSyncError } from "../errors.js";
 import type { Cursor, DataverseClient, DataverseRow } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
 import { IdSet } from "./idSet.js";
@@ -40,7 +40,12 @@ export async function readDataverseChanges(
     const out: DataverseChanges = { rows: [], deleted: [], echoes: IdSet.withValues(), seen: deltaLink ? undefined : new IdSet(), complete: !deltaLink };
     for await (const page of client.readChanges(entitySet, { select: mapping.select, deltaLink })) {
       for (const row of page.rows) {
-        const id = String(row[mapping.primaryId]);
+        const raw = row[mapping.primaryId];
+        // A row without its id cannot be paired; read as "undefined" it would stand for another record.
+        if (typeof raw !== "string" || raw === "") {
+          throw new SyncError("permanent", ErrorCodes.UnexpectedResponse, `${ErrorCodes.UnexpectedResponse}: Dataverse change tracking of ${entitySet} sent a row without its ${mapping.primaryId}; the run ends before anything of that page is decided`);
+        }
+        const id = raw;
         out.seen?.add(id);
         let hash = deltaLink ? echoHash(row) : undefined;
         if (hash instanceof Promise) hash = await hash;

@@ -1,7 +1,7 @@
 import type { SyncOptions } from "../config/mapping.js";
 import type { AppRecord, DataverseRow, Link } from "../ports.js";
 import { decidePair, emptyDecisions, hash32, type DecideContext, type Pair } from "./decide.js";
-import { hashCanonical } from "./hash.js";
+import { hash32Canonical } from "./hash.js";
 import { IdSet } from "./idSet.js";
 import { KeyHashMap } from "./keyHashMap.js";
 import { LinkIndex } from "./linkIndex.js";
@@ -65,7 +65,7 @@ export async function planReconcile(deps: PlanDeps, ctx: DecideContext, options:
       const id = String(row[m.primaryId]);
       plan.reads.dataverse += 1;
       try {
-        dvHashes.add(id, hash32(hashCanonical(await m.dataverseToCanonical(row, ctx.lookups))));
+        dvHashes.add(id, hash32Canonical(await m.dataverseToCanonical(row, ctx.lookups)));
       } catch {
         dvHashes.add(id, 0);
         dvUnhashable.add(id); // a value that cannot be mapped: decided (and reported) as a suspect
@@ -113,7 +113,7 @@ export async function planReconcile(deps: PlanDeps, ctx: DecideContext, options:
       }
       let hash: number | undefined;
       try {
-        hash = hash32(hashCanonical(m.appToCanonical(record)));
+        hash = hash32Canonical(m.appToCanonical(record));
       } catch {
         hash = undefined; // decided (and reported) as a suspect
       }

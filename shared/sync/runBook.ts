@@ -29,8 +29,8 @@ export async function recordPlan(state: SyncStateStore, runId: string, plan: Run
     const failedTo = (d: DirectionKey) => plan.failures.filter((f) => f.direction === d).length;
     const next: RunRecord = {
       ...r, status: "writing", planned: r.planned + planned,
-      toDataverse: { ...r.toDataverse, skipped: r.toDataverse.skipped + plan.skipped.toDataverse, failed: r.toDataverse.failed + failedTo("toDataverse") },
-      toApp: { ...r.toApp, skipped: r.toApp.skipped + plan.skipped.toApp, failed: r.toApp.failed + failedTo("toApp") },
+      toDataverse: { ...r.toDataverse, skipped: r.toDataverse.skipped + plan.skipped.toDataverse, failed: r.toDataverse.failed + failedTo("toDataverse"), ...ignoredCount(r.toDataverse, plan, "toDataverse") },
+      toApp: { ...r.toApp, skipped: r.toApp.skipped + plan.skipped.toApp, failed: r.toApp.failed + failedTo("toApp"), ...ignoredCount(r.toApp, plan, "toApp") },
       conflicts: r.conflicts + plan.conflicts, notes: [...r.notes, ...plan.notes],
       // One plan reads the whole mapping, so its divergence is the run's (a re-plan replaces it).
       ...(r.mode === "reconcile" ? { divergence: plan.divergence } : {}),
@@ -42,6 +42,12 @@ export async function recordPlan(state: SyncStateStore, runId: string, plan: Run
   return finished;
 }
 
+/** `ignored` plus what the plan ignored; absent while nothing was (so counts stay as they were). */
+function ignoredCount(counts: DirectionCounts, plan: RunPlan, direction: DirectionKey): { ignored?: number } {
+  const ignored = (counts.ignored ?? 0) + (plan.ignored?.[direction] ?? 0);
+  return ignored ? { ignored } : {};
+}
+
 /** Adds a write chunk's outcome to its run; returns the run when this call finished it. */
 export async function recordWrites(state: SyncStateStore, runId: string, direction: DirectionKey, outcome: WriteOutcome, now: string): Promise<RunRecord | null> {
   if (!outcome.finished && !outcome.notes.length) return null;
@@ -50,7 +56,7 @@ export async function recordWrites(state: SyncStateStore, runId: string, directi
   if (!exists) return null;
   await state.updateRun(runId, (r) => {
     const counts = { ...r[direction] };
-    for (const k of Object.keys(counts) as (keyof DirectionCounts)[]) counts[k] += outcome.counts[k];
+    for (const k of Object.keys(outcome.counts) as (keyof DirectionCounts)[]) counts[k] = (counts[k] ?? 0) + (outcome.counts[k] ?? 0);
     const wasTerminal = terminal(r.status);
     const next = settleStatus({ ...r, [direction]: counts, processed: r.processed + outcome.finished, notes: [...r.notes, ...outcome.notes] }, now);
     finished = !wasTerminal && terminal(next.status) ? next : null;
@@ -101,6 +107,7 @@ export function plannedCounts(plan: RunPlan, mode?: RunMode): Pick<RunRecord, "t
     for (const op of ops) c[op.kind === "create" ? "created" : op.kind === "update" ? "updated" : "deleted"] += 1;
     c.skipped = plan.skipped[direction];
     c.failed = plan.failures.filter((f) => f.direction === direction).length;
+    if (plan.ignored?.[direction]) c.ignored = plan.ignored[direction];
     return c;
   };
   return { toDataverse: count("toDataverse"), toApp: count("toApp"), conflicts: plan.conflicts, ...(mode === "reconcile" ? { divergence: plan.divergence } : {}) };

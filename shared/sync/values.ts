@@ -18,6 +18,9 @@
  * - multichoice: the sorted, de-duplicated array of app values; an empty selection is [] (Dataverse
  *   cannot tell an empty selection from null, so null from either side is [] too); Dataverse gets
  *   "100000000,100000001", or null for []
+ * - status: the app's value (a key of `statuses`); Dataverse gets its statecode and statuscode in
+ *   the same write, and is read back by its statuscode (a status reason belongs to one state). A
+ *   Dataverse row always has a status, so null is unmappable towards Dataverse (give a `default`)
  * - lookup / owner: the app-side reference string; resolving it is the planner's job (odataBind.ts)
  *
  * On the way in, the field's transforms run first, then `default` replaces null or missing. The
@@ -27,10 +30,11 @@
  * nothing null or guessed.
  */
 import { ErrorCodes, SyncError } from "../errors.js";
+import { STATE_COLUMN } from "../config/fieldChecks.js";
 import type { FieldMapping } from "../config/mapping.js";
 import { defaultRegistry, type FieldMapper, type Registry } from "./registry.js";
 import { applyTransforms, reverseTransforms } from "./transforms.js";
-import { Rejected, typeConverters } from "./fieldTypes.js";
+import { Rejected, statusPairOf, typeConverters } from "./fieldTypes.js";
 
 export { canonicalEquals } from "./hash.js";
 export { bindUrl, isGuid, lookupBindProperty, lookupReadProperty, ownerBindUrl } from "./odataBind.js";
@@ -137,8 +141,21 @@ export function canonicalToDataverse(field: FieldMapping, canonical: unknown, re
   const mapper = mapperOf(field, registry);
   let value: unknown;
   if (mapper?.toDataverse) value = guarded(field, "dataverse", canonical, () => mapper.toDataverse!(canonical, field));
-  else if (isNullish(canonical)) value = null;
+  else if (isNullish(canonical) && field.type === "status") {
+    throw unmappable(field, "app", canonical, `a Dataverse row always has a status (statecode and statuscode); give the field a "default"`);
+  } else if (isNullish(canonical)) value = null;
   else if (isReference(field)) throw invalidConfig(field, `${field.type} values are written with "@odata.bind" by the planner`);
   else value = guarded(field, "dataverse", canonical, () => typeConverters[field.type].toDataverse(canonical, field));
   return transformed(field, "dataverse", value, registry, true);
+}
+
+/**
+ * The columns a canonical value writes to Dataverse: one, except for a status, whose statecode goes
+ * in the same write as its statuscode (Dataverse refuses a status reason of another state).
+ */
+export function canonicalToDataverseColumns(field: FieldMapping, canonical: unknown, registry: Registry = defaultRegistry): Record<string, unknown> {
+  const value = canonicalToDataverse(field, canonical, registry);
+  if (field.type !== "status" || field.mapper !== undefined) return { [field.dataverse]: value };
+  const pair = guarded(field, "app", canonical, () => statusPairOf(canonical, field));
+  return { [STATE_COLUMN]: pair.state, [field.dataverse]: value };
 }

@@ -25,7 +25,7 @@ export function emptyOutcome(): WriteOutcome {
 }
 
 export function mergeOutcome(into: WriteOutcome, from: WriteOutcome): void {
-  for (const k of Object.keys(into.counts) as (keyof DirectionCounts)[]) into.counts[k] += from.counts[k];
+  for (const k of Object.keys(from.counts) as (keyof DirectionCounts)[]) into.counts[k] = (into.counts[k] ?? 0) + (from.counts[k] ?? 0);
   into.finished += from.finished;
   into.retries.push(...from.retries);
   into.retryDelayMs = Math.max(into.retryDelayMs, from.retryDelayMs);
@@ -112,19 +112,33 @@ export function pendingLink(
 /**
  * Stores the pending links of one message in one putLinks call and settles their ops: counted as
  * written when the links land, retried (or dead-lettered) as a whole when they do not — the write
- * itself is idempotent, a retried create finds its row by key.
+ * itself is idempotent, a retried create finds its row by key. A refused claim (Link.claim) goes to
+ * `onRefused`, which settles its op.
  */
 export async function flushLinks(
   state: SyncStateStore, direction: DirectionKey, pending: PendingLink[], out: WriteOutcome, maxAttempts: number, backoffMs: (attempt: number) => number,
+  onRefused?: (p: PendingLink) => Promise<void>,
 ): Promise<void> {
   if (!pending.length) return;
+  let refused: Link[];
   try {
-    await state.putLinks(pending.map((p) => p.link));
+    refused = await state.putLinks(pending.map((p) => p.link));
   } catch (e) {
     for (const p of pending) failed(out, direction, p.op, e, maxAttempts, backoffMs);
     return;
   }
-  for (const p of pending) succeeded(out, p.kind, p.op);
+  const refusedIds = new Set(refused.map((l) => `${l.appId}\u0000${l.dataverseId}`));
+  for (const p of pending) {
+    if (!refusedIds.has(`${p.link.appId}\u0000${p.link.dataverseId}`)) succeeded(out, p.kind, p.op);
+    else if (!onRefused) throw new Error(`link ${p.link.mapping}/${p.link.appId} was claimed by a writer that cannot handle a refusal`);
+    else {
+      try {
+        await onRefused(p);
+      } catch (e) {
+        failed(out, direction, p.op, e, maxAttempts, backoffMs);
+      }
+    }
+  }
 }
 
 function definedVersions(v: { appVersion?: string; dataverseVersion?: string }): { appVersion?: string; dataverseVersion?: string } {

@@ -46,12 +46,15 @@ async function startAzuriteOnce(heapMb?: number): Promise<AzuriteHandle> {
   const require = createRequire(import.meta.url);
   const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "azurite.js");
   const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
+  // stdin is a pipe from this process that is never written: Azurite exits when it closes, so it
+  // never outlives this process, even one killed with SIGKILL (scripts/exitWithParent.cjs).
+  const watchParent = require.resolve("../../scripts/exitWithParent.cjs");
   const child: ChildProcess = spawn(process.execPath, [
-    ...(heapMb ? [`--max-old-space-size=${heapMb}`] : []), main, "--blobHost", "127.0.0.1", "--blobPort", String(blobPort),
+    ...(heapMb ? [`--max-old-space-size=${heapMb}`] : []), "--require", watchParent, main, "--blobHost", "127.0.0.1", "--blobPort", String(blobPort),
     "--queueHost", "127.0.0.1", "--queuePort", String(queuePort),
     "--tableHost", "127.0.0.1", "--tablePort", String(tablePort),
     "--inMemoryPersistence", "--disableTelemetry", "--silent", "--skipApiVersionCheck", "--loose",
-  ], { stdio: ["ignore", "pipe", "pipe"] });
+  ], { stdio: ["pipe", "pipe", "pipe"] });
   let output = "";
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));
@@ -82,7 +85,7 @@ async function startAzuriteOnce(heapMb?: number): Promise<AzuriteHandle> {
   };
 }
 
-async function portOpen(port: number): Promise<boolean> {
+export async function portOpen(port: number): Promise<boolean> {
   const { connect } = await import("node:net");
   return new Promise((resolve) => {
     const s = connect({ host: "127.0.0.1", port });

@@ -23,6 +23,8 @@ export interface SampleAppOptions {
   now?: () => number;
   /** Push signed change notices for app-side edits (put/patch/remove) to the sync's /api/webhooks/app. */
   notify?: NotifyTarget;
+  /** Serve only these entities (the app entities of a mapping file); any entity when absent. */
+  entities?: string[];
 }
 
 export interface LoggedRequest {
@@ -70,6 +72,7 @@ export async function startSampleApp(options: SampleAppOptions): Promise<SampleA
   const requests: LoggedRequest[] = [];
   const keyHash = sha256(options.apiKey);
   const seed = options.seed === true ? demoSeed : options.seed || {};
+  const served = options.entities ? new Set(options.entities) : undefined;
   for (const [entity, records] of Object.entries(seed)) {
     for (const r of records) store.put(entity, r.id, r.data, r.dataverseId, r.updatedAt);
   }
@@ -99,6 +102,10 @@ export async function startSampleApp(options: SampleAppOptions): Promise<SampleA
     if (!inside) return send({ status: 404, body: errorBody("NOT_FOUND", `No route for ${method} ${url.pathname}`) });
     if (!authorized(headers.authorization, keyHash)) {
       return send({ status: 401, headers: { "www-authenticate": 'Bearer realm="app-sync"' }, body: errorBody("UNAUTHORIZED", "A valid bearer token is required") });
+    }
+    const entity = /^\/sync\/([^/]+)/.exec(path)?.[1];
+    if (served && entity !== undefined && !served.has(safeDecode(entity))) {
+      return send({ status: 404, body: errorBody("NOT_FOUND", `This app serves no entity ${safeDecode(entity)}; it serves ${[...served].join(", ")}`) });
     }
     const fault = faults.take(method, path);
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
@@ -154,6 +161,14 @@ export async function startSampleApp(options: SampleAppOptions): Promise<SampleA
 function normalizeBasePath(basePath: string | undefined): string {
   if (!basePath || basePath === "/") return "";
   return `/${basePath.replace(/^\/+|\/+$/g, "")}`;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function sha256(s: string): Buffer {

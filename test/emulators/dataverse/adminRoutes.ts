@@ -3,6 +3,7 @@
  * process, the benchmark and `npm start` users can script faults, read the request log, register
  * webhooks and age change-tracking tokens without touching the emulator's objects directly.
  */
+import { ActAsInputError, parseActAs, type ActAsRequest, type EmulatorUser } from "./actAs.js";
 import type { FaultRule, FaultScript } from "./faults.js";
 import type { RequestLog } from "./requestLog.js";
 import type { EmuRequest, EmuResponse } from "./types.js";
@@ -13,6 +14,9 @@ export interface AdminParts {
   log: RequestLog;
   webhooks: WebhookDispatcher;
   expireDeltaTokens(): void;
+  /** A Web API request as the user named in the body (actAs.ts); the routes answer 404 without it. */
+  actAs?(request: ActAsRequest): Promise<EmuResponse>;
+  users?(): EmulatorUser[];
 }
 
 class BadInput extends Error {}
@@ -55,9 +59,11 @@ export async function handleAdmin(req: EmuRequest, parts: AdminParts): Promise<E
       return json(200, { value: parts.webhooks.deliveries() });
     }
     if (route === "expire-delta-tokens" && method === "POST") return clear(() => parts.expireDeltaTokens());
+    if (route === "as-user" && method === "POST" && parts.actAs) return await parts.actAs(parseActAs(readJson(req.body)));
+    if (route === "users" && method === "GET" && parts.users) return json(200, { value: parts.users() });
     return notFound();
   } catch (error) {
-    if (error instanceof BadInput) return json(400, { error: { code: "BadRequest", message: error.message } });
+    if (error instanceof BadInput || error instanceof ActAsInputError) return json(400, { error: { code: "BadRequest", message: error.message } });
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
+import { actAs, listUsers } from "./actAs.js";
 import { applicationUserId, Authenticator, type EmulatorAuthOptions } from "./auth.js";
 import { ChangeTracking, DEFAULT_CHANGE_TRACKING_RETENTION_MS } from "./changeTracking.js";
 import type { CoreParts } from "./coreParts.js";
@@ -108,7 +109,9 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions):
   const expireDeltaTokens = () => tracking.expireAll();
   const userFor = (clientId: string) => ensureApplicationUser(store, entities, clientId, businessUnitId);
   const auth = new Authenticator(options.auth, origin, Date.now);
-  server.on("request", createRequestHandler({ ctx, auth, userFor, faults, log, throttle, admin: { faults, log, webhooks, expireDeltaTokens } }));
+  server.on("request", createRequestHandler({ ctx, auth, userFor, faults, log, throttle, admin: {
+    faults, log, webhooks, expireDeltaTokens, actAs: (request) => actAs(request, ctx, store), users: () => listUsers(store),
+  } }));
 
   const wire = (table: string, row: Record<string, unknown>) => formatRow(entities.def(table), row, {}, store);
   return {

@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { parseJsonText } from "../../../shared/config/jsonText.js";
+import { platformTables } from "./platformTables.js";
 
 /** Column types the emulator understands (a subset of Dataverse AttributeTypeCode). */
 export const ColumnTypes = [
@@ -71,6 +73,16 @@ export const ReadOnlyColumns = new Set(SystemColumns.map((c) => c.name));
 
 const OwnerColumn: ColumnDef = { name: "ownerid", type: "owner", targets: ["systemuser", "team"], navigationProperty: "ownerid" };
 
+/**
+ * Status and status reason as Dataverse creates them for every user- or organization-owned table
+ * (Active 0 / Inactive 1, status reasons 1 and 2). The product reads `statecode` on every row, so a
+ * table defined without them would fail every read.
+ */
+export const DefaultStateColumns: readonly ColumnDef[] = [
+  { name: "statecode", type: "state", options: [{ value: 0, label: "Active", defaultStatus: 1 }, { value: 1, label: "Inactive", defaultStatus: 2 }] },
+  { name: "statuscode", type: "status", options: [{ value: 1, label: "Active", state: 0 }, { value: 2, label: "Inactive", state: 1 }] },
+];
+
 interface RawTable extends Partial<Omit<TableDef, "columnMap" | "navMap">> {
   /** "user" (default) adds `ownerid`; "organization"/"none" do not. */
   ownership?: "user" | "organization" | "none";
@@ -78,11 +90,13 @@ interface RawTable extends Partial<Omit<TableDef, "columnMap" | "navMap">> {
 
 /** Loads a schema from a parsed JSON object or a path to a JSON file, adding system columns. */
 export function loadSchema(source: object | string): Schema {
-  const raw = (typeof source === "string" ? JSON.parse(readFileSync(source, "utf8")) : source) as { tables?: RawTable[] };
+  const raw = (typeof source === "string" ? readSchemaFile(source) : source) as { tables?: RawTable[] };
   if (!raw || !Array.isArray(raw.tables)) throw new Error("Emulator schema: expected { tables: [...] }");
   const tables = new Map<string, TableDef>();
   const bySet = new Map<string, TableDef>();
-  for (const t of raw.tables) {
+  // Platform tables first: other tables' rows are created after the users they are attributed to.
+  const platform = platformTables().filter((p) => !raw.tables!.some((t) => t?.logicalName === p.logicalName));
+  for (const t of [...platform, ...raw.tables]) {
     const table = buildTable(t);
     if (tables.has(table.logicalName)) throw new Error(`Emulator schema: table ${table.logicalName} is defined twice`);
     tables.set(table.logicalName, table);
@@ -98,6 +112,18 @@ export function loadSchema(source: object | string): Schema {
   return { tables, bySet };
 }
 
+function readSchemaFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new Error(`Emulator schema ${path}: cannot read it (${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message})`);
+  }
+  const parsed = parseJsonText(text);
+  if ("problem" in parsed) throw new Error(`Emulator schema ${path}: ${parsed.problem}`);
+  return parsed.value;
+}
+
 function buildTable(t: RawTable): TableDef {
   for (const f of ["logicalName", "entitySetName", "primaryId", "primaryName"] as const) {
     if (typeof t[f] !== "string" || !t[f]) throw new Error(`Emulator schema: a table is missing "${f}"`);
@@ -110,7 +136,10 @@ function buildTable(t: RawTable): TableDef {
   }
   const has = (n: string) => columns.some((c) => c.name === n);
   for (const sys of SystemColumns) if (!has(sys.name)) columns.push(sys);
-  if ((t.ownership ?? "user") === "user" && !has("ownerid")) columns.push(OwnerColumn);
+  const ownership = t.ownership ?? "user";
+  if (ownership === "user" && !has("ownerid")) columns.push(OwnerColumn);
+  // A table that defines either column keeps its own definition.
+  if (ownership !== "none" && !has("statecode") && !has("statuscode")) columns.push(...DefaultStateColumns);
   const columnMap = new Map(columns.map((c) => [c.name, c]));
   for (const k of t.alternateKeys ?? []) {
     for (const col of k.columns) if (!columnMap.has(col)) throw new Error(`Emulator schema: key ${k.name} uses unknown column ${col}`);

@@ -14,7 +14,7 @@ export function loadAppSyncApi(): OpenApiDoc {
   return JSON.parse(readFileSync(path, "utf8")) as OpenApiDoc;
 }
 
-const KNOWN = new Set(["$ref", "type", "required", "properties", "additionalProperties", "items", "enum", "not", "minimum", "maximum", "minLength", "format", "description", "default", "example"]);
+const KNOWN = new Set(["$ref", "type", "required", "properties", "additionalProperties", "items", "enum", "not", "anyOf", "minimum", "maximum", "minLength", "pattern", "format", "description", "default", "example"]);
 
 function resolve(doc: OpenApiDoc, node: Schema): Schema {
   let current = node;
@@ -53,6 +53,7 @@ export function validate(doc: OpenApiDoc, schema: Schema, value: unknown, at = "
     if (typeof s.minLength === "number" && value.length < s.minLength) errors.push(`${at}: shorter than ${s.minLength}`);
     if (s.format === "date-time" && (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(Date.parse(value)))) errors.push(`${at}: not a date-time`);
     if (s.format === "date" && !/^\d{4}-\d{2}-\d{2}$/.test(value)) errors.push(`${at}: not a date`);
+    if (typeof s.pattern === "string" && !new RegExp(s.pattern, "u").test(value)) errors.push(`${at}: does not match ${s.pattern}`);
   }
   if (isObject(value)) {
     for (const key of (s.required as string[] | undefined) ?? []) if (!(key in value)) errors.push(`${at}: missing ${key}`);
@@ -64,6 +65,9 @@ export function validate(doc: OpenApiDoc, schema: Schema, value: unknown, at = "
   }
   if (Array.isArray(value) && s.items) value.forEach((item, i) => errors.push(...validate(doc, s.items as Schema, item, `${at}[${i}]`)));
   if (s.not && validate(doc, s.not as Schema, value, at).length === 0) errors.push(`${at}: matches a schema it must not match`);
+  if (Array.isArray(s.anyOf) && !(s.anyOf as Schema[]).some((option) => validate(doc, option, value, at).length === 0)) {
+    errors.push(`${at}: ${JSON.stringify(value)} matches none of the allowed forms`);
+  }
   return errors;
 }
 

@@ -130,6 +130,32 @@ export function describeLinkContract(getStore: () => SyncStateStore): void {
       expect(await store.countLinks("mentors")).toBe(1);
     });
 
+    it("stores a claim over no link, an intent, or its own link, and refuses one over another row's link", async () => {
+      await store.putLink(aLink({ appId: "m-linked", dataverseId: "dv-original" }));
+      await store.putLinks([aLink({ appId: "m-intent", dataverseId: "dv-intent", hash: "", base: {}, pendingCreate: true })]);
+      await store.putLink(aLink({ appId: "m-again", dataverseId: "dv-again", hash: "h-old" }));
+      // 60 fresh claims fill one transaction; the refused one makes its transaction go link by link.
+      const fresh = Array.from({ length: 60 }, (_, i) => aLink({ appId: `m-new-${i}`, dataverseId: `dv-new-${i}`, claim: true }));
+      const refusedClaim = aLink({ appId: "m-linked", dataverseId: "dv-duplicate", hash: "h-dup", claim: true });
+
+      const refused = await store.putLinks([
+        ...fresh, refusedClaim,
+        aLink({ appId: "m-intent", dataverseId: "dv-intent", hash: "h-intent", claim: true }),
+        aLink({ appId: "m-again", dataverseId: "dv-again", hash: "h-again", claim: true }),
+        aLink({ appId: "m-plain", dataverseId: "dv-plain" }),
+      ]);
+
+      expect(refused.map((l) => [l.appId, l.dataverseId])).toEqual([["m-linked", "dv-duplicate"]]);
+      expect(await store.getLinkByApp("mentors", "m-linked")).toMatchObject({ dataverseId: "dv-original", hash: aLink().hash });
+      expect(await store.getLinkByDataverse("mentors", "dv-duplicate")).toBeNull();
+      expect(await store.getLinkByApp("mentors", "m-intent")).toMatchObject({ dataverseId: "dv-intent", hash: "h-intent" });
+      expect((await store.getLinkByApp("mentors", "m-intent"))?.pendingCreate).toBeUndefined();
+      expect(await store.getLinkByApp("mentors", "m-again")).toMatchObject({ hash: "h-again" });
+      expect((await store.getLinkByDataverse("mentors", "dv-new-59"))?.appId).toBe("m-new-59");
+      expect((await store.getLinkByApp("mentors", "m-new-0"))?.claim).toBeUndefined();
+      expect(await store.countLinks("mentors")).toBe(64);
+    });
+
     it("writes nothing for an empty putLinks and refuses an oversized base before writing", async () => {
       await store.putLinks([]);
       await expect(store.putLinks([aLink({ appId: "m-1" }), aLink({ appId: "m-2", base: { notes: "x".repeat(500_000) } })])).rejects.toMatchObject(tooLarge);

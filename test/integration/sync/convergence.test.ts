@@ -209,6 +209,72 @@ describe("convergence under ordinary faults", () => {
     expect(await pendingOf(h)).toEqual([]);
   });
 
+  /**
+   * A Dataverse-born row's app create is in flight (POSTed, its link not stored yet) when another
+   * plan reads the app's feed: the new app record looks unlinked there, and that plan creates it in
+   * Dataverse as a second row. `at` is when that plan's writes run: before the link of the first
+   * is stored (its key write-back then meets the second row), or after the link and before the
+   * write-back (the second row's link claim is refused).
+   */
+  async function racePlanAgainstAppCreate(at: "before-link" | "before-write-back"): Promise<{ id: string; appId: string }> {
+    await start();
+    const id = h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+    await planOnly(h);
+    const { engine, queues } = h.services;
+    const otherWrites = async () => {
+      const [write] = await queues.dataverseWrites.receive(1, 60_000);
+      await engine.handleWrite(write.body);
+      await queues.dataverseWrites.complete(write);
+    };
+    let appId = "";
+    const app = engine.deps.app;
+    const create = app.create.bind(app);
+    app.create = async (...args) => {
+      const created = await create(...args);
+      appId = created.id;
+      await planOnly(h);
+      if (at === "before-link") await otherWrites();
+      return created;
+    };
+    const dataverse = engine.deps.dataverse;
+    const update = dataverse.update.bind(dataverse);
+    let raced = false;
+    dataverse.update = async (entitySet, rowId, body, options) => {
+      if (at === "before-write-back" && rowId === id && !raced) {
+        raced = true;
+        expect((await h.services.state.getLinkByApp("mentors", appId))?.dataverseId).toBe(id);
+        await otherWrites();
+      }
+      return update(entitySet, rowId, body, options);
+    };
+    const [write] = await queues.appWrites.receive(1, 60_000);
+    await engine.handleWrite(write.body);
+    await queues.appWrites.complete(write);
+    app.create = create;
+    dataverse.update = update;
+    return { id, appId };
+  }
+
+  for (const at of ["before-link", "before-write-back"] as const) {
+    it(`race: a plan that meets a Dataverse-born record's new app record ${at === "before-link" ? "before its link" : "after its link, before its key write-back"} leaves one contact and deletes nothing in the app`, async () => {
+      const { id, appId } = await racePlanAgainstAppCreate(at);
+      // The other plan did create a second contact for the app record (our deterministic id)...
+      const second = h.stack.dataverse.log.entries().some((w) => w.method === "POST" && w.path.includes("CreateMultiple") && w.status < 400 && w.body.includes(appId));
+      expect(second).toBe(true);
+
+      await h.cycle();
+      await h.cycle();
+
+      // ...which is gone again: one contact holds the key, the original row, and the app record is live.
+      expect(h.stack.dataverse.rows("contact").filter((c) => c.hlf_mentorid === appId).map((c) => c.contactid)).toEqual([id]);
+      expect(duplicatesOf(contactsByMentorId(h))).toEqual([]);
+      const records = h.stack.app.list("mentor").filter((r) => r.dataverseId === id);
+      expect(records.map((r) => [r.id, r.deleted ?? false, r.data!.active !== false])).toEqual([[appId, false, true]]);
+      expect((await h.services.state.getLinkByApp("mentors", appId))?.dataverseId).toBe(id);
+      expect(await pendingOf(h)).toEqual([]);
+    });
+  }
+
   it("a change of a record outside app.filter waits pending and syncs once the record matches again", async () => {
     await start({ config: configWithMentors((m) => { (m.app as Record<string, unknown>).filter = "isPublic == true"; }) });
     h.stack.app.patch("mentor", "m-0001", { isPublic: false });

@@ -73,3 +73,17 @@ export function configWithMentors(change: (mentors: Record<string, unknown>) => 
   if (options) config.options = { ...config.options, ...options };
   return config as unknown as SyncConfigInput;
 }
+
+/** A file of one two-way mapping whose key column takes the app id, followed by `fields`. */
+export function oneMappingConfig(m: {
+  name: string; entity: string; entitySet: string; table: string; key: string;
+  strategy: "newest-wins" | "dataverse-wins" | "app-wins" | "manual"; fields: Record<string, unknown>[];
+}): SyncConfigInput {
+  return {
+    mappings: [{
+      name: m.name, app: { entity: m.entity }, dataverse: { entitySet: m.entitySet, table: m.table, key: [m.key] },
+      direction: "both", conflict: { strategy: m.strategy },
+      fields: [{ app: "id", dataverse: m.key, type: "string", direction: "to-dataverse" }, ...m.fields],
+    }],
+  } as SyncConfigInput;
+}

@@ -6,29 +6,42 @@ const sync = (body?: string, key?: string | null, query?: string) => adminReques
 const body = (r: { jsonBody?: unknown }) => r.jsonBody as Record<string, any>;
 
 describe("POST /api/sync", () => {
-  it("starts one run per mapping, parents first, and answers 202 with the status URLs", async () => {
+  it("starts one run per mapping, parents first, and answers 202 with each run's id and status URL", async () => {
     const f = adminFixture();
 
     const res = await manualSyncApi(sync(JSON.stringify({ mode: "full" })), f.services);
 
     expect(res.status).toBe(202);
     const runs = body(res).runs as { mapping: string; runId: string; statusUrl: string }[];
-    expect(runs.map((r) => r.mapping)).toEqual(["groups", "mentors"]);
-    expect(body(res).runId).toBe(runs[0].runId);
-    expect(body(res).statusUrl).toBe(`${BASE}/api/sync/runs/${runs[0].runId}`);
-    expect(res.headers?.location).toBe(body(res).statusUrl);
+    expect(runs).toEqual(["groups", "mentors"].map((mapping) => ({ mapping, runId: expect.any(String), statusUrl: expect.any(String) })));
+    for (const r of runs) expect(r.statusUrl).toBe(`${BASE}/api/sync/runs/${r.runId}`);
     expect(await f.runs.approximateCount()).toBe(2);
     const stored = await f.state.getRun(runs[1].runId);
     expect(stored).toMatchObject({ mapping: "mentors", mode: "full", trigger: "manual", dryRun: false, status: "queued" });
   });
 
-  it("runs only the named mapping, as a dry run when asked", async () => {
+  it("does not let one mapping's run stand for the others: several runs get a request id of their own", async () => {
+    const f = adminFixture();
+
+    const res = await manualSyncApi(sync(JSON.stringify({ mode: "delta" })), f.services);
+
+    const runs = body(res).runs as { runId: string }[];
+    expect(body(res).runId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(runs.map((r) => r.runId)).not.toContain(body(res).runId);
+    expect(await f.state.getRun(body(res).runId)).toBeNull();
+    expect(body(res)).not.toHaveProperty("statusUrl");
+    expect(res.headers?.location).toBeUndefined();
+  });
+
+  it("runs only the named mapping, as a dry run when asked, and names that run at the top level", async () => {
     const f = adminFixture();
 
     const res = await manualSyncApi(sync(JSON.stringify({ mapping: "mentors", mode: "delta", dryRun: true })), f.services);
 
     expect(res.status).toBe(202);
-    expect(body(res).runs).toHaveLength(1);
+    const [run] = body(res).runs as { mapping: string; runId: string; statusUrl: string }[];
+    expect(body(res)).toEqual({ runId: run.runId, statusUrl: run.statusUrl, runs: [{ mapping: "mentors", runId: run.runId, statusUrl: `${BASE}/api/sync/runs/${run.runId}` }] });
+    expect(res.headers?.location).toBe(run.statusUrl);
     expect(await f.state.getRun(body(res).runId)).toMatchObject({ mapping: "mentors", mode: "delta", dryRun: true });
   });
 
@@ -38,7 +51,7 @@ describe("POST /api/sync", () => {
     const res = await manualSyncApi(sync(undefined, null, `code=${ADMIN_KEY}`), f.services);
 
     expect(res.status).toBe(202);
-    expect(await f.state.getRun(body(res).runId)).toMatchObject({ mode: "delta", dryRun: false });
+    expect(await f.state.getRun(body(res).runs[0].runId)).toMatchObject({ mode: "delta", dryRun: false });
   });
 
   it.each([

@@ -179,8 +179,15 @@ describe("createAppClient", () => {
   });
 
   it("rejects a 2xx body that is not the documented shape", async () => {
-    const { client } = setup([{ status: 200, body: { records: [{ id: 1 }], nextCursor: "c", hasMore: false } }]);
+    const { client } = setup([{ status: 200, body: { records: "none", nextCursor: "c", hasMore: false } }]);
     const error = await caught(collect(client.changes("mentor")));
+    expect(error.code).toBe("UNEXPECTED_RESPONSE");
     expect(error.message).toMatch(/not a change page/);
+  });
+
+  it("hands on a record that is not the documented shape marked with its problem, not failing the page (#19)", async () => {
+    const { client } = setup([{ status: 200, body: { records: [{ id: 1 }], nextCursor: "c", hasMore: false } }]);
+    const [page] = await collect(client.changes("mentor"));
+    expect(page.records).toEqual([expect.objectContaining({ data: null, deleted: false, problem: expect.stringMatching(/mentor record 1 of 1 on the first page has no id \(1\), has no version/) })]);
   });
 });

@@ -35,7 +35,7 @@ describe("parseSyncConfig", () => {
     const bad = mapping({ fields: [{ app: "id", dataverse: "hlf_mentorid", type: "text" as never }] });
     const problems = problemsOf(() => parseSyncConfig(config(bad)));
     expect(problems).toEqual([
-      'mappings[0].fields[0].type: expected one of string, number, decimal, money, boolean, date, datetime, choice, multichoice, lookup, owner; got "text"',
+      'mappings[0].fields[0].type: expected one of string, number, decimal, money, boolean, date, datetime, choice, multichoice, lookup, owner, status; got "text"',
     ]);
   });
 

@@ -31,7 +31,7 @@ describe("infra consistency (repository files)", () => {
     const scripts = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> }).scripts;
 
     // Act
-    const appSetting = /^\s*NODE_OPTIONS:\s*'([^']*)'/m.exec(bicep)?.[1];
+    const appSetting = /^\s*languageWorkers__node__arguments:\s*'([^']*)'/m.exec(bicep)?.[1];
 
     // Assess
     expect(appSetting).toBe(WORKER_NODE_OPTIONS);

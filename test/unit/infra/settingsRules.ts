@@ -6,7 +6,7 @@ type Allowed = string | RegExp;
 
 /** Host-level settings the code does not read itself but the platform or SDKs do. */
 export const hostSettingsAllowList: { bicep: readonly Allowed[]; sample: readonly Allowed[] } = {
-  bicep: [/^AzureWebJobsStorage__\w+$/, "AZURE_CLIENT_ID", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "NODE_OPTIONS"],
+  bicep: [/^AzureWebJobsStorage__\w+$/, "AZURE_CLIENT_ID", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "languageWorkers__node__arguments"],
   sample: [
     /^AzureWebJobsStorage__\w+$/,
     // Core Tools refuses to start without it locally; Flex rejects it in Azure.

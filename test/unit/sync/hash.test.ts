@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { canonicalEquals, hashCanonical } from "../../../shared/sync/hash.js";
+import { canonicalEquals, hash32Canonical, hashCanonical } from "../../../shared/sync/hash.js";
+import { hash32 } from "../../../shared/sync/decide.js";
 
 describe("canonicalEquals", () => {
   it("compares nested values deeply", () => {
@@ -54,5 +55,12 @@ describe("hashCanonical", () => {
   it("refuses values that are not plain JSON", () => {
     expect(() => hashCanonical({ n: Number.NaN })).toThrow(TypeError);
     expect(() => hashCanonical({ d: new Date(0) })).toThrow(TypeError);
+  });
+
+  it("gives the first 32 bits of the hex hash as a number, as echo checks compare them with a link's hash", () => {
+    for (const values of [{}, { a: 1, b: null }, { s: ["a", "b"], o: { y: 1, x: 2 } }, { rate: "12.50", name: "Ærøskøbing" }]) {
+      expect(hash32Canonical(values)).toBe(hash32(hashCanonical(values)));
+    }
+    expect(hashCanonical({})).toBe("44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
   });
 });

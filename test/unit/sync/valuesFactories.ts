@@ -1,4 +1,7 @@
-import type { FieldMapping } from "../../../shared/config/mapping.js";
+import { parseSyncConfig } from "../../../shared/config/loadConfig.js";
+import type { FieldMapping, SyncConfigInput } from "../../../shared/config/mapping.js";
+import { CompiledMapping } from "../../../shared/sync/compiledMapping.js";
+import { defaultRegistry } from "../../../shared/sync/registry.js";
 import { SyncError } from "../../../shared/errors.js";
 
 /** A field mapping for tests; the demo's mentor fields are the defaults. */
@@ -20,4 +23,15 @@ export function thrown(act: () => unknown): SyncError {
     throw new Error(`expected a SyncError, got ${String(e)}`);
   }
   throw new Error("expected a SyncError, but nothing was thrown");
+}
+
+/** One mapping, compiled: the app id goes to the key column `key`, then `fields`. */
+export function compiledMapping(m: { name: string; entity: string; entitySet: string; table: string; key: string; fields: FieldMapping[] }): CompiledMapping {
+  const input = {
+    mappings: [{
+      name: m.name, app: { entity: m.entity }, dataverse: { entitySet: m.entitySet, table: m.table, key: [m.key] },
+      fields: [{ app: "id", dataverse: m.key, type: "string", direction: "to-dataverse" }, ...m.fields],
+    }],
+  } as SyncConfigInput;
+  return new CompiledMapping(parseSyncConfig(input, `${m.name} test mapping`).mappings[0], defaultRegistry);
 }
