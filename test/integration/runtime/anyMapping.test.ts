@@ -1,7 +1,8 @@
 /**
  * `npm start -- --config <file> --seed <entity>=<file>` runs the whole local stack for a mapping
  * that is not the demo's: the CMMS case's assets, keyed by `msdyn_assetnumber`, with decimals and a
- * datetime (examples/cmms). Real parts: Azurite from npm, the Dataverse emulator with tables made
+ * datetime, their Dynamics id and creation time filled in back to the app, and purchase orders with
+ * a status pair (examples/cmms). Real parts: Azurite from npm, the Dataverse emulator with tables made
  * from the mapping, the generic App Sync API server seeded from a CSV file, tokens from the local
  * endpoint through @azure/identity.
  */
@@ -50,6 +51,7 @@ describe("npm start -- --config <any mapping>", { timeout: 180_000 }, () => {
     const port = await freePort();
     const s = startCli({ PORT: String(port) }, [
       "start", "--config", join(CMMS, "sync.config.json"), "--seed", `assets=${join(CMMS, "assets.csv")}`,
+      "--seed", `purchaseOrders=${join(CMMS, "purchase-orders.csv")}`,
     ]);
     await until(() => s.output().includes("syncing on schedule") || s.output().includes("could not start"), () => `start-up; output so far:\n${s.output()}`);
     const env = stackEnv(s);
@@ -57,8 +59,12 @@ describe("npm start -- --config <any mapping>", { timeout: 180_000 }, () => {
     const person = webApi(env, env.EMULATOR_PERSON_CLIENT_ID, env.EMULATOR_PERSON_CLIENT_SECRET);
 
     // The first sync: every seeded asset is created in Dataverse, found by its natural key.
-    const read = await integration("GET", `${ASSETS}?$select=msdyn_assetnumber,msdyn_name,cmms_purchaseprice,cmms_ratedpowerkw,cmms_lastserviceat,cmms_criticality&$orderby=msdyn_assetnumber`);
+    const read = await integration("GET", `${ASSETS}?$select=msdyn_assetnumber,msdyn_name,cmms_purchaseprice,cmms_ratedpowerkw,cmms_lastserviceat,cmms_criticality,msdyn_customerassetid,createdon&$orderby=msdyn_assetnumber`);
     const rows = ((await read.json()) as { value: Record<string, unknown>[] }).value;
+    const orders = ((await (await integration("GET", "msdyn_purchaseorders?$select=msdyn_name,cmms_total,statecode,statuscode&$orderby=msdyn_name")).json()) as { value: Record<string, unknown>[] }).value;
+    // Values Dataverse filled in for the rows the sync created reach the app records.
+    const pump = await appRecord(env, "asset", "ast-1");
+    const pumpRow = rows.find((r) => r.msdyn_assetnumber === "A-1001")!;
     const boiler = rows.find((r) => r.msdyn_assetnumber === "A-1003")!;
     const compressor = rows.find((r) => r.msdyn_assetnumber === "A-1005")!;
     const whoAmI = (await (await integration("GET", "WhoAmI")).json()) as { UserId: string };
@@ -68,12 +74,14 @@ describe("npm start -- --config <any mapping>", { timeout: 180_000 }, () => {
     const edited = (await (await person("GET", `${ASSETS}(msdyn_assetnumber='A-1003')?$select=_modifiedby_value`)).json()) as { _modifiedby_value: string };
     await until(async () => (await appRecord(env, "asset", "ast-3")).data.purchasePrice === 150000.25, () => `the edit to reach the app; output:\n${s.output()}`);
     const synced = await appRecord(env, "asset", "ast-3");
-    // C2 adds purchase orders (a status pair; contactid and createdon to the app) to examples/cmms:
-    // their assertions belong here, after the first sync, with a seed file of their own.
 
     expect(s.output()).toContain("tables made from the mapping file");
-    expect(s.output()).toContain("first sync succeeded: written 5,");
+    expect(s.output()).toContain("first sync succeeded: written 8,");
     expect(rows.map((r) => r.msdyn_assetnumber)).toEqual(["A-1001", "A-1002", "A-1003", "A-1004", "A-1005"]);
+    expect(orders.map((o) => [o.msdyn_name, o.cmms_total, o.statecode, o.statuscode])).toEqual([
+      ["PO-2026-001", 1499.9, 0, 1], ["PO-2026-002", 23750, 0, 100000001], ["PO-2026-003", 318.45, 1, 100000002],
+    ]);
+    expect(pump.data).toMatchObject({ dynamicsId: pumpRow.msdyn_customerassetid, createdInDynamicsAt: new Date(String(pumpRow.createdon)).toISOString().replace(/\.\d{3}Z$/, "Z") });
     expect(boiler).toMatchObject({ msdyn_name: "Boiler 1", cmms_purchaseprice: 148900.5, cmms_ratedpowerkw: 1250, cmms_lastserviceat: "2025-11-20T07:15:00Z", cmms_criticality: 100000002 });
     expect(compressor.cmms_lastserviceat).toBe("2026-01-09T09:45:00Z");
     expect(edit.status).toBe(204);

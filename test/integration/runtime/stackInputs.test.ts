@@ -39,7 +39,7 @@ describe("emulator inputs for a mapping file", () => {
     const record = inputs.appSeed!.asset[0];
 
     expect(inputs.demo).toBe(false);
-    expect(inputs.appEntities).toEqual(["asset"]);
+    expect(inputs.appEntities).toEqual(["asset", "purchaseOrder"]);
     expect(record.id).toBe("ast-9");
     expect(record.data).toMatchObject({ assetNumber: "A-9", name: "Pump, spare", ratedPowerKw: 0.5, lastServiceAt: "2026-01-02T03:04:05Z", criticality: "low", note: null });
     expect(record.data.purchasePrice).toBeInstanceOf(ExactNumber);
@@ -82,7 +82,7 @@ describe("emulator inputs for a mapping file", () => {
 
     expect(demo).toMatchObject({ schema: DEMO_SCHEMA_PATH, demo: true, appSeed: undefined });
     expect(other.demo).toBe(false);
-    expect((other.schema as { tables: { entitySetName: string }[] }).tables.map((t) => t.entitySetName)).toEqual(["msdyn_customerassets"]);
+    expect((other.schema as { tables: { entitySetName: string }[] }).tables.map((t) => t.entitySetName)).toEqual(["msdyn_customerassets", "msdyn_purchaseorders"]);
     expect(other.appSeed).toEqual({});
   });
 });
