@@ -14,5 +14,6 @@ import "./health.js";
 import "./dataverseWebhook.js";
 import "./appWebhook.js";
 import "./powerAutomateInbound.js";
+import "./adminConsole.js";
 
 export { definitions } from "./register.js";

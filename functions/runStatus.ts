@@ -5,7 +5,7 @@ import { FunctionNames } from "../shared/names.js";
 import { getServices, type Services } from "../shared/runtime/services.js";
 import { http } from "./register.js";
 
-async function withServices(context: InvocationContext, api: (s: Services) => Promise<ApiResponse>): Promise<HttpResponseInit> {
+export async function withServices(context: InvocationContext, api: (s: Services) => Promise<ApiResponse>): Promise<HttpResponseInit> {
   const services = await getServices().catch((e: unknown) => e instanceof Error ? e : new Error(String(e)));
   if (services instanceof Error) return servicesUnavailable(services, (m) => context.error(m));
   return api(services);

@@ -54,6 +54,9 @@ param appBaseUrl string
 @description('NOTIFY_WEBHOOK_URL: URL notified about sync failures; empty disables it. Default: empty.')
 param notifyWebhookUrl string = ''
 
+@description('DYNAMICS_CREDENTIAL_EXPIRES_ON: when the Dataverse credential expires (ISO 8601), where neither a certificate nor the Key Vault secret tells; empty leaves it out. Default: empty.')
+param dynamicsCredentialExpiresOn string = ''
+
 // ---------- hosting ----------
 
 @description('Node.js version of the Flex Consumption runtime. Default: 22.')
@@ -98,6 +101,14 @@ param alertWebhookUrl string = ''
 
 @description('Whether the alert rules are enabled. Default: true.')
 param alertsEnabled bool = true
+
+@description('The mapping file\'s options.stalenessHours: the pending-records alert fires for a record pending longer. Default: 26.')
+@minValue(1)
+param stalenessHours int = 26
+
+@description('The mapping file\'s options.credentialExpiryWarningDays: the credential alert fires this many days before expiry. Default: 30.')
+@minValue(1)
+param credentialExpiryWarningDays int = 30
 
 // ---------- secrets: pass on the command line, never in a parameter file ----------
 
@@ -237,6 +248,7 @@ module functionApp 'app/function.bicep' = {
     syncConfigPath: syncConfigPath
     appBaseUrl: appBaseUrl
     notifyWebhookUrl: notifyWebhookUrl
+    dynamicsCredentialExpiresOn: dynamicsCredentialExpiresOn
   }
 }
 
@@ -251,6 +263,8 @@ module alerts 'app/alerts.bicep' = {
     alertEmail: alertEmail
     alertWebhookUrl: alertWebhookUrl
     alertsEnabled: alertsEnabled
+    stalenessHours: stalenessHours
+    credentialExpiryWarningDays: credentialExpiryWarningDays
   }
 }
 

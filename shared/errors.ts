@@ -102,6 +102,11 @@ export const ErrorCodes = {
   Filtered: "FILTERED",
   /** Pending, not failed: a `manual` conflict waits for review. */
   ConflictParked: "CONFLICT_PARKED",
+  // operator console (shared/sync/operatorActions.ts)
+  /** A pending entry names no record id to re-read (an operator can only discard it). */
+  PendingNotRetryable: "PENDING_NOT_RETRYABLE",
+  /** A conflict resolution names fields outside the conflict or leaves one of its fields undecided. */
+  InvalidResolution: "INVALID_RESOLUTION",
   // state and queues
   PayloadTooLarge: "PAYLOAD_TOO_LARGE",
 } as const;

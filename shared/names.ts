@@ -25,6 +25,8 @@ export const Tables = {
   throttle: "SyncThrottle",
   /** Write ops of a record too large for a queue message, until their message is done. */
   payloads: "SyncPayloads",
+  /** Expiry rules' index: records by the date their field expires (shared/state/tableExpiryIndex.ts). */
+  expiry: "SyncExpiry",
 } as const;
 
 /** App settings (environment variables). The contract is product.md; validated in shared/config/settings.ts. */
@@ -47,6 +49,10 @@ export const Settings = {
   adminApiKey: "ADMIN_API_KEY",
   notifyWebhookUrl: "NOTIFY_WEBHOOK_URL",
   appInsightsConnectionString: "APPLICATIONINSIGHTS_CONNECTION_STRING",
+  /** When the Dataverse credential expires (ISO 8601), where neither a certificate nor Key Vault tells. */
+  dynamicsCredentialExpiresOn: "DYNAMICS_CREDENTIAL_EXPIRES_ON",
+  /** The Key Vault secret the client secret comes from (https://<vault>.vault.azure.net/secrets/<name>): its `expires` is read. */
+  dynamicsClientSecretVaultUri: "DYNAMICS_CLIENT_SECRET_VAULT_URI",
 } as const;
 
 /** Settings of the local runner only (`npm start`); never set in Azure, so kept apart from `Settings`. */
@@ -72,6 +78,8 @@ export const TelemetryEvents = {
   throttled: "SyncThrottled",
   /** A reconcile run finished: mapping, runId, records (that diverged), fields (JSON: app field -> records). */
   divergence: "SyncDivergence",
+  /** An operator discarded a pending record (the audit trail): mapping, direction, recordId, code, attempts, times. */
+  pendingDiscarded: "SyncPendingDiscarded",
 } as const;
 
 export const TelemetryMetrics = {

@@ -84,7 +84,7 @@ export interface DataverseClient {
    * UpdateMultiple / UpsertMultiple) first, falling back to `$batch` with continue-on-error when a
    * bulk call fails, so one bad record never blocks its neighbours. Throttling is retried inside.
    */
-  writeMany(entitySet: string, table: string, writes: BulkWrite[]): Promise<BulkResult[]>;
+  writeMany(entitySet: string, table: string, writes: BulkWrite[], options?: { primaryId?: string }): Promise<BulkResult[]>;
 }
 
 // ---------------------------------------------------------------- the app (App Sync API)

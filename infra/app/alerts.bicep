@@ -1,5 +1,7 @@
 // Action group and log search alerts on Application Insights. The queries use the telemetry and
-// function names in shared/names.ts (`TelemetryEvents`, `FunctionNames`): rename them together.
+// function names in shared/names.ts (`TelemetryEvents`, `FunctionNames`) and the metric names in
+// shared/telemetry/metrics.ts (`Metrics`, in customMetrics): rename them together. Each rule has a
+// section in docs/operations.md saying what to do when it fires.
 // Run status values are the run-summary contract: succeeded | completed_with_failures | failed.
 
 @description('Azure region of the alert rules.')
@@ -26,6 +28,12 @@ param alertWebhookUrl string
 
 @description('Whether the rules are enabled.')
 param alertsEnabled bool
+
+@description('The mapping file\'s options.stalenessHours: a record pending longer fires the pending alert.')
+param stalenessHours int
+
+@description('The mapping file\'s options.credentialExpiryWarningDays: the credential alert fires this many days before expiry.')
+param credentialExpiryWarningDays int
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   name: 'ag-${namePrefix}'
@@ -76,17 +84,51 @@ customEvents
 | project Mapping, Consecutive = iff(FailedRuns == 2, 1, 0)
 '''
 
-// Records the sync gave up on: the host moved a queue message to a -poison queue, or the engine
-// dead-lettered a record it could not map or write.
+// Records the engine dead-lettered: it could not map or write them (poison messages have their own rule).
 var deadLetteredQuery = '''
-union
-  (traces
-    | where message startswith "Message has reached MaxDequeueCount"
-    | project Source = strcat("poison:", extract("queue '([^']+)'", 1, message))),
-  (customEvents
-    | where name == "SyncRecordDeadLettered"
-    | project Source = strcat("dead-letter:", tostring(customDimensions.mapping)))
+customEvents
+| where name == "SyncRecordDeadLettered"
+| project Source = strcat("dead-letter:", tostring(customDimensions.mapping))
 | summarize Records = count() by Source
+'''
+
+// Queue messages whose handler crashed five times: the host moved them to a -poison queue.
+var poisonQuery = '''
+traces
+| where message startswith "Message has reached MaxDequeueCount"
+| project Queue = extract("queue '([^']+)'", 1, message)
+| summarize Messages = count() by Queue
+'''
+
+// The last reconciliation found records that differed on a field marked "critical": true.
+var criticalMismatchQuery = '''
+customMetrics
+| where name == "sync.divergence" and tostring(customDimensions.critical) =~ "true"
+| summarize arg_max(timestamp, value) by Mapping = tostring(customDimensions.mapping), Field = tostring(customDimensions.field)
+| project Field = strcat(Mapping, ".", Field), Records = value
+'''
+
+// The latest days-left figure of the Dataverse credential (sent after each run and health check).
+var credentialExpiryQuery = '''
+customMetrics
+| where name == "auth.credential.days_left"
+| summarize arg_max(timestamp, value)
+| project DaysLeft = value
+'''
+
+// Entra refused the credential itself: an expired (AADSTS7000222) or wrong or revoked (AADSTS7000215) secret.
+var credentialRejectedQuery = '''
+customMetrics
+| where name == "auth.token.failures" and tostring(customDimensions.reason) in ("AADSTS7000222", "AADSTS7000215")
+| summarize Failures = sum(value) by Reason = tostring(customDimensions.reason)
+'''
+
+// The oldest pending record of each mapping and direction, in hours (its latest figure).
+var pendingStaleQuery = '''
+customMetrics
+| where name == "sync.pending.oldest_age"
+| summarize arg_max(timestamp, value) by Mapping = tostring(customDimensions.mapping), Direction = tostring(customDimensions.direction)
+| project Pending = strcat(Mapping, " ", Direction), OldestHours = value / 3600.0
 '''
 
 // Heartbeat: a completed run (with or without record failures) in the last 26 h. Also fires after
@@ -142,8 +184,8 @@ var rules = [
   }
   {
     name: 'sync-records-dead-lettered'
-    displayName: 'd365-sync: records dead-lettered or moved to a poison queue'
-    description: 'Records failed permanently or exhausted their retries. Inspect the SyncDeadLetters table / poison queues and replay after fixing the cause.'
+    displayName: 'd365-sync: records dead-lettered'
+    description: 'Records failed permanently or exhausted their retries. Inspect the pending records (GET /api/pending) and retry after fixing the cause.'
     severity: 2
     query: deadLetteredQuery
     measure: 'Records'
@@ -195,6 +237,76 @@ var rules = [
     window: 'PT15M'
     timeRange: ''
     dimension: 'Mapping'
+  }
+  {
+    name: 'sync-poison-messages'
+    displayName: 'd365-sync: queue messages moved to a poison queue'
+    description: 'A queue handler crashed five times on one message (storage down, a bug); poisonWatcher records it as pending. See docs/operations.md.'
+    severity: 2
+    query: poisonQuery
+    measure: 'Messages'
+    operator: 'GreaterThan'
+    threshold: 0
+    frequency: 'PT15M'
+    window: 'PT15M'
+    timeRange: ''
+    dimension: 'Queue'
+  }
+  {
+    name: 'sync-critical-mismatch'
+    displayName: 'd365-sync: the systems differed on a critical field'
+    description: 'The last reconciliation found records whose critical field (e.g. certification status) differed between the app and Dataverse. See docs/operations.md.'
+    severity: 1
+    query: criticalMismatchQuery
+    measure: 'Records'
+    operator: 'GreaterThan'
+    threshold: 0
+    frequency: 'PT1H'
+    window: 'PT1H'
+    timeRange: 'P2D'
+    dimension: 'Field'
+  }
+  {
+    name: 'sync-credential-expiring'
+    displayName: 'd365-sync: the Dataverse credential expires soon'
+    description: 'The client secret or certificate expires within options.credentialExpiryWarningDays days. Renew it before it does. See docs/operations.md.'
+    severity: 2
+    query: credentialExpiryQuery
+    measure: 'DaysLeft'
+    operator: 'LessThanOrEqual'
+    threshold: credentialExpiryWarningDays
+    frequency: 'PT6H'
+    window: 'PT6H'
+    timeRange: 'P2D'
+    dimension: ''
+  }
+  {
+    name: 'sync-credential-rejected'
+    displayName: 'd365-sync: Entra refused the Dataverse credential (expired or revoked)'
+    description: 'Token requests failed with AADSTS7000222 (secret expired) or AADSTS7000215 (wrong or revoked secret). Every run fails until it is replaced. See docs/operations.md.'
+    severity: 0
+    query: credentialRejectedQuery
+    measure: 'Failures'
+    operator: 'GreaterThan'
+    threshold: 0
+    frequency: 'PT15M'
+    window: 'PT15M'
+    timeRange: ''
+    dimension: 'Reason'
+  }
+  {
+    name: 'sync-pending-stale'
+    displayName: 'd365-sync: a record has been pending longer than the staleness limit'
+    description: 'The oldest pending record of a mapping is older than options.stalenessHours. See docs/operations.md.'
+    severity: 2
+    query: pendingStaleQuery
+    measure: 'OldestHours'
+    operator: 'GreaterThan'
+    threshold: stalenessHours
+    frequency: 'PT1H'
+    window: 'PT1H'
+    timeRange: 'P2D'
+    dimension: 'Pending'
   }
 ]
 

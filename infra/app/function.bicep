@@ -77,6 +77,9 @@ param syncConfigPath string
 @description('APP_BASE_URL.')
 param appBaseUrl string
 
+@description('DYNAMICS_CREDENTIAL_EXPIRES_ON (ISO 8601); empty leaves the setting out.')
+param dynamicsCredentialExpiresOn string
+
 @description('NOTIFY_WEBHOOK_URL; empty disables notifications.')
 param notifyWebhookUrl string
 
@@ -195,13 +198,22 @@ var certificateSettings = empty(dynamicsClientCertificatePath) ? {} : {
 var notifySettings = empty(notifyWebhookUrl) ? {} : {
   NOTIFY_WEBHOOK_URL: notifyWebhookUrl
 }
+// Where the credential's expiry is read (shared/config/credentialExpiry.ts): the client secret's
+// `expires` attribute in Key Vault, read with the app's identity (a secret id, not a reference), and
+// the date given by hand as the fallback.
+var secretExpirySettings = empty(dynamicsClientCertificatePath) && (empty(dynamicsCredential) || dynamicsCredential == 'client-secret') ? {
+  DYNAMICS_CLIENT_SECRET_VAULT_URI: '${keyVaultUri}secrets/DYNAMICS-CLIENT-SECRET'
+} : {}
+var expiresOnSettings = empty(dynamicsCredentialExpiresOn) ? {} : {
+  DYNAMICS_CREDENTIAL_EXPIRES_ON: dynamicsCredentialExpiresOn
+}
 
 // A separate config resource so the identity and its role assignments exist before the first
 // Key Vault reference is resolved.
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(hostSettings, plainSettings, secretSettings, webhookHeaderSettings, credentialSettings, authorityHostSettings, certificateSettings, notifySettings)
+  properties: union(hostSettings, plainSettings, secretSettings, webhookHeaderSettings, credentialSettings, authorityHostSettings, certificateSettings, notifySettings, secretExpirySettings, expiresOnSettings)
 }
 
 output name string = site.name

@@ -37,6 +37,7 @@ var tableNames = [
   'SyncConflicts'
   'SyncThrottle'
   'SyncPayloads'
+  'SyncExpiry'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

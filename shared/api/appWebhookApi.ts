@@ -64,9 +64,11 @@ export async function appWebhookApi(req: ApiRequest, s: WebhookServices): Promis
     return jsonError(400, "INVALID_REQUEST", `expected {"entity": "<app entity>", "ids": ["…" (1..1000)]}: ${problems.join("; ")}`, { problems });
   }
   const { entity, ids } = notice.data;
-  const mappings = s.config.mappings.filter((m) => m.app.entity === entity).map((m) => m.name);
+  // Activity mappings ("kind": "activity") take the app's notices too: "Import to Dynamics 365" at once.
+  const all = [...s.config.mappings, ...(s.config.activities ?? [])];
+  const mappings = all.filter((m) => m.app.entity === entity).map((m) => m.name);
   if (!mappings.length) {
-    const entities = [...new Set(s.config.mappings.map((m) => m.app.entity))];
+    const entities = [...new Set(all.map((m) => m.app.entity))];
     return jsonError(422, "UNMAPPED_ENTITY", `no mapping syncs the app entity "${entity}"; mapped entities: ${entities.join(", ")}`, { entities });
   }
   const unique = [...new Set(ids)];

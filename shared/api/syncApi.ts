@@ -98,7 +98,7 @@ export async function listRunsApi(req: ApiRequest, s: Services): Promise<ApiResp
   }
 }
 
-function unknownMapping(mapping: string | undefined, s: Services): ApiResponse | undefined {
+export function unknownMapping(mapping: string | undefined, s: Services): ApiResponse | undefined {
   const known = s.engine.mappingNames;
   if (mapping === undefined || known.includes(mapping)) return undefined;
   return jsonError(404, "UNKNOWN_MAPPING", `unknown mapping "${mapping}"; known mappings: ${known.join(", ")}`, { known });
@@ -110,7 +110,7 @@ function publicRun(run: RunRecord): Omit<RunRecord, "etag"> {
   return body;
 }
 
-function stateUnavailable(s: Services, e: unknown): ApiResponse {
+export function stateUnavailable(s: Services, e: unknown): ApiResponse {
   s.logger.error("sync state could not be read", { error: errorMessage(e) });
   return jsonError(503, isSyncError(e) ? e.code : "UNAVAILABLE", "sync state could not be read; try again");
 }

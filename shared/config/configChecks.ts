@@ -4,6 +4,7 @@ import {
 } from "./fieldChecks.js";
 import { fieldDirection, primaryIdOf, type FieldMapping, type Mapping, type SyncConfig } from "./mapping.js";
 import { findLookupCycle } from "./mappingOrder.js";
+import { expiryProblems } from "./expiryChecks.js";
 import { wellFormedParts, type MappingParts } from "./mappingParts.js";
 
 export type { ConfigRegistry } from "./fieldChecks.js";
@@ -56,6 +57,7 @@ function checkMapping(parts: MappingParts, at: string, names: Set<string>, regis
   for (const { field, index } of fields) {
     const fieldAt = `${at}.fields[${index}]`;
     checkField(field, fieldAt, names, registry, problems);
+    problems.push(...expiryProblems(field, fields.map((f) => f.field), fieldAt));
     const direction = fieldDirection(mapping, field);
     if (!broken.has("direction")) checkDirection(mapping, field, direction, primaryId, fieldAt, problems);
     for (const side of ["app", "dataverse"] as const) {

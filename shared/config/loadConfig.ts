@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { ErrorCodes } from "../errors.js";
 import { ConfigError } from "./configError.js";
+import { validateActivityMappings } from "./activityChecks.js";
 import { checkSyncConfig, checkWellFormedMappings, defaultRegistry, type ConfigRegistry } from "./configChecks.js";
 import { formatIssues } from "./formatIssues.js";
 import { parseJsonText } from "./jsonText.js";
@@ -26,6 +27,17 @@ export interface ConfigValidation {
 
 /** Every problem of a parsed mapping file at once: shape (zod), schedule, then the cross-key checks. */
 export function validateSyncConfig(json: unknown, registry: ConfigRegistry = defaultRegistry): ConfigValidation {
+  // Activity mappings ("kind": "activity") are checked on their own; the rest as record mappings,
+  // with every problem path pointing at the entry's place in the file.
+  const activities = validateActivityMappings(json, registry);
+  const result = validateRecordConfig(activities.rest, registry);
+  const problems = [...activities.problems, ...result.problems.map(activities.renumber)];
+  const warnings = result.warnings.map(activities.renumber);
+  if (problems.length || !result.config) return { problems, warnings };
+  return { config: activities.mappings.length ? { ...result.config, activities: activities.mappings } : result.config, problems, warnings };
+}
+
+function validateRecordConfig(json: unknown, registry: ConfigRegistry): ConfigValidation {
   const parsed = SyncConfig.safeParse(json, { reportInput: true });
   const problems = parsed.success ? [] : formatIssues(parsed.error.issues, SyncConfig);
   const rawSchedule = (json as { schedule?: unknown } | null)?.schedule;

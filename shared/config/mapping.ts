@@ -74,6 +74,12 @@ export const FieldMapping = z.strictObject({
   /** decimal/money: digits after the decimal point used when comparing and writing. */
   precision: z.number().int().min(0).max(10).optional()
     .describe("type decimal / money: digits after the decimal point used when comparing and writing."),
+  expires: z.strictObject({
+    when: AppFieldName.describe("The app name of a date or datetime field of this mapping."),
+    becomes: z.unknown().describe("The value this field takes (an app value, e.g. a choice key) once `when` is in the past."),
+  }).optional().describe("An expiry rule: this field takes the value `becomes` once the date field `when` is in the past (UTC); scheduled runs apply it to the records whose date has passed."),
+  critical: z.boolean().optional()
+    .describe("A divergence on this field raises the mismatch alert, and a record failing while this field changes notifies the mapping's coordinators."),
 }).describe("One field: an app field, a Dataverse column and the type that converts between them.");
 export type FieldMapping = z.infer<typeof FieldMapping>;
 
@@ -105,6 +111,10 @@ export const Mapping = z.strictObject({
     .describe("What a delete on one side does on the other: propagate (delete), deactivate, or ignore (only unlink)."),
   /** A code-level custom record mapper registered by name (shared/sync/mappers.ts). */
   mapper: z.string().min(1).optional().describe("A custom record mapper registered in code by this name."),
+  notify: z.strictObject({
+    webhookUrlSetting: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an app setting name (letters, digits, '_')")
+      .describe("The app setting holding the coordinators' incoming-webhook URL (Teams or Slack); the URL is a secret, so only its setting is named here."),
+  }).optional().describe("Where this mapping's notifications go besides NOTIFY_WEBHOOK_URL: its coordinators' webhook."),
   fields: z.array(FieldMapping).min(1),
 }).describe("One app entity <-> one Dataverse table.");
 export type Mapping = z.infer<typeof Mapping>;
@@ -148,6 +158,8 @@ export const SyncOptions = z.strictObject({
   webhookMaxBodyBytes: z.number().int().min(262_144).default(524_288).describe("Webhook bodies above this are refused with 413 (never below 256 KB, what Dataverse sends)."),
   reconcileSchedule: z.string().default("0 0 3 * * 0")
     .describe("NCRONTAB (UTC) of the scheduled reconciliation (read both sides in full, repair and report divergence); default weekly, Sunday 03:00. 5 fields get second 0."),
+  credentialExpiryWarningDays: z.number().int().min(1).max(365).default(30)
+    .describe("Days before the Dataverse credential expires from which the notifier warns and the expiry alert fires."),
   chunkSize: z.number().int().min(1).max(1000).default(500).describe("Records per write message / bulk request (a message is split further when it would exceed the 64 KB queue limit even compressed)."),
   feeds: FeedLimits.default(FeedLimits.parse({})).describe("Bounds of one read of a change feed (the app's /changes, Dataverse change tracking and queries): past them the mapping's run ends with FEED_TOO_LONG."),
   http: HttpLimits.default(HttpLimits.parse({})).describe("Bounds of every outgoing call: connect, first byte, body, total, Retry-After and response size."),
@@ -162,7 +174,8 @@ export const SyncConfig = z.strictObject({
   options: SyncOptions.default(SyncOptions.parse({})),
   mappings: z.array(Mapping).min(1).describe("The mappings, synced with lookup targets first."),
 }).describe("The d365-sync mapping file (sync.config.json).");
-export type SyncConfig = z.infer<typeof SyncConfig>;
+/** The mapping file as loaded: `activities` are its `"kind": "activity"` mappings (activityMapping.ts). */
+export type SyncConfig = z.infer<typeof SyncConfig> & { activities?: import("./activityMapping.js").ActivityMapping[] };
 export type SyncConfigInput = z.input<typeof SyncConfig>;
 
 /** Resolved primary id column of a mapping's Dataverse table. */

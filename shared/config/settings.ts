@@ -48,6 +48,8 @@ export interface Settings {
   adminApiKey?: string;
   notifyWebhookUrl?: string;
   appInsightsConnectionString?: string;
+  /** Where the credential's expiry is read when it is not a certificate (shared/config/credentialExpiry.ts). */
+  credentialExpiry?: { expiresOn?: string; keyVaultSecretUri?: string };
   configPath: string;
   port: number;
   host: string;
@@ -85,6 +87,19 @@ function setting<T>(check: (raw: string) => Checked<T>, missing: { required: str
 }
 
 const present = (raw: string): Checked<string> => ({ value: raw });
+/** An ISO 8601 date or date-time, kept as ISO UTC. */
+const checkInstant = (raw: string): Checked<string> =>
+  /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw) && !Number.isNaN(Date.parse(raw))
+    ? { value: new Date(Date.parse(raw)).toISOString() }
+    : { problem: `must be an ISO 8601 date or date-time such as 2027-03-31 or 2027-03-31T00:00:00Z, got '${raw}'` };
+/** A Key Vault secret id: https://<vault>/secrets/<name>[/<version>] (http:// only on loopback, for tests). */
+const checkVaultSecretUri = (raw: string): Checked<string> => {
+  const url = checkUrl(raw, { allowPath: true, loopbackHttp: true });
+  if ("problem" in url) return url;
+  return /^\/secrets\/[0-9A-Za-z-]+(\/[0-9A-Za-z]+)?\/?$/.test(new URL(url.value).pathname)
+    ? url
+    : { problem: `must be a Key Vault secret id such as https://<vault>.vault.azure.net/secrets/<name>, got '${raw}'` };
+};
 const secret = (raw: string) => checkSecret(raw, MIN_SECRET_LENGTH);
 
 /** Settings that stand alone; the credential and storage settings depend on each other and are read below. */
@@ -107,6 +122,8 @@ const SingleSettings = z.object({
   [Names.adminApiKey]: setting(secret, "optional"),
   [Names.notifyWebhookUrl]: setting((v) => checkUrl(v, { allowPath: true, allowQuery: true, loopbackHttp: true, secret: true }), "optional"),
   [Names.appInsightsConnectionString]: setting(checkAppInsights, "optional"),
+  [Names.dynamicsCredentialExpiresOn]: setting(checkInstant, "optional"),
+  [Names.dynamicsClientSecretVaultUri]: setting(checkVaultSecretUri, "optional"),
   [LocalRunnerSettings.port]: setting(checkPort, { fallback: DEFAULT_PORT }),
   [LocalRunnerSettings.host]: setting(checkHost, { fallback: DEFAULT_HOST }),
 });
@@ -182,6 +199,9 @@ export function loadSettings(env: Record<string, string | undefined>, use: Setti
       notifyWebhookUrl: s[Names.notifyWebhookUrl],
       appInsightsConnectionString: s[Names.appInsightsConnectionString],
     }),
+    ...(s[Names.dynamicsCredentialExpiresOn] || s[Names.dynamicsClientSecretVaultUri]
+      ? { credentialExpiry: dropUndefined({ expiresOn: s[Names.dynamicsCredentialExpiresOn], keyVaultSecretUri: s[Names.dynamicsClientSecretVaultUri] }) }
+      : {}),
     configPath: s[Names.syncConfigPath]!,
     port: s[LocalRunnerSettings.port]!,
     host: s[LocalRunnerSettings.host]!,

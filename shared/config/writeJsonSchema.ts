@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
+import { ActivityMapping } from "./activityMapping.js";
 import { SyncConfig } from "./mapping.js";
 
 /** Where the committed schema lives, next to sync.config.json (which points at it with "$schema"). */
@@ -13,6 +14,10 @@ export const JSON_SCHEMA_FILE = "sync.config.schema.json";
  */
 export function buildJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(SyncConfig, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
+  // A mapping is a record mapping or an activity mapping ("kind": "activity"; loadConfig.ts splits them).
+  const mappings = (schema.properties as Record<string, { items: unknown }>).mappings;
+  const { $schema: _activity$schema, ...activity } = z.toJSONSchema(ActivityMapping, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
+  mappings.items = { anyOf: [mappings.items, activity] };
   const { $schema, ...rest } = schema;
   return { $schema, title: "d365-sync mapping file", ...rest };
 }

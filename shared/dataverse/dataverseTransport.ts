@@ -95,6 +95,8 @@ export class DataverseTransport {
   readonly serviceRoot: string;
   readonly limiter: ConcurrencyLimiter;
   readonly logger?: Logger;
+  /** The product's clock: Retry-After dates in `$batch` parts are measured against it too. */
+  readonly clock: Clock;
   private readonly http: HttpClient;
   private readonly origin: string;
   private readonly tokens: DataverseTransportOptions["tokens"];
@@ -110,6 +112,7 @@ export class DataverseTransport {
     // A fetch decorator: every attempt is counted and feeds the limiter (429s and the dop hint).
     const budget = options.budget;
     const clock = options.clock ?? systemClock;
+    this.clock = clock;
     const observedFetch: typeof fetch = async (input, init) => {
       const reservation = attemptReservation.getStore();
       this.counters.requests++;

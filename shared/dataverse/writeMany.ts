@@ -269,7 +269,7 @@ async function sendBatch(ctx: Context, chunk: Item[], byId = false): Promise<voi
       const part = parts[i];
       const what = `the $batch part for ${write.kind} ${write.ref}`;
       if (part.status < 200 || part.status >= 300) {
-        ctx.results[index] = { ref: write.ref, ok: false, error: classifyDataverseError(part) };
+        ctx.results[index] = { ref: write.ref, ok: false, error: classifyDataverseError(part, undefined, ctx.t.clock.now()) };
         return;
       }
       const problem = unexpectedWriteAnswer(part);

@@ -9,6 +9,7 @@ import { loadEnvironment } from "./environment.js";
 import { createServices } from "./services.js";
 import { exitCodeOf, formatSummary } from "./summary.js";
 import { runCycle } from "./syncCycle.js";
+import { flushTelemetry, startTelemetry } from "./telemetry.js";
 
 /** The `d365-sync` command (also behind `npm start`, `npm run sync`, `npm run validate`). */
 const program = new Command("d365-sync").description("Two-way sync between an application and Dynamics 365 / Dataverse").showHelpAfterError();
@@ -25,13 +26,28 @@ program.command("sync")
     // One sync cycle serves no HTTP routes: ADMIN_API_KEY is not needed (a CI step or a scheduled job runs without it).
     const settings = loadSettings(env, { serveHttp: false });
     const config = await loadSyncConfig(settings.configPath, { registry: defaultRegistry.names() });
-    const services = await createServices({ settings, config, queues: "memory" });
+    // The run's telemetry (events and metrics) goes to Application Insights too, flushed before the exit.
+    await startTelemetry(settings.appInsightsConnectionString);
+    const services = await createServices({ settings, config, queues: "memory", env });
     const { summary, plans } = await runCycle(services, { mapping: opts.mapping, full: opts.full, reconcile: opts.reconcile, dryRun: opts.dryRun });
     if (!opts.json) console.log(await formatSummary(summary, plans, services.engine));
     else process.stdout.write(JSON.stringify(summary) + "\n");
     // stdout may be a pipe into a JSON parser: the reason a run failed goes to stderr as well.
     for (const m of summary.mappings) if (m.status === "failed") console.error(`d365-sync: the run of mapping ${m.name} failed: ${m.error ?? "no reason was recorded"}`);
+    await flushTelemetry();
     process.exitCode = exitCodeOf(summary);
+  });
+
+program.command("export")
+  .description("write a mapping's records as CSV for Dataverse's Import Data wizard (UTF-8 with BOM, logical names, choice labels, ISO dates)")
+  .requiredOption("--mapping <name>", "the mapping to export")
+  .option("--side <side>", "dataverse (logical names) or app (app field names)", "dataverse")
+  .option("--out <file>", "write to this file instead of stdout")
+  .action(async (opts: { mapping: string; side: string; out?: string }) => {
+    const { runExport } = await import("../export/exportCommand.js");
+    const settings = loadSettings(loadEnvironment(), { serveHttp: false });
+    const config = await loadSyncConfig(settings.configPath, { registry: defaultRegistry.names() });
+    await runExport(await createServices({ settings, config, queues: "memory" }), opts);
   });
 
 program.command("validate")

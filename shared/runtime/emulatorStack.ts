@@ -130,7 +130,7 @@ export interface EmulatorInputs {
  * mapping itself; the app's records from the seed files. Throws naming every problem.
  */
 export function emulatorInputs(config: SyncConfig, options: { schemaPath?: string; seeds?: string[] } = {}): EmulatorInputs {
-  const appEntities = [...new Set(config.mappings.map((m) => m.app.entity))];
+  const appEntities = [...new Set([...config.mappings, ...(config.activities ?? [])].map((m) => m.app.entity))];
   const seedFiles = (options.seeds ?? []).map(parseSeedOption);
   const appSeed = seedFiles.length ? loadSeedFiles(seedFiles, config) : undefined;
   if (options.schemaPath) {

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import functions, { type HttpFunctionOptions, type HttpResponseInit, type LogHandler } from "@azure/functions";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../ports.js";
@@ -117,6 +119,12 @@ async function send(res: ServerResponse, response: HttpResponseInit | InstanceTy
       if (!headers.has("content-type")) headers.set("content-type", "application/json; charset=utf-8");
     } else if (typeof response.body === "string") body = Buffer.from(response.body);
     else if (response.body instanceof Uint8Array) body = Buffer.from(response.body);
+    else if (response.body instanceof ReadableStream) {
+      // A streamed answer (the CSV export) is piped as it is read, never held whole in memory.
+      res.writeHead(status, Object.fromEntries(headers));
+      await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), res).catch(() => res.destroy());
+      return;
+    }
   }
   // A refused upload may still be streaming in: closing stops the client from sending the rest.
   if (close) headers.set("connection", "close");

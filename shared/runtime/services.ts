@@ -10,6 +10,12 @@ import { createDataverseBudget, createLocalDataverseBudget } from "../throttle/d
 import { Queues, TelemetryEvents } from "../names.js";
 import type { AppClient, Clock, Logger, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
 import { webhookNotifier } from "../ops/notifier.js";
+import { coordinatorEndpoints } from "../ops/coordinators.js";
+import { credentialExpiryReader, type CredentialExpiryReader, type VaultSecretExpiry } from "../config/credentialExpiry.js";
+import { countingTokenFailures, recordThrottled } from "../telemetry/syncMetrics.js";
+import { runMonitor } from "../telemetry/runMonitor.js";
+import { trackingExpiries } from "../sync/expiryRules.js";
+import { createTableExpiryIndex } from "../state/tableExpiryIndex.js";
 import { MemoryWorkQueue } from "../state/memoryQueue.js";
 import { relieveWriteQueues } from "./queuePump.js";
 import { createStorageQueue } from "../state/storageQueue.js";
@@ -37,6 +43,8 @@ export interface Services {
   telemetry: Telemetry;
   /** Checks that a Dataverse token can be obtained (health). */
   checkToken(): Promise<void>;
+  /** When the Dataverse credential expires, when known (health, metric, notifier). */
+  credentialExpiry: CredentialExpiryReader;
 }
 
 export interface ServiceOptions {
@@ -50,6 +58,10 @@ export interface ServiceOptions {
   registry?: Registry;
   /** Prefix for table names (tests isolate themselves with it). */
   tablePrefix?: string;
+  /** Where the mappings' coordinator webhook settings (`notify.webhookUrlSetting`) are read (default: the process environment). */
+  env?: Record<string, string | undefined>;
+  /** How the Key Vault secret's expiry is read (default: the SDK with the app's managed identity). */
+  vaultExpiry?: () => Promise<VaultSecretExpiry>;
   /** Prefix for queue names (tests). */
   queuePrefix?: string;
   /** A Dataverse request budget (shared/throttle); default: one for this process only. */
@@ -73,14 +85,15 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   const { settings, config } = options;
   const clock = options.clock ?? systemClock;
   const d = settings.dynamics;
-  const secrets = secretValues(settings);
+  const coordinators = coordinatorEndpoints(config, options.env ?? process.env);
+  const secrets = [...secretValues(settings), ...Object.values(coordinators).map((c) => c.url)];
   const logger = options.logger ?? new JsonLogger({ secrets });
   const telemetry = maskedTelemetry(options.telemetry ?? otelTelemetry(), secrets);
-  const tokens = createDataverseTokenProvider({
+  const tokens = countingTokenFailures(createDataverseTokenProvider({
     instanceUrl: d.instanceUrl, tenantId: d.tenantId, clientId: d.clientId, authorityHost: d.authorityHost,
     clientSecret: d.credential.secret, certificatePath: d.credential.certificatePath,
     credential: d.credential.kind === "client-secret" ? "secret" : d.credential.kind,
-  }, { clock, timeoutMs: config.options.http.tokenTimeoutMs });
+  }, { clock, timeoutMs: config.options.http.tokenTimeoutMs }), telemetry);
   const storage = settings.storage;
   const tableTarget = storage.kind === "connection-string"
     ? { connectionString: storage.connectionString }
@@ -91,12 +104,17 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   const dataverse = createDataverseClient({
     instanceUrl: d.instanceUrl, tokens, clock, logger, budget, bulkSize: options.dataverseBulkSize, fetch: options.dataverseFetch,
     feedLimits: config.options.feeds, bounds: config.options.http,
-    onThrottled: ({ retryAfterMs, code }) => telemetry.event(TelemetryEvents.throttled, { retryAfterMs, code }),
+    onThrottled: ({ retryAfterMs, code }) => {
+      telemetry.event(TelemetryEvents.throttled, { retryAfterMs, code });
+      recordThrottled(telemetry, retryAfterMs);
+    },
   });
   const app = createAppClient({ baseUrl: settings.app.baseUrl, apiKey: settings.app.apiKey, clock, logger, feedLimits: config.options.feeds, bounds: config.options.http });
 
-  const state = await createTableStateStore({ ...tableTarget, tablePrefix: options.tablePrefix, allowInsecureConnection: true });
-  await state.ensureTables();
+  const tableStore = await createTableStateStore({ ...tableTarget, tablePrefix: options.tablePrefix, allowInsecureConnection: true });
+  await tableStore.ensureTables();
+  const expiry = await createTableExpiryIndex({ ...tableTarget, allowInsecureConnection: true }, options.tablePrefix);
+  const state = trackingExpiries(tableStore, expiry, config);
 
   const queueName = (n: string) => `${options.queuePrefix ?? ""}${n}`;
   const makeQueue = async <T>(name: string): Promise<WorkQueue<T>> => {
@@ -116,12 +134,16 @@ export async function createServices(options: ServiceOptions): Promise<Services>
 
   let self: Promise<string> | undefined;
   const selfUserId = () => (self ??= dataverse.whoAmI().then((w) => w.UserId).catch((e) => { self = undefined; throw e; }));
-  const notifier = settings.notifyWebhookUrl ? webhookNotifier(settings.notifyWebhookUrl, { clock, logger }) : undefined;
+  const notifier = settings.notifyWebhookUrl || Object.keys(coordinators).length
+    ? webhookNotifier(settings.notifyWebhookUrl, { clock, logger, mappings: coordinators })
+    : undefined;
   let services: Services | undefined;
   // In one process (`npm run sync`) queued writes are applied while the run is still planned.
   const relieve = options.queues === "memory" ? () => relieveWriteQueues(services!) : undefined;
-  const engine = new SyncEngine({ config, dataverse, app, state, queues, clock, logger, telemetry, registry: options.registry ?? defaultRegistry, selfUserId, notifier, relieve });
-  services = { settings, config, engine, state, queues, dataverse, app, clock, logger, telemetry, checkToken: async () => void (await tokens.getToken()) };
+  const credentialExpiry = credentialExpiryReader(settings, { clock, logger, vault: options.vaultExpiry });
+  const monitor = runMonitor({ config, state, telemetry, clock, logger, notifier, credentialExpiry });
+  const engine = new SyncEngine({ config, dataverse, app, state, queues, clock, logger, telemetry, registry: options.registry ?? defaultRegistry, selfUserId, notifier, relieve, monitor, expiry });
+  services = { settings, config, engine, state, queues, dataverse, app, clock, logger, telemetry, checkToken: async () => void (await tokens.getToken()), credentialExpiry };
   return services;
 }
 

@@ -26,7 +26,8 @@ export interface CycleResult {
  * Services must use in-memory queues.
  */
 export async function runCycle(s: Services, options: CycleOptions): Promise<CycleResult> {
-  const names = options.mapping ? [s.engine.mapping(options.mapping).name] : s.engine.mappingNames;
+  // An activity mapping (kind "activity") is run by its name too.
+  const names = options.mapping ? [s.engine.mappingNames.includes(options.mapping) ? options.mapping : s.engine.mapping(options.mapping).name] : s.engine.mappingNames;
   const runs: RunRecord[] = [];
   const plans = new Map<string, RunPlan>();
   const onPoison = (queue: string, message: { body: unknown }, error: string) => recordPoisonMessage(s, queue, message.body, error);

@@ -1,7 +1,8 @@
-import { metrics } from "@opentelemetry/api";
+import { metrics, type Meter } from "@opentelemetry/api";
 import { logs } from "@opentelemetry/api-logs";
 import type { Telemetry } from "../ports.js";
 import { secretMasker } from "../redact.js";
+import { metricRecorder } from "../telemetry/metrics.js";
 
 let started = false;
 
@@ -22,22 +23,36 @@ export async function startTelemetry(connectionString: string | undefined): Prom
   started = true;
 }
 
+/**
+ * Sends what is buffered and stops the distro: `npm run sync` exits right after its run, before the
+ * exporters' next interval. A no-op when telemetry was never started; never throws (logged instead).
+ */
+export async function flushTelemetry(): Promise<void> {
+  if (!started) return;
+  try {
+    const { shutdownAzureMonitor } = await import("@azure/monitor-opentelemetry");
+    await shutdownAzureMonitor();
+  } catch (e) {
+    // Only the error's name: an exporter's message may quote the ingestion connection.
+    process.stderr.write(`d365-sync: telemetry could not be flushed (${e instanceof Error ? e.name : "unknown error"})\n`);
+  }
+  started = false;
+}
+
 type Props = Record<string, string | number | boolean | undefined>;
 
 const clean = (p: Props | undefined) => Object.fromEntries(Object.entries(p ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
 
-export function otelTelemetry(): Telemetry {
+/** `meter`: the global one by default (the distro's); tests pass one read by an in-memory exporter. */
+export function otelTelemetry(meter: Meter = metrics.getMeter("d365-sync")): Telemetry {
   const logger = logs.getLogger("d365-sync");
-  const meter = metrics.getMeter("d365-sync");
-  const histograms = new Map<string, ReturnType<typeof meter.createHistogram>>();
+  const record = metricRecorder(meter);
   return {
     event(name, properties) {
       logger.emit({ body: name, attributes: { "microsoft.custom_event.name": name, ...clean(properties) } });
     },
     metric(name, value, properties) {
-      let h = histograms.get(name);
-      if (!h) histograms.set(name, (h = meter.createHistogram(name)));
-      h.record(value, clean(properties));
+      record(name, value, clean(properties));
     },
   };
 }

@@ -42,7 +42,8 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
   }
   if (!writes.length) return out;
   if (!(await recordCreateIntents(ctx, m, writes, byRef, out))) return out;
-  const results = await ctx.dataverse.writeMany(m.mapping.dataverse.entitySet, m.mapping.dataverse.table, writes);
+  // The mapping's primary id (activity tables use activityid, not <table>id).
+  const results = await ctx.dataverse.writeMany(m.mapping.dataverse.entitySet, m.mapping.dataverse.table, writes, { primaryId: m.primaryId });
   // Each result touches only its own record's link rows, so the state writes run side by side:
   // one after another they, not Dataverse, were what limited a bulk load's throughput.
   // Links of creates and whole-base updates go in one batched putLinks; the rest read and merge.

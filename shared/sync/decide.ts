@@ -156,10 +156,10 @@ export async function decidePair(ctx: DecideContext, pair: Pair, out: Decisions)
     emitMerge(ctx, pair, appId!, dvId!, merge, out);
     return;
   }
-  if (appVals) return planCreate(ctx, "toDataverse", appId!, undefined, appVals, out);
+  if (appVals) return planCreate(ctx, "toDataverse", appId!, undefined, appVals, out, pair.app?.updatedAt);
   // Under `deactivate` an inactive row stands for a deleted record (often one we deactivated): not a new one.
   if (dvVals && m.mapping.deletes === "deactivate" && isInactive(pair.dv!)) return void (out.skipped.toApp += 1);
-  if (dvVals) return planCreate(ctx, "toApp", undefined, dvId!, dvVals, out);
+  if (dvVals) return planCreate(ctx, "toApp", undefined, dvId!, dvVals, out, pair.dv?.["modifiedon"]);
 }
 
 const isAppInactive = (m: CompiledMapping, r: AppRecord) =>
@@ -197,11 +197,11 @@ function emitMerge(ctx: DecideContext, pair: Pair, appId: string, dataverseId: s
   const fullBase = sameIds && !(toDv.length && toApp.length) ? { fullBase: true } : {};
   if (toDv.length) {
     const base = toApp.length ? omit(merge.base, toApp) : merge.base;
-    out.toDataverse.push({ kind: "update", appId, dataverseId, values: merge.toDataverse, base, appVersion, dataverseVersion: dvVersion, attempt: 0, ...fullBase });
+    out.toDataverse.push({ kind: "update", appId, dataverseId, values: merge.toDataverse, base, appVersion, dataverseVersion: dvVersion, attempt: 0, ...fullBase, ...changedAt(pair.app?.updatedAt) });
   } else if (pair.app) out.skipped.toDataverse += 1;
   if (toApp.length) {
     const base = toDv.length ? pick(merge.base, toApp) : merge.base;
-    out.toApp.push({ kind: "update", appId, dataverseId, values: merge.toApp, base, appVersion: pair.app?.version, dataverseVersion: dvVersion, attempt: 0, ...fullBase });
+    out.toApp.push({ kind: "update", appId, dataverseId, values: merge.toApp, base, appVersion: pair.app?.version, dataverseVersion: dvVersion, attempt: 0, ...fullBase, ...changedAt(pair.dv?.["modifiedon"]) });
   } else if (pair.dv) out.skipped.toApp += 1;
   if (!toDv.length && !toApp.length) {
     // The Dataverse version alone is not worth a write: our own writes change it (their echoes come
@@ -217,7 +217,10 @@ function emitMerge(ctx: DecideContext, pair: Pair, appId: string, dataverseId: s
   }
 }
 
-function planCreate(ctx: DecideContext, direction: DirectionKey, appId: string | undefined, dataverseId: string | undefined, values: Canonical, out: Decisions): void {
+/** When the source changed (the app's updatedAt, the row's modifiedon): the start of the write's sync lag. */
+const changedAt = (at: unknown): { changedAt?: string } => (typeof at === "string" && at ? { changedAt: at } : {});
+
+function planCreate(ctx: DecideContext, direction: DirectionKey, appId: string | undefined, dataverseId: string | undefined, values: Canonical, out: Decisions, sourceChangedAt?: unknown): void {
   const m = ctx.mapping;
   const target = direction === "toDataverse" ? "dataverse" : "app";
   const writable = m.writableTo(target);
@@ -234,9 +237,9 @@ function planCreate(ctx: DecideContext, direction: DirectionKey, appId: string |
       return fail(out, direction, appId!, new SyncError("permanent", ErrorCodes.Rejected, `${m.name}: app record ${appId} has no value for the key field(s) ${keys}, so it cannot be matched in Dataverse`), { side: "app", appId });
     }
     const id = deterministicGuid(m.name, m.mapping.dataverse.entitySet, appId!);
-    out.toDataverse.push({ kind: "create", appId, dataverseId: id, values: written, base, attempt: 0 });
+    out.toDataverse.push({ kind: "create", appId, dataverseId: id, values: written, base, attempt: 0, ...changedAt(sourceChangedAt) });
   } else {
-    out.toApp.push({ kind: "create", dataverseId, values: written, base, attempt: 0 });
+    out.toApp.push({ kind: "create", dataverseId, values: written, base, attempt: 0, ...changedAt(sourceChangedAt) });
   }
 }
 

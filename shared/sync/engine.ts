@@ -1,10 +1,15 @@
 import { randomUUID } from "node:crypto";
+import type { ActivityMapping } from "../config/activityMapping.js";
 import { mappingOrder } from "../config/mappingOrder.js";
 import type { SyncConfig } from "../config/mapping.js";
 import { ErrorCodes, SyncError, errorMessage } from "../errors.js";
 import { TelemetryEvents } from "../names.js";
+import type { RunMonitor } from "../telemetry/runMonitor.js";
+import { recordWriteLag } from "../telemetry/syncMetrics.js";
+import { planExpiries, type ExpiryIndex } from "./expiryRules.js";
 import type { Notifier } from "../ops/notifier.js";
 import type { AppClient, Clock, DataverseClient, DataverseRow, DeadLetter, DirectionKey, Logger, PayloadStore, RunMode, RunRecord, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
+import { runActivityMapping } from "./activityRun.js";
 import { writeToApp, type AppWriterContext } from "./appWriter.js";
 import { CompiledMapping } from "./compiledMapping.js";
 import type { DecideContext, RecordFailure } from "./decide.js";
@@ -38,6 +43,10 @@ export interface EngineDeps {
   selfUserId(): Promise<string>;
   /** Alerts on failed runs (NOTIFY_WEBHOOK_URL). */
   notifier?: Notifier;
+  /** Metrics and typed notifications of finished runs and failed records (shared/telemetry/runMonitor.ts). */
+  monitor?: RunMonitor;
+  /** The expiry rules' index: runs apply the rules to the records whose date has passed (expiryRules.ts). */
+  expiry?: ExpiryIndex;
   /**
    * Called after each page of writes is enqueued while a run is planned. In-process runs
    * (`npm run sync`) apply queued writes here, so a large run never holds all its writes in memory.
@@ -71,7 +80,7 @@ function isDue(dl: DeadLetter, now: number): boolean {
 }
 
 /** The record's ids, from the entry or (entries written before they had them) from its payload. */
-function pendingIds(dl: Pick<DeadLetter, "direction" | "recordId" | "payload"> & { appId?: string; dataverseId?: string }): { appId?: string; dataverseId?: string } {
+export function pendingIds(dl: Pick<DeadLetter, "direction" | "recordId" | "payload"> & { appId?: string; dataverseId?: string }): { appId?: string; dataverseId?: string } {
   const p = (dl.payload ?? {}) as { appId?: unknown; dataverseId?: unknown; op?: { appId?: unknown; dataverseId?: unknown } };
   const str = (v: unknown) => (typeof v === "string" && v && v !== "?" ? v : undefined);
   const appId = str(dl.appId) ?? str(p.appId) ?? str(p.op?.appId) ?? (dl.direction === "toDataverse" ? str(dl.recordId) : undefined);
@@ -91,11 +100,14 @@ const ACTIVE_RUN_MS = 30 * 60_000;
  */
 export class SyncEngine {
   private readonly compiled = new Map<string, CompiledMapping>();
+  /** `"kind": "activity"` mappings (activities.ts), run after their regarding mapping. */
+  private readonly activities: Map<string, ActivityMapping>;
   readonly lookups: LookupResolver;
   private readonly backoff = queueBackoff();
 
   constructor(readonly deps: EngineDeps) {
     for (const m of deps.config.mappings) this.compiled.set(m.name, new CompiledMapping(m, deps.registry));
+    this.activities = new Map((deps.config.activities ?? []).map((a) => [a.name, a]));
     this.lookups = createLookupResolver(deps.config, deps.state, deps.dataverse);
   }
 
@@ -106,12 +118,12 @@ export class SyncEngine {
   }
 
   get mappingNames(): string[] {
-    return mappingOrder(this.deps.config);
+    return [...mappingOrder(this.deps.config), ...this.activities.keys()];
   }
 
   /** Creates one run per mapping (parents first) and enqueues them. */
   async startRuns(req: StartRequest): Promise<RunRecord[]> {
-    const names = req.mapping ? [this.mapping(req.mapping).name] : this.mappingNames;
+    const names = req.mapping ? [this.activities.has(req.mapping) ? req.mapping : this.mapping(req.mapping).name] : this.mappingNames;
     const runs: RunRecord[] = [];
     const runOf = new Map<string, string>();
     for (const name of names) {
@@ -161,6 +173,7 @@ export class SyncEngine {
       return undefined;
     }
     await state.updateRun(msg.runId, (r) => ({ ...r, status: "planning" }));
+    if (this.activities.has(msg.mapping)) return this.runActivities(msg);
     const m = this.mapping(msg.mapping);
     const pending = msg.dryRun ? new Map<string, DeadLetter>() : await this.pendingOf(msg.mapping);
     const deadIds = new Set(pending.keys());
@@ -194,6 +207,11 @@ export class SyncEngine {
       plan = msg.mode === "reconcile"
         ? await planReconcile(this.deps, ctx, this.deps.config.options, sink)
         : await planRun(this.deps, ctx, msg.mode === "full", this.deps.config.options, sink);
+      if (sink && this.deps.expiry && msg.mode !== "reconcile") {
+        const expiries = await planExpiries({ ...this.deps, expiry: this.deps.expiry }, m, this.lookups);
+        if (expiries.toDataverse.length) await sink("toDataverse", expiries.toDataverse);
+        if (expiries.toApp.length) await sink("toApp", expiries.toApp);
+      }
     } catch (e) {
       await this.failRun(msg.runId, e);
       return undefined;
@@ -230,6 +248,7 @@ export class SyncEngine {
     const outcome = msg.direction === "toDataverse"
       ? await writeToDataverse(this.writerContext(), m, planned)
       : await writeToApp(this.writerContext(), m, planned);
+    recordWriteLag(this.deps.telemetry, { mapping: m.name, direction: msg.direction, path: "scheduled", now: this.deps.clock.now() }, planned, outcome);
     // Re-reads (pending records, lost If-Match races) read their Dataverse rows 50 to a request,
     // then decide and write several records side by side.
     const prefetched = await this.prefetchRows(m, refresh);
@@ -249,6 +268,7 @@ export class SyncEngine {
 
   /** A webhook notice: re-read the record on both sides and sync it now. */
   async handleRecordEvent(ev: RecordEventMessage): Promise<WriteOutcome> {
+    if (this.activities.has(ev.mapping)) return this.activityEvent(ev);
     const m = this.mapping(ev.mapping);
     const ids = ev.side === "dataverse" ? { dataverseId: ev.id } : { appId: ev.id };
     const outcome = await this.refresh(m, ids, "events", 0);
@@ -272,6 +292,9 @@ export class SyncEngine {
     const extra = (o: WriteOp) => ({ ...o, attempt, uncounted: true, ...clear });
     const toDv = await writeToDataverse(this.writerContext(), m, decisions.toDataverse.map(extra));
     const toApp = await writeToApp(this.writerContext(), m, decisions.toApp.map(extra));
+    const lagAt = { mapping: m.name, path: runId === "events" ? "webhook" as const : "scheduled" as const, now: this.deps.clock.now() };
+    recordWriteLag(this.deps.telemetry, { ...lagAt, direction: "toDataverse" }, decisions.toDataverse, toDv);
+    recordWriteLag(this.deps.telemetry, { ...lagAt, direction: "toApp" }, decisions.toApp, toApp);
     if (toDv.retries.length) await this.enqueue("toDataverse", { runId, mapping: m.name }, toDv.retries, toDv.retryDelayMs);
     if (toApp.retries.length) await this.enqueue("toApp", { runId, mapping: m.name }, toApp.retries, toApp.retryDelayMs);
     toDv.retries = [];
@@ -405,6 +428,7 @@ export class SyncEngine {
       this.deps.telemetry.event(f.code === ErrorCodes.MassDeleteBlocked ? TelemetryEvents.massDeleteBlocked : TelemetryEvents.recordDeadLettered,
         { mapping, direction: f.direction, code: f.code, runId });
       this.deps.logger.warn("record dead-lettered", { mapping, direction: f.direction, recordId: f.recordId, code: f.code, message: f.message });
+      await this.deps.monitor?.recordFailed(mapping, runId, f);
     }
   }
 
@@ -420,6 +444,54 @@ export class SyncEngine {
 
   private async finish(run: RunRecord | null): Promise<void> {
     if (run) await finishRun(this.deps, run);
+    if (run) await this.deps.monitor?.runFinished(run);
+  }
+
+  /** A run of an activity mapping: its writes are made inline (activityRun.ts), so it settles at once. */
+  private async runActivities(msg: RunMessage): Promise<undefined> {
+    const m = this.activities.get(msg.mapping)!;
+    if (msg.dryRun) {
+      await this.deps.state.updateRun(msg.runId, (r) => ({ ...r, status: "succeeded", finishedAt: this.nowIso(), notes: ["dry run: activity mappings are not planned in dry runs; nothing was written"] }));
+      return undefined;
+    }
+    try {
+      const pending = await this.pendingOf(msg.mapping);
+      const out = await runActivityMapping(this.deps, m, { full: msg.mode !== "delta" }, this.activityHooks(msg.mapping, msg.runId, pending));
+      const counts = { created: out.created, updated: out.closed, deleted: 0, skipped: out.skipped, failed: out.failed };
+      const run = await this.deps.state.updateRun(msg.runId, (r) => ({
+        ...r, status: out.failed ? "completed_with_failures" : "succeeded", finishedAt: this.nowIso(), toDataverse: counts, notes: [...r.notes, ...out.notes],
+      }));
+      await this.finish(run);
+    } catch (e) {
+      await this.failRun(msg.runId, e);
+    }
+    return undefined;
+  }
+
+  /** The app's change notice for activities: those activities now. */
+  private async activityEvent(ev: RecordEventMessage): Promise<WriteOutcome> {
+    const outcome = emptyOutcome();
+    const out = await runActivityMapping(this.deps, this.activities.get(ev.mapping)!, { full: false, appIds: [ev.id] }, this.activityHooks(ev.mapping, "events", new Map()));
+    Object.assign(outcome.counts, { created: out.created, updated: out.closed, skipped: out.skipped, failed: out.failed });
+    outcome.notes.push(...out.notes);
+    return outcome;
+  }
+
+  private activityHooks(mapping: string, runId: string, pending: Map<string, DeadLetter>) {
+    return {
+      // An activity waiting for its contact is looked at every run (the contact may have synced just before).
+      pendingAppIds: [...pending.values()].filter((d) => d.code === ErrorCodes.UnresolvedLookup || isDue(d, this.deps.clock.now()))
+        .map((d) => pendingIds(d).appId).filter((id): id is string => !!id),
+      recordPending: async (failures: RecordFailure[]) => {
+        // A contact that is not linked yet is a wait, not a failure.
+        await this.deadLetter(mapping, runId, failures.filter((f) => f.code === ErrorCodes.UnresolvedLookup), { failed: false });
+        await this.deadLetter(mapping, runId, failures.filter((f) => f.code !== ErrorCodes.UnresolvedLookup));
+      },
+      // Only entries that exist are deleted (one Table call each); a change notice may clear its own.
+      cleared: async (appIds: string[]) => {
+        for (const id of appIds.map((a) => `${mapping}|toDataverse|${a}`)) if (pending.has(id) || runId === "events") await this.deps.state.deleteDeadLetter(id);
+      },
+    };
   }
 
   private async saveCursor(mapping: string, side: "dataverse" | "app", value: string): Promise<void> {
@@ -428,6 +500,8 @@ export class SyncEngine {
   }
 
   private parentsOf(name: string): string[] {
+    const activity = this.activities.get(name);
+    if (activity) return [activity.regarding.mapping];
     const m = this.mapping(name).mapping;
     return [...new Set(m.fields.map((f) => f.lookup?.mapping).filter((p): p is string => !!p && p !== name))];
   }

@@ -48,6 +48,8 @@ export interface WriteOp {
   uncounted?: boolean;
   /** Dead letters of this record, removed once this write succeeds. */
   clearDeadLetters?: string[];
+  /** When the source record changed (app updatedAt / Dataverse modifiedon): sync lag is measured from it. */
+  changedAt?: string;
 }
 
 export interface WriteMessage {

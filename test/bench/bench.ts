@@ -29,8 +29,11 @@ const program = new Command("bench")
   .option("--requests-only-budget", "the shared budget counts requests only, not execution time (the behaviour before it metered time)", false)
   .option("--load-only", "measure the full load and the run that reads its echoes (throughput, pipeline, memory); no delta, scale-out or JSON", false)
   .option("--naive-seconds <s>", "how long the naive baseline runs", Number, 10)
+  .option("--export-rows <n>", "only measure the CSV export (npm run export) of this many rows per side, peak RSS included", (v) => Number.parseInt(v, 10))
+  .option("--activities <n>", "only measure one run of this many app activities (at most 100,000): Dataverse requests per activity", (v) => Number.parseInt(v, 10))
+  .option("--expiry <n>", "only measure expiry rules: n mentors, 1 % expiring; a plain delta run against the run after their date passed", (v) => Number.parseInt(v, 10))
   .parse();
-const opts = program.opts<{ records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; loadOnly: boolean; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean }>();
+const opts = program.opts<{ records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; exportRows?: number; activities?: number; expiry?: number; loadOnly: boolean; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean }>();
 opts.noBudget = !opts.budget;
 
 const log = (line: string) => void (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -51,6 +54,33 @@ async function stackWith(storage: string): Promise<EmulatorStack> {
 function writesSince(stack: EmulatorStack, since: number): number {
   const isWrite = (m: string) => m === "POST" || m === "PATCH" || m === "DELETE";
   return stack.dataverse.log.entries().filter((e) => e.at >= since && e.status < 400 && isWrite(e.method) && !e.inBatch).length;
+}
+
+/** A measurement that runs on its own (the export, the activities): Azurite, its figures as JSON, exit. */
+async function measureAlone(key: string, measure: (storage: string) => Promise<unknown>): Promise<never> {
+  const storage = await startAzurite({});
+  try {
+    const figures = await measure(storage.connectionString);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ [key]: figures })}\n`);
+  } finally {
+    await storage.stop();
+  }
+  process.exit(0);
+}
+
+if (opts.exportRows !== undefined) {
+  const { runExportBench } = await import("./exportBench.js");
+  await measureAlone("export", (storage) => runExportBench(opts.exportRows!, storage, log));
+}
+
+if (opts.expiry !== undefined) {
+  const { runExpiryBench } = await import("./expiryBench.js");
+  await measureAlone("expiry", (storage) => runExpiryBench(opts.expiry!, storage, log));
+}
+
+if (opts.activities !== undefined) {
+  const { runActivityBench } = await import("./activityBench.js");
+  await measureAlone("activities", (storage) => runActivityBench(opts.activities!, storage, log));
 }
 
 prepareWorkers();

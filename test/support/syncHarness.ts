@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { parseSyncConfig } from "../../shared/config/loadConfig.js";
 import type { SyncConfig, SyncConfigInput } from "../../shared/config/mapping.js";
 import { loadSettings } from "../../shared/config/settings.js";
-import type { Clock, Logger } from "../../shared/ports.js";
+import type { Clock, Logger, Telemetry } from "../../shared/ports.js";
 import { startEmulatorStack, type EmulatorStack, type EmulatorStackOptions } from "../../shared/runtime/emulatorStack.js";
-import { createServices, type Services } from "../../shared/runtime/services.js";
+import { createServices, type ServiceOptions, type Services } from "../../shared/runtime/services.js";
 import type { RunSummary } from "../../shared/runtime/summary.js";
 import { runCycle, type CycleOptions } from "../../shared/runtime/syncCycle.js";
 import { RecordingTelemetry } from "../../shared/runtime/telemetry.js";
@@ -22,6 +22,12 @@ export interface HarnessOptions {
   registry?: Registry;
   /** The Dataverse client's fetch (to observe requests as the product sends them). */
   dataverseFetch?: typeof fetch;
+  /** Telemetry the recording passes on to (e.g. OpenTelemetry with an in-memory exporter). */
+  telemetry?: Telemetry;
+  /** Settings added to the stack's (e.g. NOTIFY_WEBHOOK_URL, DYNAMICS_CREDENTIAL_EXPIRES_ON). */
+  env?: Record<string, string>;
+  /** How the Key Vault secret's expiry is read (default: the managed identity, which tests have not). */
+  vaultExpiry?: ServiceOptions["vaultExpiry"];
 }
 
 export interface SyncHarness {
@@ -51,10 +57,11 @@ export function demoConfig(): SyncConfigInput {
 export async function startSyncHarness(options: HarnessOptions = {}): Promise<SyncHarness> {
   const stack = await startEmulatorStack({ storageConnectionString: azuriteConnectionString(), seed: options.seed ?? true, schema: options.schema, dataverse: options.dataverse });
   try {
-    const settings = loadSettings(stack.env);
+    const env = { ...stack.env, ...options.env };
+    const settings = loadSettings(env);
     const registry = options.registry ?? defaultRegistry;
     const config = parseSyncConfig(options.config ?? demoConfig(), "test config", { registry: registry.names() });
-    const telemetry = new RecordingTelemetry();
+    const telemetry = new RecordingTelemetry(options.telemetry);
     const logs: SyncHarness["logs"] = [];
     const logger: Logger = {
       debug: (message, props) => logs.push({ level: "debug", message, props }),
@@ -62,7 +69,7 @@ export async function startSyncHarness(options: HarnessOptions = {}): Promise<Sy
       warn: (message, props) => logs.push({ level: "warn", message, props }),
       error: (message, props) => logs.push({ level: "error", message, props }),
     };
-    const services = await createServices({ settings, config, queues: "memory", tablePrefix: uniqueName("t"), logger, telemetry, clock: options.clock, registry, dataverseFetch: options.dataverseFetch });
+    const services = await createServices({ settings, config, queues: "memory", tablePrefix: uniqueName("t"), logger, telemetry, clock: options.clock, registry, dataverseFetch: options.dataverseFetch, env, vaultExpiry: options.vaultExpiry });
     const isWrite = (m: string) => m === "POST" || m === "PATCH" || m === "DELETE" || m === "PUT";
     return {
       stack, services, config, telemetry, logs,

@@ -43,4 +43,12 @@ export const demoSeed: SeedData = {
     mentor(7, "Maja", "Nilsen", "pending", null, 12, 390.75, "g-south"),
     mentor(8, "Jonas", "Kristiansen", "active", "2026-05-31", 80, 410, "g-north", { lastContactAt: "2025-12-18T14:30:00+01:00" }),
   ],
+  // The activity feed (append-only): coordinators' logged calls and e-mails with mentors, synced by
+  // examples/activities/sync.config.json. kari@hlf.example is a Dynamics user in the emulator's seed.
+  activity: [
+    { id: "act-0001", updatedAt: SEEDED_AT, data: { type: "phonecall", mentorId: "m-0001", subject: "Check-in after first session", phoneNumber: "+47 400 00 001", loggedBy: "kari@hlf.example", loggedAt: "2026-01-05T09:15:00Z" } },
+    { id: "act-0002", updatedAt: SEEDED_AT, data: { type: "email", mentorId: "m-0001", subject: "Your certificate", body: "Your certificate is attached.", loggedBy: "kari@hlf.example", loggedAt: "2026-01-05T10:00:00Z" } },
+    { id: "act-0003", updatedAt: SEEDED_AT, data: { type: "phonecall", mentorId: "m-0002", subject: "Certification expired: renewal", phoneNumber: "+47 400 00 002", loggedBy: "kari@hlf.example", loggedAt: "2026-01-05T11:30:00Z" } },
+    { id: "act-0004", updatedAt: SEEDED_AT, data: { type: "email", mentorId: "m-0004", subject: "Welcome to the programme", body: "Welcome!", loggedBy: "volunteer@elsewhere.example", loggedAt: "2026-01-05T12:00:00Z" } },
+  ],
 };

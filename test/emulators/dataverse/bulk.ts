@@ -5,6 +5,7 @@
  * ordinary per-row Create/Update event once the transaction commits.
  */
 import { parseJson } from "../../../shared/http/exactJson.js";
+import { isActivityTable } from "./activities.js";
 import { DataverseFault, faultResponse, type EmuRequest, type EmuResponse, type EmulatorContext } from "./types.js";
 
 export type BulkMessage = "CreateMultiple" | "UpdateMultiple" | "UpsertMultiple" | "DeleteMultiple";
@@ -117,9 +118,9 @@ function columns(target: Target): Target {
   return Object.fromEntries(Object.entries(target).filter(([key]) => !key.startsWith("@")));
 }
 
-/** Dataverse's naming convention for the primary id of standard and custom (non-activity) tables. */
+/** Dataverse's naming convention for the primary id: `<table>id`, and `activityid` for activity tables. */
 function primaryIdOf(table: string): string {
-  return `${table}id`;
+  return isActivityTable(table) ? "activityid" : `${table}id`;
 }
 
 function keyIdentity(key: Record<string, unknown>): string {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { checkClosed, refuseDirectPartyCreate, takeParties, type PartyInput } from "./activities.js";
 import { Errors } from "./dataverseErrors.js";
 import { parseResourcePath, type KeyPart } from "./odata/keys.js";
 import { applyComputed, applyStateStatus, checkRequired, convertBody, type BindResolver } from "./payload.js";
@@ -76,15 +77,21 @@ export class Entities implements EntityOps {
 
   create(table: string, body: Record<string, unknown>, userId: string): string {
     const def = this.def(table);
-    const { values, id: givenId } = convertBody(def, body, this.bind);
+    refuseDirectPartyCreate(table);
+    const rest = { ...body };
+    const parties = takeParties(table, rest, (url, nav) => this.bind(url, nav, this.def("activityparty").navMap.get(nav)!.column, nav.slice("partyid_".length)));
+    const { values, id: givenId } = convertBody(def, rest, this.bind);
     const id = givenId ?? randomUUID();
+    if (this.store.get(table, id)) throw Errors.duplicateId();
     this.insertValues(def, id, values, userId);
+    if (parties) this.insertParties(table, id, parties, userId);
     return id;
   }
 
   update(table: string, id: string, body: Record<string, unknown>, userId: string, options: { ifMatch?: string } = {}): void {
     const def = this.def(table);
     const existing = this.existing(def, id, options.ifMatch);
+    checkClosed(table, existing, body);
     const { values } = convertBody(def, body, this.bind);
     this.updateValues(def, id.toLowerCase(), existing, values, userId);
   }
@@ -94,6 +101,7 @@ export class Entities implements EntityOps {
     const resolved = this.resolveKey(def, key);
     const { values, id: bodyId } = convertBody(def, body, this.bind);
     if (resolved.id) {
+      checkClosed(table, this.store.get(table, resolved.id)!, body);
       // Key columns named in the URL cannot be changed through an upsert: Dataverse drops them.
       for (const c of Object.keys(resolved.columns)) delete values[c];
       this.updateValues(def, resolved.id, this.store.get(table, resolved.id)!, values, userId);
@@ -121,6 +129,17 @@ export class Entities implements EntityOps {
     if (!row) throw Errors.notFound(def.logicalName, id);
     if (ifMatch && ifMatch.trim() !== "*" && !sameEtag(ifMatch, etagOf(row))) throw Errors.concurrency();
     return row;
+  }
+
+  /** A deep-inserted party list, stored as activityparty rows of the new activity. */
+  private insertParties(table: string, activityId: string, parties: PartyInput[], userId: string): void {
+    const def = this.def("activityparty");
+    for (const p of parties) {
+      const values: Record<string, unknown> = { activityid: { id: activityId, logicalName: table }, participationtypemask: p.participationtypemask };
+      if (p.party) values.partyid = p.party;
+      if (p.addressused !== undefined) values.addressused = p.addressused;
+      this.insertValues(def, randomUUID(), values, userId);
+    }
   }
 
   private insertValues(def: TableDef, id: string, values: Record<string, unknown>, userId: string): void {

@@ -26,6 +26,8 @@ export interface RawTable {
   primaryName: string;
   ownership?: "user" | "organization" | "none";
   changeTracking: boolean;
+  /** false: the table refuses bulk messages (default true). */
+  bulkMessages?: boolean;
   columns: RawColumn[];
   alternateKeys: { name: string; columns: string[] }[];
   rows: Record<string, unknown>[];

@@ -47,6 +47,8 @@ async function routeOrThrow(req: EmuRequest, core: CoreParts, ctx: EmulatorConte
     const message = seg.startsWith("Microsoft.Dynamics.CRM.") ? seg.slice("Microsoft.Dynamics.CRM.".length) : "";
     if (BulkMessages.has(message)) {
       if (method !== "POST") throw Errors.method(method);
+      // Tables without bulk messages (activities other than task: activities.ts) refuse them.
+      if (!def.bulkMessages) throw new DataverseFault(400, "0x80040800", `The '${message}' message is not supported for the entity '${def.logicalName}'.`);
       return handleBulk(message as BulkMessage, def.entitySetName, req, ctx);
     }
     if (seg === "$count" && method === "GET") return getCount(def, core);

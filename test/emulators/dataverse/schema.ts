@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseJsonText } from "../../../shared/config/jsonText.js";
+import { activityTables, addInheritedNavigation } from "./activities.js";
 import { platformTables } from "./platformTables.js";
 
 /** Column types the emulator understands (a subset of Dataverse AttributeTypeCode). */
@@ -47,6 +48,8 @@ export interface TableDef {
   primaryId: string;
   primaryName: string;
   changeTracking: boolean;
+  /** Whether CreateMultiple/UpdateMultiple/UpsertMultiple are available (default true; see activities.ts). */
+  bulkMessages: boolean;
   columns: ColumnDef[];
   alternateKeys: AlternateKeyDef[];
   rows: Record<string, unknown>[];
@@ -95,9 +98,13 @@ export function loadSchema(source: object | string): Schema {
   const tables = new Map<string, TableDef>();
   const bySet = new Map<string, TableDef>();
   // Platform tables first: other tables' rows are created after the users they are attributed to.
+  // Activity tables come with contacts (their regarding target), as in every Sales environment.
+  const withActivities = raw.tables.some((t) => t?.logicalName === "contact") ? activityTables() : [];
   const platform = platformTables().filter((p) => !raw.tables!.some((t) => t?.logicalName === p.logicalName));
-  for (const t of [...platform, ...raw.tables]) {
+  const activities = withActivities.filter((p) => !raw.tables!.some((t) => t?.logicalName === p.logicalName));
+  for (const t of [...platform, ...raw.tables, ...activities]) {
     const table = buildTable(t);
+    addInheritedNavigation(table);
     if (tables.has(table.logicalName)) throw new Error(`Emulator schema: table ${table.logicalName} is defined twice`);
     tables.set(table.logicalName, table);
     bySet.set(table.entitySetName, table);
@@ -156,6 +163,7 @@ function buildTable(t: RawTable): TableDef {
     primaryId: t.primaryId!,
     primaryName: t.primaryName!,
     changeTracking: t.changeTracking === true,
+    bulkMessages: t.bulkMessages !== false,
     columns,
     alternateKeys: t.alternateKeys ?? [],
     rows: t.rows ?? [],

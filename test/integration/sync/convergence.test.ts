@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCodes, SyncError } from "../../../shared/errors.js";
-import type { Clock } from "../../../shared/ports.js";
+import { offsetClock } from "../../support/offsetClock.js";
 import { startSyncHarness, type HarnessOptions, type SyncHarness } from "../../support/syncHarness.js";
 import { contactsByMentorId, duplicatesOf, restartedServices } from "./faultFixtures.js";
 import { randomUUID } from "node:crypto";
@@ -16,17 +16,7 @@ import { OTHER_USER, configWithMentors, contact, contactIdOf, editDataverse, mar
  */
 
 /** A clock whose sleeps pass at once, and that a test can move forward (past a pending record's back-off). */
-function testClock(): Clock & { advance(ms: number): void } {
-  let offset = 0;
-  return {
-    now: () => Date.now() + offset,
-    sleep: async (ms: number) => {
-      offset += Math.max(0, ms);
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    },
-    advance: (ms: number) => void (offset += ms),
-  };
-}
+const testClock = offsetClock;
 
 const MINUTE = 60_000;
 

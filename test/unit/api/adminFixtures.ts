@@ -64,6 +64,7 @@ export function adminFixture(): AdminFixture {
       calls += 1;
       if (tokenError) throw tokenError;
     },
+    credentialExpiry: { read: async () => null },
   } as unknown as Services;
   return {
     services, state, runs: queues.runs, logs, clock,

@@ -17,12 +17,15 @@ describe("sync.config.schema.json", () => {
   it("describes the input form: keys with defaults are optional and unknown keys are refused", () => {
     const schema = buildJsonSchema() as {
       title: string; required: string[]; additionalProperties: boolean;
-      properties: { mappings: { items: { required: string[]; properties: Record<string, { description?: string }> } } };
+      properties: { mappings: { items: { anyOf: { required: string[]; properties: Record<string, { description?: string }> }[] } } };
     };
     expect(schema.title).toBe("d365-sync mapping file");
     expect(schema.required).toEqual(["mappings"]);
     expect(schema.additionalProperties).toBe(false);
-    expect(schema.properties.mappings.items.required).toEqual(["name", "app", "dataverse", "fields"]);
-    expect(schema.properties.mappings.items.properties.deletes!.description).toMatch(/propagate/);
+    // A mapping is a record mapping, or an activity mapping ("kind": "activity").
+    const [record, activity] = schema.properties.mappings.items.anyOf;
+    expect(record.required).toEqual(["name", "app", "dataverse", "fields"]);
+    expect(record.properties.deletes!.description).toMatch(/propagate/);
+    expect(activity.required).toEqual(["name", "kind", "app", "regarding", "types"]);
   });
 });

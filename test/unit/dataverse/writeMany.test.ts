@@ -95,6 +95,23 @@ describe("writeMany", () => {
     expect(parts).toHaveLength(2);
   });
 
+  it("dates a throttled $batch part's Retry-After by the product's clock, not the machine's", async () => {
+    const { client, clock } = clientWith([(call) => {
+      const boundary = "batchresponse_t";
+      const retryAt = new Date(clock.now() + 30_000).toUTCString();
+      const part = `HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: ${retryAt}\r\n\r\n` +
+        JSON.stringify({ error: { code: "0x80072321", message: "Number of requests exceeded the limit" } });
+      expect(call.body).toContain("DELETE");
+      const body = `--${boundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n${part}\r\n--${boundary}--\r\n`;
+      return new Response(body, { status: 200, headers: { "content-type": `multipart/mixed; boundary=${boundary}` } });
+    }]);
+
+    const [result] = await client.writeMany("contacts", "contact", [{ ref: "a", kind: "delete", id: guid(1) }]);
+
+    // The fake clock is years behind the machine's: measured by Date.now(), the date has passed.
+    expect(result).toMatchObject({ ref: "a", ok: false, error: { code: "THROTTLED", retryAfterMs: 30_000 } });
+  });
+
   it("retries a throttled bulk call as a whole instead of failing records", async () => {
     const { client, fetch, clock } = clientWith([jsonResponse(429, { error: { code: "0x80072321", message: "Combined execution time" } }, { "Retry-After": "2" }), new Response(null, { status: 204 })]);
 

@@ -14,6 +14,8 @@ import {
   TelemetryEvents,
   poisonQueue,
 } from "../../../shared/names.js";
+import { Metrics } from "../../../shared/telemetry/metrics.js";
+import { alertProblems, type AlertSignal } from "./alertRules.js";
 import { readBicepFiles, type BicepFile } from "./bicepSource.js";
 import { rbacProblems, storageProblems } from "./resourceRules.js";
 import { secretProblems } from "./secretRules.js";
@@ -26,6 +28,8 @@ export interface InfraPaths {
   localSettingsSample: string;
   /** docs/deployment.md: when given, it must document every parameter of main.bicep. */
   deploymentDoc?: string;
+  /** docs/operations.md: when given, it must have a section for every alert rule. */
+  operationsDoc?: string;
 }
 
 /** The names the code relies on; tests pass altered copies to prove each guard. */
@@ -41,6 +45,10 @@ export interface NameContract {
   telemetryEvents: readonly string[];
   /** Events every deployment must alert on. */
   alertedEvents: readonly string[];
+  /** Metric names the code records (customMetrics); alert queries may use them too. */
+  metrics: readonly string[];
+  /** The monitored signals: one alert rule each. */
+  alertSignals: readonly AlertSignal[];
   functionNames: readonly string[];
 }
 
@@ -62,6 +70,15 @@ export const defaultNames: NameContract = {
   telemetryEvents: Object.values(TelemetryEvents),
   alertedEvents: [TelemetryEvents.runCompleted, TelemetryEvents.recordDeadLettered, TelemetryEvents.authFailed],
   functionNames: Object.values(FunctionNames),
+  metrics: Object.values(Metrics),
+  alertSignals: [
+    { rule: "sync-consecutive-failures", queries: [`"${TelemetryEvents.runCompleted}"`] },
+    { rule: "sync-critical-mismatch", queries: [`"${Metrics.divergence}"`, "customDimensions.critical"] },
+    { rule: "sync-credential-expiring", queries: [`"${Metrics.credentialDaysLeft}"`], thresholdParam: "credentialExpiryWarningDays" },
+    { rule: "sync-credential-rejected", queries: [`"${Metrics.tokenFailures}"`, '"AADSTS7000222"', '"AADSTS7000215"'] },
+    { rule: "sync-pending-stale", queries: [`"${Metrics.pendingOldestAge}"`], thresholdParam: "stalenessHours" },
+    { rule: "sync-poison-messages", queries: ['"Message has reached MaxDequeueCount"'] },
+  ],
 };
 
 export interface InfraSources {
@@ -84,6 +101,7 @@ export function checkInfraConsistency(paths: InfraPaths, names: NameContract = d
     ...secretProblems(sources),
     ...telemetryProblems(sources.bicep, names),
     ...documentationProblems(paths, sources.bicep),
+    ...alertProblems(sources.bicep, names.alertSignals, paths.operationsDoc),
   );
   return problems;
 }

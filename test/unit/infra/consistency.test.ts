@@ -5,6 +5,8 @@ import { checkInfraConsistency, defaultNames } from "./checkInfraConsistency.js"
 import { copyInfra, editSampleValues, repoPaths, type InfraCopy } from "./infraCopy.js";
 import { requiredRoles } from "./resourceRules.js";
 import { flexRejectedSettings } from "./settingsRules.js";
+import { readBicepFiles } from "./bicepSource.js";
+import { bicepSyntaxProblems } from "./bicepSyntax.js";
 
 const FUNCTION = "infra/app/function.bicep";
 const STORAGE = "infra/app/storage.bicep";
@@ -214,5 +216,72 @@ describe("infra consistency guards (altered copies)", () => {
       copy.replace(ALERTS, '"runWorker"', '"runWorkerV2"');
       expect(check()).toEqual(containing("uses function runWorkerV2, which shared/names.ts FunctionNames does not register"));
     });
+  });
+
+  describe("alert rules: one per monitored signal", () => {
+    it("reports a signal whose rule is gone", () => {
+      copy.replace(ALERTS, "name: 'sync-pending-stale'", "name: 'sync-pending-old'");
+      const problems = check();
+      expect(problems).toEqual(containing("no alert rule sync-pending-stale in infra/app/alerts.bicep"));
+      expect(problems).toEqual(containing("alert rule sync-pending-old has no section"));
+    });
+
+    it("reports a rule that queries a metric name the code does not record", () => {
+      copy.replace(ALERTS, '"auth.token.failures"', '"auth.token.failure"');
+      const problems = check();
+      expect(problems).toEqual(containing('alert rule sync-credential-rejected does not query "auth.token.failures"'));
+      expect(problems).toEqual(containing("uses event auth.token.failure, which shared/names.ts TelemetryEvents does not emit (nor is it a metric"));
+    });
+
+    it("reports a rule that no longer looks for the expired-secret code", () => {
+      copy.replace(ALERTS, '"AADSTS7000222", ', "");
+      expect(check()).toEqual(containing('alert rule sync-credential-rejected does not query "AADSTS7000222"'));
+    });
+
+    it("reports the mismatch rule once it no longer picks the critical fields", () => {
+      copy.replace(ALERTS, ' and tostring(customDimensions.critical) =~ "true"', "");
+      expect(check()).toEqual(containing("alert rule sync-critical-mismatch does not query customDimensions.critical"));
+    });
+
+    it("reports a threshold written as a number instead of the parameter", () => {
+      copy.replace(ALERTS, "threshold: stalenessHours", "threshold: 26");
+      expect(check()).toEqual(containing("alert rule sync-pending-stale must take its threshold from the parameter stalenessHours, not 26"));
+    });
+
+    it("reports a parameter default that drifted from the mapping file's option default", () => {
+      copy.replace(MAIN, "param credentialExpiryWarningDays int = 30", "param credentialExpiryWarningDays int = 14");
+      expect(check()).toEqual(containing("parameter credentialExpiryWarningDays of infra/main.bicep defaults to 14, the mapping file's options.credentialExpiryWarningDays to 30"));
+    });
+
+    it("reports a rule without a section in docs/operations.md", () => {
+      copy.replace("operations.md", "### `sync-poison-messages`", "### poison messages");
+      expect(check()).toEqual(["docs: alert rule sync-poison-messages has no section (### `sync-poison-messages`) in docs/operations.md saying what to do when it fires"]);
+    });
+  });
+});
+
+describe("Bicep syntax (tree-sitter-bicep)", () => {
+  let copy: InfraCopy;
+  beforeEach(() => {
+    copy = copyInfra();
+  });
+  afterEach(() => copy.dispose());
+
+  it("parses every Bicep file of the repository without a syntax error", async () => {
+    const files = readBicepFiles(repoPaths.infraDir);
+    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(["main.bicep", "app/alerts.bicep", "app/function.bicep"]));
+    expect(await bicepSyntaxProblems(files)).toEqual([]);
+  });
+
+  it("reports a missing closing bracket with its file and position", async () => {
+    copy.replace(ALERTS, "    dimension: 'Pending'\n  }\n]", "    dimension: 'Pending'\n  \n]");
+    const problems = await bicepSyntaxProblems(readBicepFiles(copy.paths.infraDir));
+    expect(problems).toEqual([expect.stringMatching(/^bicep: infra\/app\/alerts\.bicep has a syntax error: line \d+/)]);
+  });
+
+  it("reports a stray token in a declaration", async () => {
+    copy.replace(MAIN, "param stalenessHours int = 26", "param stalenessHours int = = 26");
+    const problems = await bicepSyntaxProblems(readBicepFiles(copy.paths.infraDir));
+    expect(problems).toEqual([expect.stringContaining("bicep: infra/main.bicep has a syntax error")]);
   });
 });

@@ -9,6 +9,7 @@ export const repoPaths: InfraPaths = {
   infraDir: join(repoRoot, "infra"),
   localSettingsSample: join(repoRoot, "local.settings.sample.json"),
   deploymentDoc: join(repoRoot, "docs", "deployment.md"),
+  operationsDoc: join(repoRoot, "docs", "operations.md"),
 };
 
 export interface InfraCopy {
@@ -26,9 +27,10 @@ export function copyInfra(): InfraCopy {
   cpSync(repoPaths.infraDir, join(root, "infra"), { recursive: true });
   if (existsSync(repoPaths.localSettingsSample)) cpSync(repoPaths.localSettingsSample, join(root, "local.settings.sample.json"));
   if (repoPaths.deploymentDoc && existsSync(repoPaths.deploymentDoc)) cpSync(repoPaths.deploymentDoc, join(root, "deployment.md"));
+  if (repoPaths.operationsDoc && existsSync(repoPaths.operationsDoc)) cpSync(repoPaths.operationsDoc, join(root, "operations.md"));
   const at = (file: string): string => join(root, file);
   const copy: InfraCopy = {
-    paths: { infraDir: at("infra"), localSettingsSample: at("local.settings.sample.json"), deploymentDoc: at("deployment.md") },
+    paths: { infraDir: at("infra"), localSettingsSample: at("local.settings.sample.json"), deploymentDoc: at("deployment.md"), operationsDoc: at("operations.md") },
     read: (file) => readFileSync(at(file), "utf8"),
     write: (file, text) => writeFileSync(at(file), text),
     remove: (file) => rmSync(at(file)),

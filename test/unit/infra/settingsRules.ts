@@ -126,7 +126,9 @@ export function telemetryProblems(files: BicepFile[], names: NameContract): stri
   }
   for (const { file, text } of queries) {
     for (const m of text.matchAll(/name\s*==\s*"([^"]+)"/g)) {
-      if (!names.telemetryEvents.includes(m[1])) problems.push(`bicep: alert query in infra/${file.path} uses event ${m[1]}, which shared/names.ts TelemetryEvents does not emit`);
+      if (!names.telemetryEvents.includes(m[1]) && !names.metrics.includes(m[1])) {
+        problems.push(`bicep: alert query in infra/${file.path} uses event ${m[1]}, which shared/names.ts TelemetryEvents does not emit (nor is it a metric of shared/telemetry/metrics.ts)`);
+      }
     }
     for (const m of text.matchAll(/operation_Name\s*(?:==\s*"([^"]+)"|in\s*\(([^)]*)\))/g)) {
       const used = m[1] ? [m[1]] : [...(m[2] ?? "").matchAll(/"([^"]+)"/g)].map((x) => x[1]);
