@@ -265,6 +265,25 @@ describe("convergence under ordinary faults", () => {
     });
   }
 
+  it("a create message delivered again after its link landed is written as an upsert of the same row and keeps the link's base", async () => {
+    await start();
+    h.stack.app.put("mentor", "m-0042", { firstName: "Ola", lastName: "Berg", certificationStatus: "active", score: 5, isPublic: true, email: "ola@example.org" });
+    await planOnly(h);
+    const { engine, queues, state } = h.services;
+    const [write] = await queues.dataverseWrites.receive(1, 60_000);
+    await engine.handleWrite(write.body);
+    const landed = await state.getLinkByApp("mentors", "m-0042");
+
+    // The process died before the message was deleted: it comes back and is handled again.
+    await engine.handleWrite(write.body);
+    await queues.dataverseWrites.complete(write);
+
+    expect(landed?.base).toMatchObject({ firstName: "Ola" });
+    expect(await state.getLinkByApp("mentors", "m-0042")).toMatchObject({ dataverseId: landed!.dataverseId, base: landed!.base, hash: landed!.hash });
+    expect(contactsByMentorId(h).get("m-0042")).toBe(1);
+    expect(h.stack.dataverse.row("contact", landed!.dataverseId)).toMatchObject({ firstname: "Ola" });
+  });
+
   it("a change of a record outside app.filter waits pending and syncs once the record matches again", async () => {
     await start({ config: configWithMentors((m) => { (m.app as Record<string, unknown>).filter = "isPublic == true"; }) });
     h.stack.app.patch("mentor", "m-0001", { isPublic: false });
