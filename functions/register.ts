@@ -15,6 +15,11 @@ export const definitions: FunctionDefinition[] = [];
 
 const local = () => process.env.D365_SYNC_LOCAL_RUNNER === "1";
 
+// The CSV export (and any other large answer) streams: without this the worker buffers a
+// ReadableStream body whole before the host sends it. It must run before the first registration,
+// and every function module imports this one first. (Host 4.28+, @azure/functions 4.3+.)
+if (!local()) app.setup({ enableHttpStream: true });
+
 export function http(name: string, options: HttpFunctionOptions): void {
   definitions.push({ kind: "http", name, options });
   if (!local()) app.http(name, options);

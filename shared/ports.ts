@@ -72,7 +72,8 @@ export interface DataverseClient {
   readChanges(entitySet: string, options: { select: string[]; deltaLink?: string; pageSize?: number }): AsyncIterable<ChangePage>;
   retrieve(entitySet: string, id: string, select?: string[]): Promise<DataverseRow | null>;
   retrieveByKey(entitySet: string, key: KeyValues, select?: string[]): Promise<DataverseRow | null>;
-  query(entitySet: string, options: { select?: string[]; filter?: string; orderBy?: string; top?: number; pageSize?: number }): AsyncIterable<DataverseRow[]>;
+  /** `formattedValues`: each value's display text too (a choice's label), as `<column>@OData.Community.Display.V1.FormattedValue`. */
+  query(entitySet: string, options: { select?: string[]; filter?: string; orderBy?: string; top?: number; pageSize?: number; formattedValues?: boolean }): AsyncIterable<DataverseRow[]>;
   create(entitySet: string, body: Record<string, unknown>): Promise<string>;
   /** PATCH with `If-Match` (default `*`: update only, never creates). */
   update(entitySet: string, id: string, body: Record<string, unknown>, options?: { ifMatch?: string }): Promise<void>;

@@ -82,6 +82,14 @@
       const c = connectivity[k];
       return el("span", { class: `chip ${c.ok ? "ok" : "bad"}`, "data-check": k }, `${k === "token" ? "Token" : k === "app" ? "App" : "Dataverse"}: ${c.ok ? "ok" : c.code}`);
     }));
+    // When the Dataverse credential expires (GET /api/health's `credential`, when it is known).
+    const cred = health.credential;
+    if (cred) {
+      const warnDays = cred.warningDays ?? 30;
+      const state = cred.daysLeft < 0 ? "bad" : cred.daysLeft <= warnDays ? "warn" : "ok";
+      const text = cred.daysLeft < 0 ? `expired ${when(cred.expiresOn)}` : `${cred.daysLeft} days left (${when(cred.expiresOn).slice(0, 10)})`;
+      chips.append(el("span", { class: `chip ${state}`, "data-check": "credential", title: `${cred.kind}` }, `Credential: ${text}`));
+    }
     const body = $("#health tbody");
     body.replaceChildren();
     for (const m of health.mappings || []) {
@@ -95,9 +103,18 @@
           el("td", {}, when(d.lastSuccessAt)), el("td", {}, last ? `${last.status} · ${when(last.startedAt)}` : "—"),
           el("td", {}, fmt(counts.created)), el("td", {}, fmt(counts.updated)), el("td", {}, fmt(counts.deleted)),
           el("td", {}, fmt(counts.skipped)), el("td", {}, fmt(counts.failed)),
+          el("td", { "data-pending-figure": dir }, pendingFigure(m.pending && m.pending[dir])),
           el("td", {}, i === 0 ? exportButtons(m.name) : "")));
       });
     }
+  }
+
+  /** "3 (oldest 2 h)": the direction's pending records and the age of the oldest. */
+  function pendingFigure(p) {
+    if (!p || !p.count) return "0";
+    const age = p.oldestAgeSeconds;
+    const text = age >= 86_400 ? `${Math.floor(age / 86_400)} d` : age >= 3_600 ? `${Math.floor(age / 3_600)} h` : age >= 60 ? `${Math.floor(age / 60)} min` : `${age} s`;
+    return `${p.count} (oldest ${text})`;
   }
 
   function exportButtons(mapping) {

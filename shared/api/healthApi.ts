@@ -48,7 +48,8 @@ async function computeHealth(s: Services, now: number): Promise<ApiResponse> {
   const problems: string[] = [];
   const [token, mappings, credential] = await Promise.all([
     checkToken(s),
-    Promise.all(s.engine.mappingNames.map((name) => mappingHealth(s, name, now, staleHours * 3_600_000, problems))),
+    // F&O jobs are listed like mappings (their runs and health rows are keyed by the job's name).
+    Promise.all([...s.engine.mappingNames, ...(s.config.finops ?? []).map((j) => j.name)].map((name) => mappingHealth(s, name, now, staleHours * 3_600_000, problems))),
     s.credentialExpiry.read(),
   ]);
   if (credential) s.telemetry.metric(Metrics.credentialDaysLeft, credential.daysLeft, { kind: credential.kind });
@@ -58,7 +59,7 @@ async function computeHealth(s: Services, now: number): Promise<ApiResponse> {
   return {
     status: problems.length ? 503 : 200,
     headers: { "cache-control": "no-store" },
-    jsonBody: { status, checkedAt: new Date(now).toISOString(), stalenessHours: staleHours, problems, token, ...(credential ? { credential } : {}), mappings },
+    jsonBody: { status, checkedAt: new Date(now).toISOString(), stalenessHours: staleHours, problems, token, ...(credential ? { credential: { ...credential, warningDays: s.config.options.credentialExpiryWarningDays } } : {}), mappings },
   };
 }
 

@@ -29,9 +29,17 @@ export interface QueryOptions {
   orderBy?: string;
   top?: number;
   pageSize?: number;
+  /**
+   * Ask for each value's display text too (`odata.include-annotations` with
+   * `OData.Community.Display.V1.FormattedValue`): a choice's label comes as
+   * `<column>@OData.Community.Display.V1.FormattedValue` beside its number.
+   */
+  formattedValues?: boolean;
   /** Bounds of the read (the mapping file's options.feeds). */
   feedLimits?: FeedLimits;
 }
+
+export const FORMATTED_VALUE = "@OData.Community.Display.V1.FormattedValue";
 
 /**
  * A collection page as the Web API documents it: an object whose `value` is an array of objects.
@@ -58,7 +66,8 @@ function readCollectionPage(res: HttpResponse, path: string): CollectionPage {
 
 /** Pages of rows; `@odata.nextLink` is followed unchanged with the same maxpagesize. */
 export async function* queryPages(t: DataverseTransport, entitySet: string, options: QueryOptions): AsyncIterable<DataverseRow[]> {
-  const prefer = `odata.maxpagesize=${pageSizeOf(options.pageSize)}`;
+  const prefer = `odata.maxpagesize=${pageSizeOf(options.pageSize)}` +
+    (options.formattedValues ? `,odata.include-annotations="OData.Community.Display.V1.FormattedValue"` : "");
   let path: string | undefined =
     checkName(entitySet, "entity set") +
     queryString({ $select: selectOf(options.select), $filter: options.filter, $orderby: options.orderBy, $top: options.top });

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { stringify } from "csv-stringify";
 import type { FieldMapping } from "../config/mapping.js";
+import { FORMATTED_VALUE } from "../dataverse/readers.js";
 import type { AppClient, DataverseClient, DataverseRow } from "../ports.js";
 import type { CompiledMapping } from "../sync/compiledMapping.js";
 import { APP_ID_FIELD } from "../sync/compiledMapping.js";
@@ -22,7 +23,8 @@ const isReference = (f: FieldMapping) => f.type === "lookup" || f.type === "owne
 /**
  * A mapping's records as CSV for Dataverse's Import Data wizard (or a spreadsheet): UTF-8 with a BOM,
  * a header of Dataverse logical names (side `dataverse`, the primary id first) or app field names
- * (side `app`), choices as their labels, dates and times as ISO 8601, several choices joined by `;`.
+ * (side `app`), choices as their labels (side `dataverse`: Dataverse's own labels, as the wizard
+ * matches them; side `app`: the mapping's names), dates and times as ISO 8601, several choices joined by `;`.
  * Read page by page and written as the consumer reads, so memory stays bounded whatever the size.
  */
 export function exportCsv(deps: ExportDeps, m: CompiledMapping, side: ExportSide): Readable {
@@ -37,7 +39,7 @@ export function exportCsv(deps: ExportDeps, m: CompiledMapping, side: ExportSide
 
 async function* dataverseRows(deps: ExportDeps, m: CompiledMapping): AsyncGenerator<unknown[]> {
   const select = [m.primaryId, ...m.fields.map((f) => (isReference(f) ? lookupReadProperty(f) : f.dataverse))];
-  for await (const page of deps.dataverse.query(m.mapping.dataverse.entitySet, { select: [...new Set(select)], pageSize: EXPORT_PAGE_SIZE })) {
+  for await (const page of deps.dataverse.query(m.mapping.dataverse.entitySet, { select: [...new Set(select)], pageSize: EXPORT_PAGE_SIZE, formattedValues: true })) {
     for (const row of page) yield [row[m.primaryId], ...m.fields.map((f) => dataverseCell(f, row))];
   }
 }
@@ -51,8 +53,16 @@ async function* appRows(deps: ExportDeps, m: CompiledMapping): AsyncGenerator<un
   }
 }
 
+const isChoice = (f: FieldMapping) => f.type === "choice" || f.type === "multichoice" || f.type === "status";
+
 function dataverseCell(f: FieldMapping, row: DataverseRow): unknown {
   if (isReference(f)) return row[lookupReadProperty(f)] ?? null;
+  if (isChoice(f) && row[f.dataverse] !== null && row[f.dataverse] !== undefined) {
+    // The wizard matches choices by their Dataverse label ("Active"), which Dataverse sends as the
+    // value's formatted text; several are joined by "; ". Without it, the mapping's own name.
+    const label = row[`${f.dataverse}${FORMATTED_VALUE}`];
+    if (typeof label === "string" && label) return f.type === "multichoice" ? label.split(/;\s*/).join(";") : label;
+  }
   return cell(f, row[f.dataverse], (v) => dataverseToCanonical(f, v));
 }
 

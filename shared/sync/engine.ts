@@ -207,10 +207,16 @@ export class SyncEngine {
       plan = msg.mode === "reconcile"
         ? await planReconcile(this.deps, ctx, this.deps.config.options, sink)
         : await planRun(this.deps, ctx, msg.mode === "full", this.deps.config.options, sink);
-      if (sink && this.deps.expiry && msg.mode !== "reconcile") {
-        const expiries = await planExpiries({ ...this.deps, expiry: this.deps.expiry }, m, this.lookups);
-        if (expiries.toDataverse.length) await sink("toDataverse", expiries.toDataverse);
-        if (expiries.toApp.length) await sink("toApp", expiries.toApp);
+      if (this.deps.expiry && msg.mode !== "reconcile") {
+        // A dry run lists the expiry writes with the others (and leaves the index as it is).
+        const expiries = await planExpiries({ ...this.deps, expiry: this.deps.expiry }, m, this.lookups, { dryRun: !sink });
+        if (!sink) {
+          plan.toDataverse.push(...expiries.toDataverse);
+          plan.toApp.push(...expiries.toApp);
+        } else {
+          if (expiries.toDataverse.length) await sink("toDataverse", expiries.toDataverse);
+          if (expiries.toApp.length) await sink("toApp", expiries.toApp);
+        }
       }
     } catch (e) {
       await this.failRun(msg.runId, e);

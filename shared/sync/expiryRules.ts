@@ -139,11 +139,11 @@ function boundOf(rule: ExpiryRule, now: number): string {
  * so a row someone changed meanwhile is left to the feed, and the write is conditional on the row
  * version read; the app write is conditional on the link's app version.
  */
-export async function planExpiries(deps: ExpiryDeps, m: CompiledMapping, lookups: LookupResolver): Promise<ExpiryPlan> {
+export async function planExpiries(deps: ExpiryDeps, m: CompiledMapping, lookups: LookupResolver, options: { dryRun?: boolean } = {}): Promise<ExpiryPlan> {
   const plan: ExpiryPlan = { toDataverse: [], toApp: [], read: 0, dropped: 0 };
   const rules = expiryRulesOf(m.mapping);
   if (!rules.length) return plan;
-  if (!(await deps.expiry.built(m.name))) {
+  if (!options.dryRun && !(await deps.expiry.built(m.name))) {
     // Links written before the rule existed: index them once.
     let batch: ExpiryEntry[] = [];
     for await (const link of deps.state.listLinks(m.name)) {
@@ -173,7 +173,7 @@ export async function planExpiries(deps: ExpiryDeps, m: CompiledMapping, lookups
       candidates.set(link.appId, c);
     }
   }
-  await deps.expiry.remove(drop);
+  if (!options.dryRun) await deps.expiry.remove(drop);
   plan.dropped = drop.length;
   const needsRows = [...candidates.values()].some((c) => c.rules.some((r) => r.toDataverse));
   const rows = needsRows ? await readRowsById(deps, m, [...candidates.values()].map((c) => c.link.dataverseId)) : [];

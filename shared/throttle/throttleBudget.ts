@@ -146,6 +146,9 @@ export class ThrottleBudget {
     // What is left of the current lease goes back to the row with the new one, so it is not lost for the window.
     const old = this.current;
     this.current = undefined;
+    // Taken before the row is read: time given back after this read (a settle's wake) must cut the
+    // wait short, or this lease would sleep out a window that is no longer full.
+    const wakeup = this.wakeup.signal;
     let granted: Lease | undefined;
     let sleepMs = 0;
     try {
@@ -172,7 +175,7 @@ export class ThrottleBudget {
     } finally {
       this.current = granted ?? old;
     }
-    if (sleepMs > 0) await this.wait(sleepMs, true);
+    if (sleepMs > 0) await this.wait(sleepMs, wakeup);
   }
 
   private async settle(cost: RequestCost, lease: Lease, estimateMs: number, observedMs: number, learn: boolean): Promise<void> {
@@ -217,10 +220,11 @@ export class ThrottleBudget {
     }
   }
 
-  private async wait(ms: number, wakeable = false): Promise<void> {
+  private async wait(ms: number, wakeup?: AbortSignal): Promise<void> {
+    if (wakeup?.aborted) return;
     const started = this.clock.now();
     try {
-      await this.clock.sleep(ms, wakeable ? this.wakeup.signal : undefined);
+      await this.clock.sleep(ms, wakeup);
     } catch {
       // Woken early: time was given back; the caller looks at the row again.
     } finally {

@@ -9,9 +9,23 @@ export function offsetClock(options: { realSleep?: boolean } = {}): Clock & { ad
   let offset = 0;
   return {
     now: () => Date.now() + offset,
-    sleep: async (ms: number) => {
+    sleep: async (ms: number, signal?: AbortSignal) => {
+      if (signal?.aborted) throw signal.reason;
       // A long run (a benchmark) sleeps for real: skipped waits would expire its queue leases early.
-      if (options.realSleep) return new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+      // An abort ends the wait as the system clock's does (the throttle budget wakes its waiters so).
+      if (options.realSleep) {
+        return new Promise<void>((resolve, reject) => {
+          const onAbort = () => {
+            clearTimeout(timer);
+            reject(signal?.reason);
+          };
+          const timer = setTimeout(() => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve();
+          }, Math.max(0, ms));
+          signal?.addEventListener("abort", onAbort, { once: true });
+        });
+      }
       offset += Math.max(0, ms);
       await new Promise<void>((resolve) => setImmediate(resolve));
     },

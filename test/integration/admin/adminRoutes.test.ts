@@ -146,7 +146,9 @@ describe("operator routes over real HTTP (local runner, Azurite, emulators)", ()
     const rows = parse(res.text, { bom: true, columns: true }) as Record<string, string>[];
     expect(Object.keys(rows[0])).toEqual(["contactid", "hlf_mentorid", "firstname", "lastname", "emailaddress1", "hlf_certificationstatus", "hlf_certifieduntil", "hlf_score", "hlf_hourlyrate", "hlf_ispublic", "hlf_groupid", "hlf_lastcontacton"]);
     const ingrid = rows.find((r) => r.contactid === CONFLICT_CONTACT)!;
-    expect(["active", "expired", "pending"]).toContain(ingrid.hlf_certificationstatus);
+    // Dataverse's labels (demo-schema.json), as the Import Data wizard matches them.
+    expect(["Active", "Expired", "Pending"]).toContain(ingrid.hlf_certificationstatus);
+    expect(rows.find((r) => r.hlf_mentorid === "m-0001")!.hlf_certificationstatus).toBe("Active");
     expect(ingrid.hlf_certifieduntil).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 

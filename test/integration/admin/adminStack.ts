@@ -32,7 +32,8 @@ export const PENDING_APP_ID = "m-0002";
 
 export async function startAdminStack(): Promise<AdminStack> {
   const stack = await startEmulatorStack({ storageConnectionString: azuriteConnectionString() });
-  const settings = loadSettings(stack.env);
+  // The credential expires in 10 days: inside the 30-day warning, so the console shows it.
+  const settings = loadSettings({ ...stack.env, DYNAMICS_CREDENTIAL_EXPIRES_ON: new Date(Date.now() + 10.5 * 86_400_000).toISOString() });
   const config = parseSyncConfig(configWithMentors((m) => { m.conflict = { strategy: "manual" }; }), "test config", { registry: defaultRegistry.names() });
   const telemetry = new RecordingTelemetry();
   const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

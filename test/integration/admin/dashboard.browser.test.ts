@@ -47,6 +47,11 @@ describe("the operator dashboard in headless Chromium, against the local stack",
     const rows = await page.$$eval("#health tbody tr", (trs) => trs.map((tr) => `${tr.getAttribute("data-mapping")} ${tr.getAttribute("data-direction")}`));
     expect(rows.sort()).toEqual(["groups toApp", "groups toDataverse", "mentors toApp", "mentors toDataverse"]);
     expect(await page.$$eval("#connectivity .chip.ok", (c) => c.length)).toBe(3);
+    const pendingFigures = await page.$$eval("#health tbody tr", (trs) => trs.map((tr) => `${tr.getAttribute("data-mapping")} ${tr.querySelector("[data-pending-figure]")!.textContent}`));
+    expect(pendingFigures.filter((f) => f.startsWith("groups"))).toEqual(["groups 0", "groups 0"]);
+    // The pending record and the parked conflict wait toward Dataverse.
+    expect(pendingFigures.filter((f) => f.startsWith("mentors")).sort()).toEqual(["mentors 0", expect.stringMatching(/^mentors 2 \(oldest \d+ (s|min)\)$/)]);
+    expect(await page.textContent('#connectivity .chip.warn[data-check="credential"]')).toMatch(/^Credential: 10 days left \(\d{4}-\d{2}-\d{2}\)$/);
     expect(requests.some((u) => u.includes(a.adminKey))).toBe(false);
     await page.reload();
     await page.waitForSelector("#health tbody tr");

@@ -42,12 +42,12 @@ describe("credential expiry in GET /api/health", () => {
 
     h = await startSyncHarness({ env: { DYNAMICS_CREDENTIAL: "certificate", DYNAMICS_CLIENT_CERTIFICATE_PATH: path } });
 
-    expect(await credentialOf(h)).toEqual({ kind: "certificate", expiresOn: notAfter.toISOString(), daysLeft: 12 });
+    expect(await credentialOf(h)).toEqual({ kind: "certificate", expiresOn: notAfter.toISOString(), daysLeft: 12, warningDays: 30 });
   });
 
   it("shows DYNAMICS_CREDENTIAL_EXPIRES_ON when nothing else tells, and no credential when nothing does", async () => {
     h = await startSyncHarness({ env: { DYNAMICS_CREDENTIAL_EXPIRES_ON: "2020-01-31" } });
-    expect(await credentialOf(h)).toEqual({ kind: "setting", expiresOn: "2020-01-31T00:00:00.000Z", daysLeft: expect.any(Number) });
+    expect(await credentialOf(h)).toEqual({ kind: "setting", expiresOn: "2020-01-31T00:00:00.000Z", daysLeft: expect.any(Number), warningDays: 30 });
     expect((await credentialOf(h)) as { daysLeft: number }).toMatchObject({ daysLeft: Math.floor((Date.parse("2020-01-31") - Date.now()) / DAY) });
     await h.stop();
 
@@ -69,7 +69,7 @@ describe("credential expiry in GET /api/health", () => {
     });
     const res = await healthApi(h.services, { cacheMs: 0 });
 
-    expect((res.jsonBody as { credential?: unknown }).credential).toEqual({ kind: "key-vault", expiresOn: expires.toISOString(), daysLeft: 45 });
+    expect((res.jsonBody as { credential?: unknown }).credential).toEqual({ kind: "key-vault", expiresOn: expires.toISOString(), daysLeft: 45, warningDays: 30 });
     expect(vault.requests.map((r) => r.authorized)).toEqual([false, true]);
     expect(vault.requests[1]).toMatchObject({ method: "GET", path: expect.stringMatching(/^\/secrets\/DYNAMICS-CLIENT-SECRET\/?$/) });
     expect(tokens.tokenRequests).toEqual([{ clientId: VAULT_CLIENT.clientId, scope: "https://vault.azure.net/.default", status: 200 }]);

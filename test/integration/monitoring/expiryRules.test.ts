@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { parseSyncConfig } from "../../../shared/config/loadConfig.js";
+import { runCycle } from "../../../shared/runtime/syncCycle.js";
 import { defaultRegistry } from "../../../shared/sync/registry.js";
 import { MemoryExpiryIndex } from "../../../shared/state/memoryExpiryIndex.js";
 import { createTableExpiryIndex } from "../../../shared/state/tableExpiryIndex.js";
@@ -62,6 +63,28 @@ describe("expiry rules on the local stack: time passing changes a field on both 
     const after = mark(h);
     expect((await h.cycle()).totals.written).toBe(0);
     expect(writesSince(h, after)).toEqual({ dataverse: [], app: [] });
+  });
+
+  it("a dry run after the date passed lists the expiry writes and writes nothing; the real run then applies them", async () => {
+    const clock = offsetClock();
+    clock.setDate("2026-12-06T06:00:00Z");
+    h = await startSyncHarness({ config: expiringMentors(), clock });
+    await h.cycle();
+    await h.cycle();
+    clock.setDate("2027-04-01T02:00:00Z");
+    const at = mark(h);
+
+    const dry = await runCycle(h.services, { full: false, dryRun: true, mapping: "mentors" });
+
+    const planned = dry.plans.get("mentors")!;
+    expect(planned.toApp.filter((op) => op.values?.certificationStatus === "expired").map((op) => op.appId).sort()).toEqual(["m-0004", "m-0009"]);
+    expect(planned.toDataverse.filter((op) => op.values?.certificationStatus === "expired").map((op) => op.appId).sort()).toEqual(["m-0004", "m-0009"]);
+    expect(writesSince(h, at)).toEqual({ dataverse: [], app: [] });
+    expect(h.stack.app.get("mentor", "m-0004")!.data!.certificationStatus).toBe("active");
+
+    await h.cycle();
+    expect(h.stack.app.get("mentor", "m-0004")!.data!.certificationStatus).toBe("expired");
+    expect(contactByMentorId(h, "m-0004")!.hlf_certificationstatus).toBe(EXPIRED);
   });
 
   it("a renewed certification (new date, status active again) expires again only at its new date", async () => {

@@ -8,12 +8,15 @@ import { decodeQueueMessage, encodeQueueMessage } from "../../../shared/state/qu
 
 interface Registered { kind: "http" | "timer" | "storageQueue"; name: string; options: Record<string, any> }
 const registered: Registered[] = [];
+/** `app.setup` calls, with how many functions were registered before each. */
+const setups: { options: Record<string, unknown>; after: number }[] = [];
 
 // What the Azure host would receive: app.* replaced by recorders (libraries.md §2, approach 1).
 vi.mock("@azure/functions", async (importOriginal) => {
   const orig = await importOriginal<typeof import("@azure/functions")>();
   const rec = (kind: Registered["kind"]) => (name: string, options: Record<string, any>) => void registered.push({ kind, name, options });
-  return { ...orig, app: { ...orig.app, http: rec("http"), timer: rec("timer"), storageQueue: rec("storageQueue") } };
+  const setup = (options: Record<string, unknown>) => void setups.push({ options, after: registered.length });
+  return { ...orig, app: { ...orig.app, setup, http: rec("http"), timer: rec("timer"), storageQueue: rec("storageQueue") } };
 });
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -28,6 +31,10 @@ beforeAll(async () => {
 });
 
 describe("function registrations as the Azure host sees them", () => {
+  it("turns HTTP streaming on before the first registration, so the CSV export is not buffered whole", () => {
+    expect(setups).toEqual([{ options: { enableHttpStream: true }, after: 0 }]);
+  });
+
   it("registers every function exactly once, with unique names", () => {
     const names = registered.map((r) => r.name);
 

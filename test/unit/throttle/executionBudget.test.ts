@@ -152,3 +152,32 @@ describe("ThrottleBudget waiting for execution time", () => {
     expect(admitted).toBe(true);
   });
 });
+
+describe("ThrottleBudget wakeups", () => {
+  it("does not sleep out a window that time given back meanwhile has freed (the give-back lands between its read and its wait)", async () => {
+    // Prepare: a cold estimate that takes the whole window, and a store that lets the first
+    // request's give-back land right after the second request has read the full row.
+    const clock = steppingClock();
+    const inner = new MemoryBudgetStore();
+    let first: { settle(ms: number): Promise<void> } | undefined;
+    const store: typeof inner = Object.assign(Object.create(inner) as typeof inner, {
+      read: async (key: string) => {
+        const snapshot = await inner.read(key);
+        const settling = first;
+        first = undefined;
+        if (settling) await settling.settle(10);
+        return snapshot;
+      },
+    });
+    const budget = new ThrottleBudget({ store, identity: "client-1", maxRequests: 1_000, maxExecutionMs: 4_000, windowMs: 10_000, coldEstimateMs: 4_000, clock });
+    const r1 = await budget.acquire(bulk);
+    const start = clock.now();
+
+    // Act
+    first = r1;
+    await budget.acquire(bulk);
+
+    // Assess: admitted on the time given back, not after the window (10 s) went by.
+    expect(clock.now() - start).toBeLessThan(10_000);
+  });
+});
