@@ -8,6 +8,7 @@ import type { ApiRequest, ApiResponse } from "../shared/api/apiTypes.js";
 import type { Services } from "../shared/runtime/services.js";
 import { http } from "./register.js";
 import { withServices } from "./runStatus.js";
+import { forTenant } from "../shared/tenants/tenantRequest.js";
 
 /**
  * The operator console (product.md "Operator routes"): the dashboard page and the admin routes it
@@ -15,7 +16,7 @@ import { withServices } from "./runStatus.js";
  * served without one (it holds no data).
  */
 const handler = (api: (req: ApiRequest, s: Services) => Promise<ApiResponse>) =>
-  (req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => withServices(context, (s) => api(req, s));
+  (req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => withServices(context, (s) => forTenant(req, s, api));
 
 export const AdminFunctionNames = {
   dashboard: "adminDashboard",

@@ -15,5 +15,7 @@ import "./dataverseWebhook.js";
 import "./appWebhook.js";
 import "./powerAutomateInbound.js";
 import "./adminConsole.js";
+import "./finopsJobs.js";
+import "./tenants.js";
 
 export { definitions } from "./register.js";

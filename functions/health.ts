@@ -3,11 +3,13 @@ import { healthApi } from "../shared/api/healthApi.js";
 import { errorMessage } from "../shared/errors.js";
 import { FunctionNames } from "../shared/names.js";
 import { getServices } from "../shared/runtime/services.js";
+import { isApiResponse, servicesForRequest } from "../shared/tenants/tenantRequest.js";
 import { http } from "./register.js";
 
-export async function health(_req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function health(req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    return await healthApi(await getServices());
+    const services = await servicesForRequest(req, await getServices());
+    return isApiResponse(services) ? services : await healthApi(services);
   } catch (e) {
     // Anonymous route: the reason (which may name settings or hosts) goes to the log only.
     context.error(`health: services unavailable: ${errorMessage(e)}`);

@@ -5,6 +5,7 @@ import { recordPoisonMessage } from "../shared/runtime/poison.js";
 import type { WorkQueue } from "../shared/ports.js";
 import { HostQueueSettings } from "../shared/runtime/queuePump.js";
 import { getServices } from "../shared/runtime/services.js";
+import { servicesForMessage } from "../shared/tenants/tenantRequest.js";
 import { STORAGE_CONNECTION, storageQueue } from "./register.js";
 
 /**
@@ -18,8 +19,11 @@ import { STORAGE_CONNECTION, storageQueue } from "./register.js";
 export function poisonWatcher(queue: string) {
   return async (message: unknown, context: InvocationContext): Promise<void> => {
     try {
-      const services = await getServices();
-      await recordPoisonMessage(services, queue, decodeQueueMessage(message), `dequeued ${String(context.triggerMetadata?.dequeueCount ?? "?")} time(s) from ${queue}`);
+      const body = decodeQueueMessage(message);
+      // The tenant's own state: a message of a deleted tenant has nobody left to record it for.
+      const services = await servicesForMessage(body, await getServices());
+      if (!services) return;
+      await recordPoisonMessage(services, queue, body, `dequeued ${String(context.triggerMetadata?.dequeueCount ?? "?")} time(s) from ${queue}`);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       // On its last delivery the host would move it on to `<queue>-poison-poison`, which nothing

@@ -3,6 +3,7 @@ import { servicesUnavailable, type ApiResponse } from "../shared/api/apiTypes.js
 import { listRunsApi, runStatusApi } from "../shared/api/syncApi.js";
 import { FunctionNames } from "../shared/names.js";
 import { getServices, type Services } from "../shared/runtime/services.js";
+import { forTenant } from "../shared/tenants/tenantRequest.js";
 import { http } from "./register.js";
 
 export async function withServices(context: InvocationContext, api: (s: Services) => Promise<ApiResponse>): Promise<HttpResponseInit> {
@@ -12,11 +13,11 @@ export async function withServices(context: InvocationContext, api: (s: Services
 }
 
 export async function runStatus(req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return withServices(context, (s) => runStatusApi(req, s));
+  return withServices(context, (s) => forTenant(req, s, runStatusApi));
 }
 
 export async function listRuns(req: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return withServices(context, (s) => listRunsApi(req, s));
+  return withServices(context, (s) => forTenant(req, s, listRunsApi));
 }
 
 // Admin routes: the key is checked in code against ADMIN_API_KEY (see manualSync.ts).

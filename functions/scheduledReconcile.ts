@@ -3,13 +3,16 @@ import { readFileSync } from "node:fs";
 import { normaliseSchedule } from "../shared/config/schedule.js";
 import { FunctionNames, Settings } from "../shared/names.js";
 import { getServices } from "../shared/runtime/services.js";
+import { tenantsOf } from "../shared/tenants/tenants.js";
 import { timer } from "./register.js";
 
 /** Weekly by default: one reconcile run per mapping, parents first (read both sides in full, repair, report divergence). */
 export async function scheduledReconcile(t: Timer, context: InvocationContext): Promise<void> {
   if (t.isPastDue) context.warn("scheduled reconciliation is running late (the host was down or busy at the scheduled time)");
-  const { engine } = await getServices();
-  const runs = await engine.startRuns({ mode: "reconcile", dryRun: false, trigger: "timer" });
+  // Every tenant's: `default` (the settings') and each registered one, each on its own state.
+  const runs = [];
+  const base = await getServices();
+  for (const { engine } of base.options ? await tenantsOf(base).everyTenant() : [base]) runs.push(...await engine.startRuns({ mode: "reconcile", dryRun: false, trigger: "timer" }));
   context.log(`started ${runs.length} reconcile run(s): ${runs.map((r) => `${r.mapping}=${r.runId}`).join(", ")}`);
 }
 

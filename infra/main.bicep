@@ -54,6 +54,9 @@ param appBaseUrl string
 @description('NOTIFY_WEBHOOK_URL: URL notified about sync failures; empty disables it. Default: empty.')
 param notifyWebhookUrl string = ''
 
+@description('FINOPS_BASE_URL: the Finance & Operations environment (https://<env>.operations.dynamics.com) for the mapping file\'s finops jobs. Default: empty (no F&O jobs).')
+param finopsBaseUrl string = ''
+
 @description('DYNAMICS_CREDENTIAL_EXPIRES_ON: when the Dataverse credential expires (ISO 8601), where neither a certificate nor the Key Vault secret tells; empty leaves it out. Default: empty.')
 param dynamicsCredentialExpiresOn string = ''
 
@@ -248,6 +251,7 @@ module functionApp 'app/function.bicep' = {
     syncConfigPath: syncConfigPath
     appBaseUrl: appBaseUrl
     notifyWebhookUrl: notifyWebhookUrl
+    finopsBaseUrl: finopsBaseUrl
     dynamicsCredentialExpiresOn: dynamicsCredentialExpiresOn
   }
 }

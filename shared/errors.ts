@@ -107,8 +107,30 @@ export const ErrorCodes = {
   PendingNotRetryable: "PENDING_NOT_RETRYABLE",
   /** A conflict resolution names fields outside the conflict or leaves one of its fields undecided. */
   InvalidResolution: "INVALID_RESOLUTION",
+  // multi-tenant (shared/tenants)
+  /** The storage already holds another Dataverse environment's sync state for this tenant: the deployment refuses to run. */
+  StorageEnvironmentMismatch: "STORAGE_ENVIRONMENT_MISMATCH",
+  /** No tenant with that id is registered (`?tenant=`, `--tenant`, a queue message's tenant). */
+  TenantNotFound: "TENANT_NOT_FOUND",
+  /** The customer's Entra tenant has not consented to the app registration (AADSTS700016 / AADSTS65001). */
+  ConsentRequired: "CONSENT_REQUIRED",
+  /** The token is fine but the customer's Dataverse has no application user for the app (403 0x80072560). */
+  ApplicationUserMissing: "APPLICATION_USER_MISSING",
   // state and queues
   PayloadTooLarge: "PAYLOAD_TOO_LARGE",
+  // Finance & Operations jobs (shared/finops)
+  /** F&O reported a record of an import as failed (execution errors, error keys): the app record stays pending with F&O's words. */
+  FinopsRecordRejected: "FINOPS_RECORD_REJECTED",
+  /** An F&O message or execution failed as a whole (PreProcessingError, PostProcessingFailed, Failed, Canceled) and no record was named. */
+  FinopsMessageFailed: "FINOPS_MESSAGE_FAILED",
+  /** An enqueue or import whose answer was lost: F&O has no idempotency key, so the job refuses to send it again until an operator decides. */
+  FinopsEnqueueUnconfirmed: "FINOPS_ENQUEUE_UNCONFIRMED",
+  /** A record of an F&O export could not be read or mapped (a missing key, an unparsable value): pending, the message is still acked. */
+  FinopsRecordUnreadable: "FINOPS_RECORD_UNREADABLE",
+  /** An F&O answer or file was not in the documented shape (dequeue JSON, package zip, CSV). */
+  FinopsUnexpectedFile: "FINOPS_UNEXPECTED_FILE",
+  /** No F&O job of that name in the mapping file's `finops` array. */
+  FinopsUnknownJob: "FINOPS_UNKNOWN_JOB",
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 

@@ -27,6 +27,8 @@ export const Tables = {
   payloads: "SyncPayloads",
   /** Expiry rules' index: records by the date their field expires (shared/state/tableExpiryIndex.ts). */
   expiry: "SyncExpiry",
+  /** F&O jobs' message ledger, intents and job locks (shared/finops/finopsLedger.ts). */
+  finopsMessages: "SyncFinopsMessages",
 } as const;
 
 /** App settings (environment variables). The contract is product.md; validated in shared/config/settings.ts. */
@@ -53,6 +55,8 @@ export const Settings = {
   dynamicsCredentialExpiresOn: "DYNAMICS_CREDENTIAL_EXPIRES_ON",
   /** The Key Vault secret the client secret comes from (https://<vault>.vault.azure.net/secrets/<name>): its `expires` is read. */
   dynamicsClientSecretVaultUri: "DYNAMICS_CLIENT_SECRET_VAULT_URI",
+  /** The Finance & Operations environment (https://<env>.operations.dynamics.com): the `finops` jobs' target; token scope `<url>/.default`. */
+  finopsBaseUrl: "FINOPS_BASE_URL",
 } as const;
 
 /** Settings of the local runner only (`npm start`); never set in Azure, so kept apart from `Settings`. */

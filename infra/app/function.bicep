@@ -83,6 +83,9 @@ param dynamicsCredentialExpiresOn string
 @description('NOTIFY_WEBHOOK_URL; empty disables notifications.')
 param notifyWebhookUrl string
 
+@description('FINOPS_BASE_URL: the Finance & Operations environment of the mapping file\'s finops jobs; empty when there are none.')
+param finopsBaseUrl string = ''
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -198,6 +201,9 @@ var certificateSettings = empty(dynamicsClientCertificatePath) ? {} : {
 var notifySettings = empty(notifyWebhookUrl) ? {} : {
   NOTIFY_WEBHOOK_URL: notifyWebhookUrl
 }
+var finopsSettings = empty(finopsBaseUrl) ? {} : {
+  FINOPS_BASE_URL: finopsBaseUrl
+}
 // Where the credential's expiry is read (shared/config/credentialExpiry.ts): the client secret's
 // `expires` attribute in Key Vault, read with the app's identity (a secret id, not a reference), and
 // the date given by hand as the fallback.
@@ -213,7 +219,7 @@ var expiresOnSettings = empty(dynamicsCredentialExpiresOn) ? {} : {
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(hostSettings, plainSettings, secretSettings, webhookHeaderSettings, credentialSettings, authorityHostSettings, certificateSettings, notifySettings, secretExpirySettings, expiresOnSettings)
+  properties: union(hostSettings, plainSettings, secretSettings, webhookHeaderSettings, credentialSettings, authorityHostSettings, certificateSettings, notifySettings, secretExpirySettings, expiresOnSettings, finopsSettings)
 }
 
 output name string = site.name

@@ -38,6 +38,7 @@ var tableNames = [
   'SyncThrottle'
   'SyncPayloads'
   'SyncExpiry'
+  'SyncFinopsMessages'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

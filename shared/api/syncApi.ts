@@ -4,12 +4,15 @@ import { errorMessage, isSyncError } from "../errors.js";
 import type { RunRecord } from "../ports.js";
 import type { Services } from "../runtime/services.js";
 import { adminDenied, jsonError, type ApiRequest, type ApiResponse } from "./apiTypes.js";
+import { manualFinopsSync } from "./finopsApi.js";
 
 const ManualSync = z.strictObject({
   mapping: z.string().min(1).optional(),
   /** `reconcile`: read both sides in full, compare with the links, repair, and report the divergence in the run. */
   mode: z.enum(["delta", "full", "reconcile"]).default("delta"),
   dryRun: z.boolean().default(false),
+  /** A Finance & Operations job of the mapping file's `finops` array: one run of it (then mapping and mode do not apply). */
+  finops: z.string().min(1).optional(),
 });
 
 /** The manual trigger's body is three small fields; anything bigger is not a mistake worth parsing. */
@@ -40,6 +43,7 @@ export async function manualSyncApi(req: ApiRequest, s: Services): Promise<ApiRe
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`);
     return jsonError(400, "INVALID_REQUEST", problems.join("; "), { problems });
   }
+  if (parsed.data.finops !== undefined) return manualFinopsSync(req, s, parsed.data.finops);
   const { mapping, mode, dryRun } = parsed.data;
   const unknown = unknownMapping(mapping, s);
   if (unknown) return unknown;
@@ -99,7 +103,7 @@ export async function listRunsApi(req: ApiRequest, s: Services): Promise<ApiResp
 }
 
 export function unknownMapping(mapping: string | undefined, s: Services): ApiResponse | undefined {
-  const known = s.engine.mappingNames;
+  const known = [...s.engine.mappingNames, ...(s.config.finops ?? []).map((j) => j.name)];
   if (mapping === undefined || known.includes(mapping)) return undefined;
   return jsonError(404, "UNKNOWN_MAPPING", `unknown mapping "${mapping}"; known mappings: ${known.join(", ")}`, { known });
 }

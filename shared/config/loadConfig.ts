@@ -5,6 +5,7 @@ import { validateActivityMappings } from "./activityChecks.js";
 import { checkSyncConfig, checkWellFormedMappings, defaultRegistry, type ConfigRegistry } from "./configChecks.js";
 import { formatIssues } from "./formatIssues.js";
 import { parseJsonText } from "./jsonText.js";
+import { splitFinops, SyncConfigWithoutMappings, mappingNamesOf, validateFinopsJobs } from "./finopsConfig.js";
 import { SyncConfig } from "./mapping.js";
 import { normaliseSchedule } from "./schedule.js";
 
@@ -27,18 +28,23 @@ export interface ConfigValidation {
 
 /** Every problem of a parsed mapping file at once: shape (zod), schedule, then the cross-key checks. */
 export function validateSyncConfig(json: unknown, registry: ConfigRegistry = defaultRegistry): ConfigValidation {
+  // F&O jobs (the top-level "finops" array) are checked on their own (finopsJob.ts); with jobs, the
+  // file may have no mappings at all.
+  const finopsSplit = splitFinops(json);
   // Activity mappings ("kind": "activity") are checked on their own; the rest as record mappings,
   // with every problem path pointing at the entry's place in the file.
-  const activities = validateActivityMappings(json, registry);
-  const result = validateRecordConfig(activities.rest, registry);
-  const problems = [...activities.problems, ...result.problems.map(activities.renumber)];
+  const activities = validateActivityMappings(finopsSplit.rest, registry);
+  const result = validateRecordConfig(activities.rest, registry, finopsSplit.hasJobs);
+  const finops = validateFinopsJobs(json, mappingNamesOf(json));
+  const problems = [...activities.problems, ...result.problems.map(activities.renumber), ...finops.problems];
   const warnings = result.warnings.map(activities.renumber);
   if (problems.length || !result.config) return { problems, warnings };
-  return { config: activities.mappings.length ? { ...result.config, activities: activities.mappings } : result.config, problems, warnings };
+  const config = activities.mappings.length ? { ...result.config, activities: activities.mappings } : result.config;
+  return { config: finops.jobs.length ? { ...config, finops: finops.jobs } : config, problems, warnings };
 }
 
-function validateRecordConfig(json: unknown, registry: ConfigRegistry): ConfigValidation {
-  const parsed = SyncConfig.safeParse(json, { reportInput: true });
+function validateRecordConfig(json: unknown, registry: ConfigRegistry, finopsOnly = false): ConfigValidation {
+  const parsed = (finopsOnly ? SyncConfigWithoutMappings : SyncConfig).safeParse(json, { reportInput: true });
   const problems = parsed.success ? [] : formatIssues(parsed.error.issues, SyncConfig);
   const rawSchedule = (json as { schedule?: unknown } | null)?.schedule;
   const schedule = typeof rawSchedule === "string" ? normaliseSchedule(rawSchedule) : undefined;

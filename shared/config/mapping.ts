@@ -175,7 +175,11 @@ export const SyncConfig = z.strictObject({
   mappings: z.array(Mapping).min(1).describe("The mappings, synced with lookup targets first."),
 }).describe("The d365-sync mapping file (sync.config.json).");
 /** The mapping file as loaded: `activities` are its `"kind": "activity"` mappings (activityMapping.ts). */
-export type SyncConfig = z.infer<typeof SyncConfig> & { activities?: import("./activityMapping.js").ActivityMapping[] };
+export type SyncConfig = z.infer<typeof SyncConfig> & {
+  activities?: import("./activityMapping.js").ActivityMapping[];
+  /** The top-level `finops` array: Finance & Operations jobs (finopsJob.ts). */
+  finops?: import("./finopsJob.js").FinopsJob[];
+};
 export type SyncConfigInput = z.input<typeof SyncConfig>;
 
 /** Resolved primary id column of a mapping's Dataverse table. */

@@ -27,7 +27,7 @@ const MICROSOFT_AUTHORITY_HOSTS = new Set([
 
 export interface Settings {
   dynamics: {
-    /** Origin of the Dataverse environment, no trailing slash; token scope is `${instanceUrl}/.default`. */
+    /** Origin of the Dataverse environment, no trailing slash; token scope is `${instanceUrl}/.default`. "" when only F&O jobs are configured. */
     instanceUrl: string;
     tenantId: string;
     clientId: string;
@@ -50,6 +50,8 @@ export interface Settings {
   appInsightsConnectionString?: string;
   /** Where the credential's expiry is read when it is not a certificate (shared/config/credentialExpiry.ts). */
   credentialExpiry?: { expiresOn?: string; keyVaultSecretUri?: string };
+  /** FINOPS_BASE_URL: the Finance & Operations environment the mapping file's `finops` jobs talk to (same Entra credential). */
+  finops?: { baseUrl: string };
   configPath: string;
   port: number;
   host: string;
@@ -104,8 +106,9 @@ const secret = (raw: string) => checkSecret(raw, MIN_SECRET_LENGTH);
 
 /** Settings that stand alone; the credential and storage settings depend on each other and are read below. */
 const SingleSettings = z.object({
-  [Names.dynamicsInstanceUrl]: setting((v) => checkUrl(v, { allowPath: false, loopbackHttp: true }),
-    { required: "the Dataverse environment URL, e.g. https://org.crm4.dynamics.com" }),
+  // Required unless FINOPS_BASE_URL is set (only F&O jobs); checked in loadSettings.
+  [Names.dynamicsInstanceUrl]: setting((v) => checkUrl(v, { allowPath: false, loopbackHttp: true }), "optional"),
+  [Names.finopsBaseUrl]: setting((v) => checkUrl(v, { allowPath: false, loopbackHttp: true }), "optional"),
   [Names.dynamicsTenantId]: setting(checkTenant, { required: "the Entra tenant id (a GUID) or domain" }),
   [Names.dynamicsClientId]: setting((v) => checkGuid(v, "the application (client) id of the Entra app registration or managed identity"),
     { required: "the application (client) id of the Entra app registration or managed identity (a GUID)" }),
@@ -160,6 +163,9 @@ export function loadSettings(env: Record<string, string | undefined>, use: Setti
     for (const issue of parsed.error.issues) problems.push(`${String(issue.path[0] ?? "settings")}: ${issue.message}`);
   }
   if ((use.serveHttp ?? true) && clean(env[Names.adminApiKey]) === undefined) problems.push(`${Names.adminApiKey}: ${ADMIN_API_KEY_REQUIRED}`);
+  if (clean(env[Names.dynamicsInstanceUrl]) === undefined && clean(env[Names.finopsBaseUrl]) === undefined) {
+    problems.push(`${Names.dynamicsInstanceUrl}: required: the Dataverse environment URL, e.g. https://org.crm4.dynamics.com (optional only when ${Names.finopsBaseUrl} is set and the mapping file has only F&O jobs)`);
+  }
   const read = (name: string): string | undefined => {
     const value = clean(env[name]);
     if (value !== undefined && KEY_VAULT_REFERENCE.test(value)) return undefined;
@@ -179,7 +185,8 @@ export function loadSettings(env: Record<string, string | undefined>, use: Setti
   const authorityHost = s[Names.dynamicsAuthorityHost]!;
   return {
     dynamics: {
-      instanceUrl: s[Names.dynamicsInstanceUrl]!,
+      // "" when only F&O jobs are configured (FINOPS_BASE_URL set, DYNAMICS_INSTANCE_URL not).
+      instanceUrl: s[Names.dynamicsInstanceUrl] ?? "",
       tenantId: s[Names.dynamicsTenantId]!,
       clientId: s[Names.dynamicsClientId]!,
       credential,
@@ -202,6 +209,7 @@ export function loadSettings(env: Record<string, string | undefined>, use: Setti
     ...(s[Names.dynamicsCredentialExpiresOn] || s[Names.dynamicsClientSecretVaultUri]
       ? { credentialExpiry: dropUndefined({ expiresOn: s[Names.dynamicsCredentialExpiresOn], keyVaultSecretUri: s[Names.dynamicsClientSecretVaultUri] }) }
       : {}),
+    ...(s[Names.finopsBaseUrl] ? { finops: { baseUrl: s[Names.finopsBaseUrl]! } } : {}),
     configPath: s[Names.syncConfigPath]!,
     port: s[LocalRunnerSettings.port]!,
     host: s[LocalRunnerSettings.host]!,

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { ActivityMapping } from "./activityMapping.js";
+import { FinopsJobs } from "./finopsJob.js";
 import { SyncConfig } from "./mapping.js";
 
 /** Where the committed schema lives, next to sync.config.json (which points at it with "$schema"). */
@@ -18,6 +19,15 @@ export function buildJsonSchema(): Record<string, unknown> {
   const mappings = (schema.properties as Record<string, { items: unknown }>).mappings;
   const { $schema: _activity$schema, ...activity } = z.toJSONSchema(ActivityMapping, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
   mappings.items = { anyOf: [mappings.items, activity] };
+  // The top-level `finops` array of Finance & Operations jobs (finopsJob.ts; loadConfig.ts checks it on its own).
+  const { $schema: _finops$schema, ...finops } = z.toJSONSchema(FinopsJobs, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
+  (schema.properties as Record<string, unknown>).finops = finops;
+  // `mappings` may be empty when `finops` has jobs (finopsConfig.ts SyncConfigWithoutMappings): one of the two must have entries.
+  delete (mappings as { minItems?: number }).minItems;
+  schema.anyOf = [
+    { properties: { mappings: { minItems: 1 } } },
+    { properties: { finops: { minItems: 1 } }, required: ["finops"] },
+  ];
   const { $schema, ...rest } = schema;
   return { $schema, title: "d365-sync mapping file", ...rest };
 }

@@ -79,11 +79,10 @@ function parseError(text: string): ParsedError {
 }
 
 /**
- * When the emulator runs on a scaled clock, `x-emulator-retry-after-ms` is the real-time wait and
- * wins; otherwise Retry-After in seconds or as an HTTP date, bounded (shared/http/retryAfter.ts).
+ * Retry-After in seconds or as an HTTP date, bounded (shared/http/retryAfter.ts). Seconds are the
+ * service's; a test harness that runs the service faster gives the product a Clock that runs as
+ * fast (its sleep takes the scaled time), never a header of its own.
  */
 function retryAfterMs(res: ResponseLike, now: number): number | undefined {
-  const emulator = res.headers.get("x-emulator-retry-after-ms");
-  if (emulator !== null && emulator.trim() !== "" && Number.isFinite(Number(emulator))) return Math.max(0, Number(emulator));
   return parseRetryAfter(res.headers.get("retry-after"), now);
 }

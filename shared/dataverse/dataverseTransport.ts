@@ -16,7 +16,8 @@ export type { RequestCost };
 
 /** An admitted attempt: told what it took (real ms) once it is answered. */
 export interface RequestReservation {
-  settle(observedMs: number, options?: { learn?: boolean }): Promise<void>;
+  /** The answer's `x-ms-ratelimit-*` monitoring headers (the answering server's): requests and execution ms left. */
+  settle(observedMs: number, options?: { learn?: boolean; burstRemaining?: number; timeRemainingMs?: number }): Promise<void>;
 }
 
 /** A request budget shared with other processes (shared/throttle ThrottleBudget satisfies it). */
@@ -130,9 +131,9 @@ export class DataverseTransport {
         this.counters.throttled++;
         // Refused before it ran: nothing was executed, so the whole reservation goes back.
         await this.settle(reservation, 0, false);
-        if (budget) await budget.penalize(Math.min(realRetryAfterMs(res.headers, clock.now()), this.http.bounds.maxRetryAfterMs));
+        if (budget) await budget.penalize(Math.min(retryAfterMsOf(res.headers, clock.now()), this.http.bounds.maxRetryAfterMs));
       } else {
-        await this.settle(reservation, elapsedMs, res.status < 500);
+        await this.settle(reservation, elapsedMs, res.status < 500, rateLimitHeadersOf(res.headers));
       }
       this.limiter.observe(res.status, res.headers.get("x-ms-dop-hint"));
       return res;
@@ -186,10 +187,10 @@ export class DataverseTransport {
   }
 
   /** A budget that cannot record a correction must not fail the request it was about. */
-  private async settle(reservation: RequestReservation | void | undefined, observedMs: number, learn: boolean): Promise<void> {
+  private async settle(reservation: RequestReservation | void | undefined, observedMs: number, learn: boolean, remaining?: { burstRemaining?: number; timeRemainingMs?: number }): Promise<void> {
     if (!reservation) return;
     try {
-      await reservation.settle(observedMs, { learn });
+      await reservation.settle(observedMs, { learn, ...remaining });
     } catch (e) {
       this.logger?.warn("Could not record a request's execution time in the throttle budget", { error: (e as Error)?.message });
     }
@@ -222,12 +223,25 @@ function costOf(method: string | undefined): RequestCost {
 }
 
 /**
- * The wait a 429 asks for, in real ms (the emulator's scaled header first, else Retry-After as
- * seconds or a date, bounded by parseRetryAfter; 1 s when absent or unparsable). The caller caps it
- * at the longest wait a call may make, so a bogus header cannot stall the shared budget.
+ * The wait a 429 asks for, in the clock's ms: Retry-After as seconds or a date, bounded by
+ * parseRetryAfter; 1 s when absent or unparsable. The caller caps it at the longest wait a call
+ * may make, so a bogus header cannot stall the shared budget.
  */
-function realRetryAfterMs(headers: Headers, now: number): number {
-  const scaled = Number(headers.get("x-emulator-retry-after-ms"));
-  if (Number.isFinite(scaled) && scaled > 0) return scaled;
+function retryAfterMsOf(headers: Headers, now: number): number {
   return parseRetryAfter(headers.get("retry-after"), now) || 1000;
+}
+
+/**
+ * The monitoring headers (dataverse-web-api.md §6): requests left on the answering server, and its
+ * combined execution time left, read as milliseconds (digits with optional thousands separators and
+ * decimals; the format is not documented, ⚠ assumed). Absent or unreadable: undefined.
+ */
+function rateLimitHeadersOf(headers: Headers): { burstRemaining?: number; timeRemainingMs?: number } {
+  const number = (name: string) => {
+    const value = headers.get(name)?.trim().replace(/,/g, "");
+    return value && /^\d+(\.\d+)?$/.test(value) ? Number(value) : undefined;
+  };
+  const burstRemaining = number("x-ms-ratelimit-burst-remaining-xrm-requests");
+  const timeRemainingMs = number("x-ms-ratelimit-time-remaining-xrm-requests");
+  return { ...(burstRemaining === undefined ? {} : { burstRemaining: Math.floor(burstRemaining) }), ...(timeRemainingMs === undefined ? {} : { timeRemainingMs }) };
 }

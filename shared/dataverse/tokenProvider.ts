@@ -23,6 +23,8 @@ export interface TokenProviderOptions {
   timeoutMs?: number;
   /** Scrubbed from any error message, in case a library echoes it. */
   secrets?: string[];
+  /** What the token is for, in error messages (default "Dataverse"; the F&O jobs' provider says "Finance & Operations"). */
+  resource?: string;
 }
 
 const defaultMarginMs = 5 * 60_000;
@@ -71,7 +73,7 @@ export class TokenProvider implements TokenSource {
       timer = setTimeout(() => {
         controller.abort();
         reject(new SyncError("transient", ErrorCodes.Timeout,
-          `Could not obtain a Dataverse token${this.whoFrom()}: no answer within ${timeoutMs} ms (options.http.tokenTimeoutMs)`, { details: { bound: "token", timeoutMs } }));
+          `Could not obtain a ${this.options.resource ?? "Dataverse"} token${this.whoFrom()}: no answer within ${timeoutMs} ms (options.http.tokenTimeoutMs)`, { details: { bound: "token", timeoutMs } }));
       }, timeoutMs);
     });
     try {
@@ -105,7 +107,7 @@ export class TokenProvider implements TokenSource {
         `(${Settings.dynamicsAuthorityHost}); check both (MSAL endpoints_resolution_error)`;
     }
     for (const secret of this.options.secrets ?? []) if (secret) detail = detail.split(secret).join("***");
-    return new SyncError("auth", ErrorCodes.Auth, `Could not obtain a Dataverse token${this.whoFrom()}: ${detail}`,
+    return new SyncError("auth", ErrorCodes.Auth, `Could not obtain a ${this.options.resource ?? "Dataverse"} token${this.whoFrom()}: ${detail}`,
       unknownTenant ? { details: { setting: Settings.dynamicsTenantId } } : {});
   }
 }

@@ -13,7 +13,8 @@ export interface HttpRequest {
   method: string;
   url: string;
   headers?: Record<string, string>;
-  body?: string;
+  /** Text, or bytes (an F&O file or data package). */
+  body?: string | Uint8Array;
   /** This request's first-byte timeout (a bulk call runs long before it answers). */
   timeoutMs?: number;
 }

@@ -28,6 +28,8 @@ export interface NotifierOptions {
   fetch?: typeof fetch;
   /** Per mapping: its coordinators' webhook (the mapping's `notify.webhookUrlSetting`). */
   mappings?: Record<string, Endpoint>;
+  /** A registered tenant's notices (shared/tenants) carry its id, in the JSON and the text. */
+  tenant?: string;
 }
 
 /**
@@ -53,8 +55,8 @@ export function webhookNotifier(url: string | undefined, options: NotifierOption
   };
   const notify = async (n: Notification) => {
     const coordinators = "mapping" in n && n.mapping ? options.mappings?.[n.mapping] : undefined;
-    const text = notificationText(n);
-    const body = JSON.stringify({ source: "d365-sync", ...n, text });
+    const text = options.tenant ? `[tenant ${options.tenant}] ${notificationText(n)}` : notificationText(n);
+    const body = JSON.stringify({ source: "d365-sync", ...(options.tenant ? { tenant: options.tenant } : {}), ...n, text });
     for (const e of [...global, ...(coordinators ? [coordinators] : [])]) {
       try {
         await clientFor(e).send({ method: "POST", url: e.url, headers: { "content-type": "application/json" }, body });

@@ -21,15 +21,24 @@ program.command("sync")
   .option("--reconcile", "read both sides in full, compare them with the links, repair what diverged and report it", false)
   .option("--dry-run", "plan only: write nothing and print what would be written", false)
   .option("--json", "print the run summary as JSON on the last line", false)
-  .action(async (opts: { mapping?: string; full: boolean; reconcile: boolean; dryRun: boolean; json: boolean }) => {
+  .option("--tenant <id>", "the registered tenant to sync (docs/multi-tenant.md); default: the settings' own", "default")
+  .option("--finops <job>", "only this Finance & Operations job (the mapping file's finops array), run once")
+  .option("--resend", "with --finops: an import whose answer was lost is not in F&O; send its records again", false)
+  .option("--mark-sent", "with --finops: an import whose answer was lost is in F&O; do not send it again", false)
+  .action(async (opts: { mapping?: string; full: boolean; reconcile: boolean; dryRun: boolean; json: boolean; tenant: string; finops?: string; resend: boolean; markSent: boolean }) => {
     const env = loadEnvironment();
     // One sync cycle serves no HTTP routes: ADMIN_API_KEY is not needed (a CI step or a scheduled job runs without it).
     const settings = loadSettings(env, { serveHttp: false });
     const config = await loadSyncConfig(settings.configPath, { registry: defaultRegistry.names() });
     // The run's telemetry (events and metrics) goes to Application Insights too, flushed before the exit.
     await startTelemetry(settings.appInsightsConnectionString);
-    const services = await createServices({ settings, config, queues: "memory", env });
-    const { summary, plans } = await runCycle(services, { mapping: opts.mapping, full: opts.full, reconcile: opts.reconcile, dryRun: opts.dryRun });
+    const base = await createServices({ settings, config, queues: "memory", env });
+    const services = opts.tenant === "default" ? base : await (await import("../tenants/tenants.js")).tenantsOf(base).services(opts.tenant);
+    const { summary, plans } = opts.finops
+      ? await (await import("../finops/finopsCli.js")).finopsCycleSummary(services, [opts.finops], opts)
+      : await runCycle(services, { mapping: opts.mapping, full: opts.full, reconcile: opts.reconcile, dryRun: opts.dryRun })
+        .then(async (cycle) => (opts.mapping || opts.dryRun || !services.config.finops?.length ? cycle
+          : { ...cycle, summary: await (await import("../finops/finopsCli.js")).withAllJobs(services, cycle.summary) }));
     if (!opts.json) console.log(await formatSummary(summary, plans, services.engine));
     else process.stdout.write(JSON.stringify(summary) + "\n");
     // stdout may be a pipe into a JSON parser: the reason a run failed goes to stderr as well.
@@ -72,9 +81,10 @@ program.command("start")
   .option("--schema <path>", "emulator schema file instead of tables made from the mapping file (format: test/emulators/dataverse/README.md)")
   .option("--seed <entity=file>", "records for the app from a CSV or JSON file, per mapping or app entity (repeatable), e.g. assets=./assets.csv",
     (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-  .action(async (opts: { schedule?: string; config?: string; schema?: string; seed?: string[] }) => {
+  .option("--tenants <n>", "also emulate N customer tenants (1-5), each with its own Entra tenant, Dataverse emulator and app (docs/multi-tenant.md)", (v: string) => Number(v))
+  .action(async (opts: { schedule?: string; config?: string; schema?: string; seed?: string[]; tenants?: number }) => {
     const { startLocal } = await import("./localStack.js");
-    await startLocal({ schedule: opts.schedule, config: opts.config, schema: opts.schema, seed: opts.seed });
+    await startLocal({ schedule: opts.schedule, config: opts.config, schema: opts.schema, seed: opts.seed, tenants: opts.tenants });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

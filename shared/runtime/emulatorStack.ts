@@ -10,6 +10,8 @@ import type { SyncConfig } from "../config/mapping.js";
 import { startTokenServer, type TokenServer } from "../../test/emulators/token/index.js";
 import { startAzurite, type AzuriteHandle } from "../../test/support/azurite.js";
 import { Settings } from "../names.js";
+import type { FinopsEmulator } from "../../test/emulators/finops/index.js";
+import { startStackFinops, type StackFinopsOptions } from "./finopsDemo.js";
 
 export interface EmulatorStack {
   /** App settings that point the product at the emulators (secrets generated fresh per start). */
@@ -18,6 +20,8 @@ export interface EmulatorStack {
   app: SampleApp;
   token: TokenServer;
   azurite?: AzuriteHandle;
+  /** The F&O emulator, when `finops` jobs were given (its URL is FINOPS_BASE_URL in `env`). */
+  finops?: FinopsEmulator;
   /** A second Dataverse user, not the integration's: its edits are a person's, never echoes. */
   person: EmulatorPerson;
   stop(): Promise<void>;
@@ -50,6 +54,10 @@ export interface EmulatorStackOptions {
   /** Serve only these app entities (a mapping file's); any entity when absent. */
   appEntities?: string[];
   dataverse?: Partial<Omit<DataverseEmulatorOptions, "auth" | "schema">>;
+  /** More Entra tenants the token endpoint serves for the same app (`npm start -- --tenants N`). */
+  tokenTenants?: string[];
+  /** Start the F&O emulator for these jobs of the mapping file (finopsDemo.ts). */
+  finops?: StackFinopsOptions;
 }
 
 const secret = () => randomBytes(24).toString("base64url");
@@ -67,7 +75,7 @@ export async function startEmulatorStack(options: EmulatorStackOptions = {}): Pr
     const clientId = randomUUID();
     const clientSecret = secret();
     const personClient = { clientId: randomUUID(), clientSecret: secret() };
-    const token = await startTokenServer({ tenantId, clients: [{ clientId, clientSecret }, personClient] });
+    const token = await startTokenServer({ tenantId, tenants: options.tokenTenants, clients: [{ clientId, clientSecret }, personClient] });
     started.push(token);
     const dataverse = await startDataverseEmulator({
       ...options.dataverse,
@@ -79,6 +87,8 @@ export async function startEmulatorStack(options: EmulatorStackOptions = {}): Pr
     const appKey = secret();
     const app = await startSampleApp({ apiKey: appKey, seed: options.appSeed ?? options.seed ?? true, entities: options.appEntities });
     started.push(app);
+    const finops = options.finops?.jobs.length ? await startStackFinops(options.finops, token, tenantId, clientId) : undefined;
+    if (finops) started.push({ stop: () => finops.close() });
     const env: Record<string, string> = {
       [Settings.dynamicsInstanceUrl]: dataverse.origin,
       [Settings.dynamicsTenantId]: tenantId,
@@ -92,9 +102,10 @@ export async function startEmulatorStack(options: EmulatorStackOptions = {}): Pr
       [Settings.adminApiKey]: secret(),
       [Settings.dataverseWebhookKey]: secret(),
       [Settings.appWebhookSecret]: secret(),
+      ...(finops ? { [Settings.finopsBaseUrl]: finops.url } : {}),
     };
     return {
-      env, dataverse, app, token, azurite, person,
+      env, dataverse, app, token, azurite, person, finops,
       async stop() {
         for (const s of started.reverse()) await s.stop().catch(() => undefined);
       },
@@ -130,7 +141,7 @@ export interface EmulatorInputs {
  * mapping itself; the app's records from the seed files. Throws naming every problem.
  */
 export function emulatorInputs(config: SyncConfig, options: { schemaPath?: string; seeds?: string[] } = {}): EmulatorInputs {
-  const appEntities = [...new Set([...config.mappings, ...(config.activities ?? [])].map((m) => m.app.entity))];
+  const appEntities = [...new Set([...config.mappings, ...(config.activities ?? []), ...(config.finops ?? [])].map((m) => m.app.entity))];
   const seedFiles = (options.seeds ?? []).map(parseSeedOption);
   const appSeed = seedFiles.length ? loadSeedFiles(seedFiles, config) : undefined;
   if (options.schemaPath) {

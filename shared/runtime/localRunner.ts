@@ -91,6 +91,13 @@ export async function startLocalRunner(s: Services, options: LocalRunnerOptions)
       })
     : undefined;
 
+  // F&O jobs with a schedule of their own (functions/finopsJobs.ts `finops-<job>` timers) fire on it, as in Azure.
+  const jobCrons = definitions.flatMap((d) => d.kind === "timer" && d.name.startsWith("finops-") ? [new Cron(String(d.options.schedule), { timezone: "UTC", protect: true }, async () => {
+    const t: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: new Date().toISOString() } };
+    await Promise.resolve(d.options.handler(t, new InvocationContext({ functionName: d.name, logHandler: logTo(d.name) })))
+      .catch((e: unknown) => s.logger.error(`${d.name} failed to start`, { error: errorMessage(e) }));
+  })] : []);
+
   let stopping: Promise<void> | undefined;
   return {
     url,
@@ -107,6 +114,7 @@ export async function startLocalRunner(s: Services, options: LocalRunnerOptions)
       stopping ??= (async () => {
         stopped = true;
         cron?.stop();
+        for (const c of jobCrons) c.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const force = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);

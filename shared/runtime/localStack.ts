@@ -6,6 +6,8 @@ import { errorMessage } from "../errors.js";
 import { Settings } from "../names.js";
 import { defaultRegistry } from "../sync/registry.js";
 import { emulatorInputs, PersonEnv, startEmulatorStack, type EmulatorStack } from "./emulatorStack.js";
+import { startFinopsRuns } from "../finops/finopsTriggers.js";
+import { demoExports, finopsRunLines, finopsStartLines, withFinopsDemo } from "./finopsDemo.js";
 import { formatEnvFile, loadEnvironment, STACK_ENV_FILE, STACK_PID } from "./environment.js";
 import { startLocalRunner, type LocalRunner } from "./localRunner.js";
 import { createServices } from "./services.js";
@@ -22,6 +24,8 @@ export interface StartOptions {
   schema?: string;
   /** `<mapping or app entity>=<file.csv|file.json>`: the generic app's records. */
   seed?: string[];
+  /** Also emulate this many registered customer tenants (docs/multi-tenant.md); none by default. */
+  tenants?: number;
 }
 
 /** How often a started stack checks that the process which started it is still there. */
@@ -36,12 +40,16 @@ const PARENT_CHECK_MS = 1000;
  */
 export async function startLocal(options: StartOptions): Promise<void> {
   const env = loadEnvironment(process.cwd(), process.env, { includeStack: false });
-  const useReal = REAL.every((name) => env[name]);
-  const configPath = resolve(options.config ?? env[Settings.syncConfigPath] ?? "sync.config.json");
+  // F&O settings stand in for the Dataverse one when only F&O jobs are configured (docs/finops.md).
+  const useReal = REAL.every((name) => env[name]) || [Settings.finopsBaseUrl, Settings.appBaseUrl, Settings.storage].every((name) => env[name]);
+  const requestedConfig = resolve(options.config ?? env[Settings.syncConfigPath] ?? "sync.config.json");
+  // On the demo mapping with the embedded emulators, the F&O demo's jobs run too (finopsDemo.ts, docs/finops.md).
+  const configPath = useReal ? requestedConfig : withFinopsDemo(requestedConfig);
   // The function files read it from the process environment too (the timer's schedule).
   env[Settings.syncConfigPath] = process.env[Settings.syncConfigPath] = configPath;
   let stack: EmulatorStack | undefined;
   let runner: LocalRunner | undefined;
+  let demoTenants: { stop(): Promise<void> } | undefined;
   const stackFile = resolve(STACK_ENV_FILE);
   let stopping = false;
   const stop = async (code: number) => {
@@ -49,6 +57,7 @@ export async function startLocal(options: StartOptions): Promise<void> {
     stopping = true;
     console.log("stopping…");
     await runner?.stop().catch(() => undefined);
+    await demoTenants?.stop().catch(() => undefined);
     await stack?.stop().catch(() => undefined);
     if (stack) rmSync(stackFile, { force: true });
     process.exit(code);
@@ -68,11 +77,16 @@ export async function startLocal(options: StartOptions): Promise<void> {
   try {
     // The mapping file first: every problem in it is reported before anything starts.
     const config = await loadSyncConfig(configPath, { registry: defaultRegistry.names() });
+    const tenantCount = options.tenants ?? 0;
+    if (!Number.isInteger(tenantCount) || tenantCount < 0 || tenantCount > 5) throw new Error("--tenants must be a whole number from 1 to 5");
+    if (tenantCount && useReal) throw new Error(`--tenants is for the embedded emulators, but ${REAL.join(", ")} are set: the real systems are used`);
+    const entraTenants = tenantCount ? (await import("../tenants/demoTenants.js")).demoEntraTenants(tenantCount) : undefined;
     if (!useReal) {
       const missing = REAL.filter((name) => !env[name]);
       const inputs = emulatorInputs(config, { schemaPath: options.schema, seeds: options.seed });
       console.log(`using the embedded emulators (${missing.join(", ")} not set); mapping file ${configPath}, ${inputs.source}`);
-      stack = await startEmulatorStack({ configPath, schema: inputs.schema, seed: inputs.demo, appSeed: inputs.appSeed, appEntities: inputs.appEntities });
+      stack = await startEmulatorStack({ configPath, schema: inputs.schema, seed: inputs.demo, appSeed: inputs.appSeed, appEntities: inputs.appEntities, tokenTenants: entraTenants,
+        finops: config.finops?.length ? { jobs: config.finops, exports: demoExports(config) } : undefined });
       Object.assign(env, stack.env);
       const person = { [PersonEnv.clientId]: stack.person.clientId, [PersonEnv.clientSecret]: stack.person.clientSecret, [PersonEnv.userId]: stack.person.userId };
       mkdirSync(dirname(stackFile), { recursive: true });
@@ -100,22 +114,43 @@ export async function startLocal(options: StartOptions): Promise<void> {
       console.log(`  Azurite (in memory)   ${stack.env[Settings.storage].match(/BlobEndpoint=([^;]+)/)?.[1] ?? ""} (blob), queue and table next to it`);
       console.log(`  token endpoint        ${stack.token.authorityHost}`);
       console.log(`  Dataverse emulator    ${stack.dataverse.serviceRoot}`);
-      console.log(`  App Sync API server   ${stack.app.baseUrl}  (entities: ${config.mappings.map((m) => m.app.entity).join(", ")})`);
+      console.log(`  App Sync API server   ${stack.app.baseUrl}  (entities: ${[...new Set([...config.mappings, ...(config.finops ?? [])].map((m) => m.app.entity))].join(", ")})`);
+      if (stack.finops) for (const line of finopsStartLines(stack.finops, config, runner.url)) console.log(line);
       console.log(`  settings for the stack (secrets generated for this run): ${STACK_ENV_FILE}`);
       console.log(`  a person in Dataverse ${stack.person.fullName}: ${PersonEnv.clientId} and ${PersonEnv.clientSecret} in ${STACK_ENV_FILE}`);
     }
     console.log(`  functions             ${runner.url}/api  (health: ${runner.url}/api/health)`);
     console.log("first sync…");
     const runs = await services.engine.startRuns({ mode: "delta", dryRun: false, trigger: "startup" });
+    // The F&O jobs too, each queued on sync-runs like its timer does (after the mappings' runs).
+    runs.push(...await startFinopsRuns(services, (config.finops ?? []).map((j) => j.name), "startup"));
     await runner.idle();
     const finished = await Promise.all(runs.map(async (r) => (await services.state.getRun(r.runId)) ?? r));
     const summary = await summarize(services.state, finished[0]?.runId ?? "none", finished);
     console.log(`first sync ${summary.status}: written ${summary.totals.written}, skipped ${summary.totals.skipped}, ` +
       `conflicts ${summary.totals.conflicts}, failed ${summary.totals.failed}`);
+    for (const line of finopsRunLines(finished, config)) console.log(line);
     for (const f of summary.failures) console.log(`  failed: ${f.mapping} ${f.direction} ${f.id}: ${f.code} ${f.message}`);
     // Against the emulators a failed run is a setup problem (the mapping and the tables disagree):
     // syncing on would fail the same way every 30 seconds. Real systems may recover: keep trying.
     if (stack && summary.status === "failed") throw new Error(`the first sync failed:\n${runFailures(summary)}`);
+    if (stack && entraTenants) {
+      const { startDemoTenants } = await import("../tenants/demoTenants.js");
+      const inputs = emulatorInputs(config, { schemaPath: options.schema });
+      if (!inputs.demo) throw new Error("--tenants emulates customers with the demo's schema and records: use it with the demo mapping file (or one that fits the demo schema)");
+      const demo = await startDemoTenants({ services, config, token: stack.token, entraTenants, schema: inputs.schema, runnerUrl: runner.url, appApiKey: stack.env[Settings.appApiKey] });
+      demoTenants = demo;
+      writeFileSync(stackFile, formatEnvFile({ ...stack.env, [PersonEnv.clientId]: stack.person.clientId, [PersonEnv.clientSecret]: stack.person.clientSecret, [PersonEnv.userId]: stack.person.userId, ...demo.env, [STACK_PID]: String(process.pid) }), { mode: 0o600 });
+      const { tenantsOf } = await import("../tenants/tenants.js");
+      for (const t of demo.tenants) {
+        const ts = await tenantsOf(services).services(t.id);
+        const tenantRuns = await ts.engine.startRuns({ mode: "delta", dryRun: false, trigger: "startup" });
+        await runner.idle();
+        const done = await Promise.all(tenantRuns.map(async (r) => (await ts.state.getRun(r.runId)) ?? r));
+        const s = await summarize(ts.state, done[0]?.runId ?? "none", done);
+        console.log(`  tenant ${t.id}: Dataverse ${t.dataverse.serviceRoot}, app ${t.app.baseUrl}; first sync ${s.status}: written ${s.totals.written}, failed ${s.totals.failed}`);
+      }
+    }
     console.log("syncing on schedule; press Ctrl-C to stop");
   } catch (e) {
     // A ConfigError's message lists every problem.

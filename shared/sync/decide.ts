@@ -81,6 +81,14 @@ const isSelf = (ctx: DecideContext, row: DataverseRow) => ctx.selfUserId !== "" 
  */
 export function echoHashOf(ctx: DecideContext, row: DataverseRow): number | undefined | Promise<number | undefined> {
   if (ctx.fresh || !isSelf(ctx, row) || !ctx.mapping.acceptsDataverse(row)) return undefined;
+  return mappedHash32(ctx, row);
+}
+
+/**
+ * The first 32 bits of the hash of a row's mapped values, comparable with `hash32(link.hash)`;
+ * undefined when a value cannot be mapped.
+ */
+export function mappedHash32(ctx: DecideContext, row: DataverseRow): number | undefined | Promise<number | undefined> {
   try {
     // Without an await when the row's lookups are known already (nearly every row of a large delta).
     const now = ctx.mapping.dataverseToCanonicalNow(row, ctx.lookups);

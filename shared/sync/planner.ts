@@ -3,6 +3,7 @@ import { checkGuid, checkName } from "../dataverse/odataUrl.js";
 import { ErrorCodes } from "../errors.js";
 import type { AppClient, DataverseClient, DataverseRow, LinkDigest, SyncStateStore } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
+import { compactOptionsOf, decideLeftovers, pairCompactPage } from "./compactPlan.js";
 import { decidePair, echoHashOf, emptyDecisions, hash32, type DecideContext, type Decisions, type Pair } from "./decide.js";
 import { canonicalEquals } from "./values.js";
 import type { IdSet } from "./idSet.js";
@@ -45,15 +46,20 @@ export type PlanSink = (direction: "toDataverse" | "toApp", ops: WriteOp[]) => P
  * as its page arrives; Dataverse rows no app record claimed are decided last, then the mass-delete
  * breaker looks at all deletes. With a `sink`, writes leave page by page, so a large load never holds
  * all its writes (nor all app records) in memory; without one (dry runs) they stay in the plan.
+ * A complete Dataverse read above `compactReads.above` rows is not held either: it keeps each row's
+ * id, hash and key, app records pair with those, and the rows left are decided by a second read of
+ * the table, page by page (compactPlan.ts).
  */
 export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean, options: SyncOptions, sink?: PlanSink): Promise<RunPlan> {
   const m = ctx.mapping;
   const [dvCursor, appCursor] = full ? [null, null] : await Promise.all([deps.state.getCursor(m.name, "dataverse"), deps.state.getCursor(m.name, "app")]);
-  const dv = await readDataverseChanges(deps.dataverse, m, dvCursor, full, (row) => echoHashOf(ctx, row));
+  const dv = await readDataverseChanges(deps.dataverse, m, dvCursor, full, (row) => echoHashOf(ctx, row), compactOptionsOf(ctx));
+  // A large complete read is kept compact (ids, hashes, keys) and paired page by page (compactPlan.ts).
+  const compact = dv.compact;
   const appComplete = full || !appCursor;
   const plan: RunPlan = {
     ...emptyDecisions(), cursors: { dataverse: dv.deltaLink, app: appComplete ? undefined : appCursor?.value }, notes: dv.note ? [dv.note] : [],
-    blockedDeletes: 0, reads: { dataverse: dv.rows.length + dv.echoes.size + dv.deleted.length, app: 0 }, deferred: [],
+    blockedDeletes: 0, reads: { dataverse: dv.rows.length + (compact?.total ?? 0) + dv.echoes.size + dv.deleted.length, app: 0 }, deferred: [],
   };
   /** A pair of a pending record is left to the engine's fresh re-read (see RunPlan.deferred). */
   const deferPending = (p: Pair): boolean => {
@@ -116,27 +122,40 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
       pagePairs.push(p);
     }
     plan.reads.app += page.records.length;
+    if (compact) await pairCompactPage(deps, ctx, compact, links, pagePairs);
     await readDataverseSides(deps, ctx, pagePairs.filter((p) => !isPendingPair(ctx, p)));
     for (const p of pagePairs) {
-      if (!p.link && p.app) await matchAppByKey(deps, ctx, p, pairs, dvByKey, dv.complete);
+      if (!p.link && p.app && !compact) await matchAppByKey(deps, ctx, p, pairs, dvByKey, dv.complete);
       if (!deferPending(p)) await decidePair(ctx, p, plan);
     }
     plan.cursors.app = page.nextCursor;
     await flush();
   }
 
+  /** Compact reads: rows of linked records gone from the app, decided with their row by the second read. */
+  const appGone = new Set<string>();
   for (const link of seenDv || seenApp ? links.all() : []) {
     if (decidedWithApp.has(link.appId)) continue;
     const goneDv = !!seenDv && !seenDv.has(link.dataverseId);
     const goneApp = !!seenApp && !seenApp.has(link.appId);
     if (!goneDv && !goneApp) continue;
+    if (compact && !goneDv && compact.has(link.dataverseId)) {
+      appGone.add(link.dataverseId);
+      continue;
+    }
     const p = pairFor(`L:${link.appId}`);
     p.link = link;
     if (goneDv) p.dvGone = true;
     if (goneApp) p.appGone = true;
   }
+  const decide = async (pair: Pair) => {
+    if (!deferPending(pair)) await decidePair(ctx, pair, plan);
+  };
+  // Cursors move only after planRun returns: a run that dies in this pass is planned again from
+  // the start (the writes it queued already are idempotent).
+  if (compact) plan.reads.dataverse += await decideLeftovers(deps, ctx, compact, links, appGone, appComplete, plan, { decide, flush });
   if (!appComplete) await claimByAppId(deps, ctx, pairs);
-  for (const pair of pairs.values()) if (!deferPending(pair)) await decidePair(ctx, pair, plan);
+  for (const pair of pairs.values()) await decide(pair);
   await flush();
   await applyDeleteBreaker(plan, links, options, m.name);
   await flush();

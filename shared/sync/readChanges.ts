@@ -1,6 +1,7 @@
 import { ErrorCodes, SyncError, isSyncError } from "../errors.js";
 import type { Cursor, DataverseClient, DataverseRow } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
+import { CompactRead, type CompactOptions } from "./compactRead.js";
 import { IdSet } from "./idSet.js";
 
 export interface DataverseChanges {
@@ -17,6 +18,11 @@ export interface DataverseChanges {
   echoes: IdSet;
   /** Complete reads only: the id of every row read, echoes included (absence proves a delete). */
   seen?: IdSet;
+  /**
+   * Complete reads above `CompactOptions.above` rows: every row reduced to its id, hash and key
+   * (`rows` is then empty); the planner pairs it page by page and reads the table again for the rest.
+   */
+  compact?: CompactRead;
   deltaLink?: string;
   /** Every row was read (initial read), so a linked row that is absent has been deleted. */
   complete: boolean;
@@ -26,7 +32,8 @@ export interface DataverseChanges {
 /**
  * Dataverse side of a run: the delta since the stored link, or everything (full mode, first run,
  * or after an expired delta token, which is reported in the run's notes). Pages are consumed as
- * they arrive; in a delta, rows `echoHash` hashes keep only their id and that hash.
+ * they arrive; in a delta, rows `echoHash` hashes keep only their id and that hash; a complete read
+ * above `compact.above` rows keeps only their ids, hashes and keys (`DataverseChanges.compact`).
  */
 export async function readDataverseChanges(
   client: DataverseClient,
@@ -34,23 +41,24 @@ export async function readDataverseChanges(
   cursor: Cursor | null,
   full: boolean,
   echoHash: (row: DataverseRow) => number | undefined | Promise<number | undefined> = () => undefined,
+  compact?: CompactOptions,
 ): Promise<DataverseChanges> {
   const entitySet = mapping.mapping.dataverse.entitySet;
   const read = async (deltaLink?: string): Promise<DataverseChanges> => {
     const out: DataverseChanges = { rows: [], deleted: [], echoes: IdSet.withValues(), seen: deltaLink ? undefined : new IdSet(), complete: !deltaLink };
     for await (const page of client.readChanges(entitySet, { select: mapping.select, deltaLink })) {
       for (const row of page.rows) {
-        const raw = row[mapping.primaryId];
-        // A row without its id cannot be paired; read as "undefined" it would stand for another record.
-        if (typeof raw !== "string" || raw === "") {
-          throw new SyncError("permanent", ErrorCodes.UnexpectedResponse, `${ErrorCodes.UnexpectedResponse}: Dataverse change tracking of ${entitySet} sent a row without its ${mapping.primaryId}; the run ends before anything of that page is decided`);
-        }
-        const id = raw;
+        const id = rowIdOf(mapping, row);
         out.seen?.add(id);
         let hash = deltaLink ? echoHash(row) : undefined;
         if (hash instanceof Promise) hash = await hash;
         if (hash !== undefined) out.echoes.add(id, hash);
+        else if (out.compact) await out.compact.add(row);
         else out.rows.push(row);
+        if (!deltaLink && compact && !out.compact && out.rows.length > compact.above) {
+          out.compact = new CompactRead(mapping.primaryId, compact);
+          for (const held of out.rows.splice(0)) await out.compact.add(held);
+        }
       }
       for (const id of page.deleted) out.deleted.push(id);
       if (page.deltaLink) out.deltaLink = page.deltaLink;
@@ -67,4 +75,13 @@ export async function readDataverseChanges(
       `re-read all rows and reconciled them by key`;
     return result;
   }
+}
+
+/** A row's id; a row without one cannot be paired (read as "undefined" it would stand for another record). */
+export function rowIdOf(mapping: CompiledMapping, row: DataverseRow): string {
+  const raw = row[mapping.primaryId];
+  if (typeof raw !== "string" || raw === "") {
+    throw new SyncError("permanent", ErrorCodes.UnexpectedResponse, `${ErrorCodes.UnexpectedResponse}: Dataverse change tracking of ${mapping.mapping.dataverse.entitySet} sent a row without its ${mapping.primaryId}; the run ends before anything of that page is decided`);
+  }
+  return raw;
 }

@@ -23,6 +23,18 @@ export interface ThrottleBudgetOptions {
   /** Requests taken from the shared row at a time: fewer Table round trips, a little less fairness (default max(4, maxRequests / 240)). */
   leaseSize?: number;
   clock?: Clock;
+  /**
+   * Fixed slack added to the window, in the clock's ms (default 100): how much the delay between our
+   * grant and the server's arrival time may vary. A clock that runs scaled wants it scaled as well.
+   */
+  windowMarginMs?: number;
+  /**
+   * The limits above are one web server's (Dataverse enforces them per user per web server). With
+   * affinity off, requests spread over the environment's servers, so the identity may use up to
+   * `maxServers` times them: the budget learns how many from the `x-ms-ratelimit-burst-remaining-
+   * xrm-requests` of its answers, and steps back on a 429 (default 8; 1 keeps one server's limits).
+   */
+  maxServers?: number;
 }
 
 export interface BudgetStats {
@@ -35,13 +47,25 @@ export interface BudgetStats {
   /** Execution ms reserved by this process's requests (estimates) and what they took (observed). */
   reservedMs: number;
   observedMs: number;
+  /** How many web servers' limits the budget currently allows (learned; 1 until evidence). */
+  servers: number;
 }
 
 /** One admitted request: tell it what the request took, so the budget and the estimate are corrected. */
 export interface BudgetReservation {
   readonly estimateMs: number;
-  /** `learn: false` for attempts that did not run normally (429, network error): charged, not learned from. */
-  settle(observedMs: number, options?: { learn?: boolean }): Promise<void>;
+  /**
+   * `learn: false` for attempts that did not run normally (429, network error): charged, not learned
+   * from. `burstRemaining`: the answer's `x-ms-ratelimit-burst-remaining-xrm-requests`.
+   */
+  settle(observedMs: number, options?: SettleOptions): Promise<void>;
+}
+
+export interface SettleOptions {
+  learn?: boolean;
+  burstRemaining?: number;
+  /** The answer's `x-ms-ratelimit-time-remaining-xrm-requests`, in the clock's ms. */
+  timeRemainingMs?: number;
 }
 
 interface Lease {
@@ -59,6 +83,13 @@ interface Lease {
  */
 const WINDOW_MARGIN = 0.01;
 const WINDOW_MARGIN_MS = 100;
+/**
+ * The smallest ratio of the window is divided by this before it is rounded down. At one server the
+ * ratio is about 1 but overstated by what a request's duration holds beyond the server's execution
+ * (latency, the client's and the server's own processing: up to 30 % on a loaded machine, measured),
+ * so one server is never taken for two below a ratio of 2.5; four servers read as three.
+ */
+const SERVER_DISCOUNT = 1.25;
 
 /**
  * A per-identity budget shared by every process through one store row, over two dimensions of a
@@ -82,7 +113,8 @@ export class ThrottleBudget {
   private leasing: Promise<void> | undefined;
   /** Aborted when this process gives time back, so its own waiters look again instead of sleeping a window. */
   private wakeup = new AbortController();
-  private readonly counters: BudgetStats = { granted: 0, conflicts: 0, waitedMs: 0, reservedMs: 0, observedMs: 0 };
+  private readonly counters: BudgetStats = { granted: 0, conflicts: 0, waitedMs: 0, reservedMs: 0, observedMs: 0, servers: 1 };
+  private readonly servers: ServerEstimate;
 
   constructor(private readonly options: ThrottleBudgetOptions) {
     if (!(options.maxRequests >= 1) || !(options.windowMs > 0)) throw new RangeError("throttle budget needs maxRequests >= 1 and windowMs > 0");
@@ -94,6 +126,12 @@ export class ThrottleBudget {
     this.maxExec = options.maxExecutionMs ?? 0;
     this.execQuantum = this.maxExec / 240;
     this.estimator = new CostEstimator(options.coldEstimateMs ?? this.maxExec / 4);
+    this.servers = new ServerEstimate(options.windowMs, this.span - options.windowMs, Math.max(1, Math.floor(options.maxServers ?? 8)), options.maxRequests);
+  }
+
+  /** Web servers' limits the identity may use now: 1 until its answers show its requests spread over more. */
+  get serverCount(): number {
+    return this.servers.current(this.clock.now());
   }
 
   /** Execution ms a request of this kind is expected to take now (0 when time is not metered). */
@@ -116,7 +154,16 @@ export class ThrottleBudget {
         lease.execMs -= estimateMs;
         this.counters.granted += 1;
         this.counters.reservedMs += estimateMs;
-        return { estimateMs, settle: (observedMs, options) => this.settle(cost, lease, estimateMs, observedMs, options?.learn ?? true) };
+        const run = this.servers.sent(now);
+        return {
+          estimateMs,
+          settle: (observedMs, options) => {
+            const learn = options?.learn ?? true;
+            if (!learn) this.servers.unsent(run);
+            else this.learnServers(run, options);
+            return this.settle(cost, lease, estimateMs, observedMs, learn);
+          },
+        };
       }
       // One lease at a time per process; the others wait for it and then look again.
       this.leasing ??= this.lease(estimateMs).finally(() => (this.leasing = undefined));
@@ -126,23 +173,28 @@ export class ThrottleBudget {
 
   /** A 429 with this Retry-After (real ms): everyone using the identity holds off until it passes. */
   async penalize(retryAfterMs: number): Promise<void> {
-    const until = this.clock.now() + Math.max(0, retryAfterMs);
+    const now = this.clock.now();
+    const until = now + Math.max(0, retryAfterMs);
     if (until > this.blockedUntil) this.blockedUntil = until;
+    // Refused: the spread was not as even as learned (or others use the identity too): one server less.
+    this.servers.refused(now);
     await this.update((row) => (row.blockedUntil >= until ? undefined : { ...row, blockedUntil: until }));
   }
 
   stats(): BudgetStats {
-    return { ...this.counters };
+    return { ...this.counters, servers: this.serverCount };
   }
 
   private get span(): number {
     // The server counts a request from when it arrives, a little after we grant it: keep a margin.
-    return this.options.windowMs * (1 + WINDOW_MARGIN) + WINDOW_MARGIN_MS;
+    return this.options.windowMs * (1 + WINDOW_MARGIN) + (this.options.windowMarginMs ?? WINDOW_MARGIN_MS);
   }
 
   private async lease(estimateMs: number): Promise<void> {
-    const { maxRequests } = this.options;
-    const maxExec = this.maxExec;
+    // One server's limits times the servers learned (the window's row is the identity's, all servers).
+    const servers = this.serverCount;
+    const maxRequests = this.options.maxRequests * servers;
+    const maxExec = this.maxExec * servers;
     // What is left of the current lease goes back to the row with the new one, so it is not lost for the window.
     const old = this.current;
     this.current = undefined;
@@ -170,6 +222,7 @@ export class ThrottleBudget {
         }
         const execMs = maxExec ? Math.max(estimateMs, Math.min(this.execQuantum, maxExec - used.executionMs)) : 0;
         granted = { at: now, tokens: Math.min(this.leaseSize, maxRequests - used.requests), execMs };
+        this.counters.servers = servers;
         return { blockedUntil: row.blockedUntil, grants: compact([...grants, [now, granted.tokens, execMs]]) };
       });
     } finally {
@@ -202,6 +255,18 @@ export class ThrottleBudget {
     if (excess < 0) this.wake();
   }
 
+  /**
+   * One answer's monitoring headers: the answering server's spent time (limit - time remaining)
+   * against what this process's requests can have spent in the window, or, when execution time is
+   * not metered, the answering server's request count against this process's requests.
+   */
+  private learnServers(run: OwnRun, options: SettleOptions | undefined): void {
+    const now = this.clock.now();
+    run.end = now;
+    if (this.maxExec && options?.timeRemainingMs !== undefined) this.servers.observeTime(now, this.maxExec - options.timeRemainingMs, this.maxExec);
+    else if (options?.burstRemaining !== undefined) this.servers.observe(now, options.burstRemaining);
+  }
+
   private wake(): void {
     this.wakeup.abort();
     this.wakeup = new AbortController();
@@ -230,6 +295,99 @@ export class ThrottleBudget {
     } finally {
       this.counters.waitedMs += this.clock.now() - started;
     }
+  }
+}
+
+/**
+ * How many web servers' limits this process's traffic can use, from the answers' request counters.
+ * `x-ms-ratelimit-burst-remaining-xrm-requests` is what the ANSWERING server has left of its
+ * per-user request limit, so (limit - remaining) is how many of the identity's requests that server
+ * saw in its window. Every request this process sent within the window, up to `slack` ago (the
+ * budget's own allowance for the delay between a grant and the server's arrival), had arrived when
+ * that answer was made, so at one server the ratio own / seen is at most 1; with the requests
+ * spread evenly over S servers it is about S. Refused or failed attempts are not counted (the
+ * server did not count them either). The estimate is the smallest ratio of the window's answers,
+ * discounted (SERVER_DISCOUNT) and rounded down. Other processes or applications on the same identity raise
+ * `seen` and lower the estimate (the safe side). After a 429 it steps down by one and stays there
+ * for a window.
+ */
+interface OwnRun {
+  at: number;
+  /** When it was answered; undefined while it runs. */
+  end?: number;
+}
+
+class ServerEstimate {
+  private runs: OwnRun[] = [];
+  private samples: Array<[at: number, ratio: number]> = [];
+  private learned = 1;
+  private heldUntil = 0;
+
+  constructor(private readonly windowMs: number, private readonly slackMs: number, private readonly max: number, private readonly perServerRequests: number) {}
+
+  /** The learned count; it is kept when the window's samples have expired (the last evidence stands). */
+  current(now: number): number {
+    this.prune(now);
+    if (now < this.heldUntil || this.samples.length === 0) return this.learned;
+    // The smallest ratio of the window: overstatements (time reserved, not yet spent) pass, a window's floor does not.
+    const least = Math.min(...this.samples.map(([, r]) => r));
+    this.learned = Math.min(this.max, Math.max(1, Math.floor(least / SERVER_DISCOUNT)));
+    return this.learned;
+  }
+
+  sent(at: number): OwnRun {
+    const run: OwnRun = { at };
+    if (this.max > 1) this.runs.push(run);
+    return run;
+  }
+
+  /** An attempt the server refused or never answered: it is not in the server's count. */
+  unsent(run: OwnRun): void {
+    const i = this.runs.indexOf(run);
+    if (i >= 0) this.runs.splice(i, 1);
+  }
+
+  observe(now: number, burstRemaining: number): void {
+    if (this.max <= 1 || !Number.isFinite(burstRemaining)) return;
+    this.prune(now);
+    const seen = this.perServerRequests - burstRemaining;
+    if (seen < 1 || now < this.heldUntil) return;
+    const from = now - this.windowMs;
+    const until = now - this.slackMs;
+    let own = 0;
+    for (const r of this.runs) if (r.at > from && r.at <= until) own += 1;
+    this.samples.push([now, own / seen]);
+    this.current(now);
+  }
+
+  /**
+   * `serverMs`: what the answering server has spent of the window. This process's requests can
+   * have spent at most the time each was under way within the window (sent to answered, or to now);
+   * at one server that is about what the server counts (a little more: latency is in it), with the
+   * requests spread evenly over S servers about S times it. Sampled only while this process used at
+   * least half a server's limit in the window, so a few short requests do not count.
+   */
+  observeTime(now: number, serverMs: number, perServerMs: number): void {
+    if (this.max <= 1 || now < this.heldUntil) return;
+    this.prune(now);
+    const from = now - this.windowMs;
+    let own = 0;
+    for (const r of this.runs) own += Math.max(0, Math.min(now, r.end ?? now) - Math.max(from, r.at));
+    if (own < perServerMs / 2 || !(serverMs > perServerMs / 20)) return;
+    this.samples.push([now, own / serverMs]);
+    this.current(now);
+  }
+
+  refused(now: number): void {
+    this.learned = Math.max(1, this.current(now) - 1);
+    this.samples = [];
+    this.heldUntil = now + this.windowMs;
+  }
+
+  private prune(now: number): void {
+    const from = now - this.windowMs;
+    if (this.runs.length && this.runs.some((r) => r.end !== undefined && r.end <= from)) this.runs = this.runs.filter((r) => r.end === undefined || r.end > from);
+    if (this.samples.length && this.samples[0][0] <= from) this.samples = this.samples.filter(([at]) => at > from);
   }
 }
 

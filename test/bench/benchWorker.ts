@@ -10,24 +10,38 @@ import { writeHeapSnapshot } from "node:v8";
 import { loadSettings } from "../../shared/config/settings.js";
 import { parseSyncConfig } from "../../shared/config/loadConfig.js";
 import type { SyncConfigInput } from "../../shared/config/mapping.js";
-import type { BulkWrite, Logger } from "../../shared/ports.js";
+import type { BulkWrite, Clock, Logger } from "../../shared/ports.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { runCycle } from "../../shared/runtime/syncCycle.js";
 import { TableBudgetStore } from "../../shared/throttle/tableBudgetStore.js";
 import { ThrottleBudget } from "../../shared/throttle/throttleBudget.js";
+import { scaledClock } from "../support/scaledClock.js";
 import { contactBody } from "./benchData.js";
 
 export interface BudgetJob {
   tableName: string;
+  /** One web server's limits, in the service's (simulated) ms: ceiling.ts budgetLimits. */
   maxRequests: number;
-  /** Execution time per window in real ms (the emulator's simulated limit / time scale); omitted: requests only. */
+  /** Execution time per window; omitted: requests only. */
   maxExecutionMs?: number;
   windowMs: number;
+  /** The service's time: the Dataverse client and the budget run on scaledClock(timeScale, clockEpochMs). */
+  timeScale?: number;
+  clockEpochMs?: number;
+  windowMarginMs?: number;
+  /** Web servers' limits the budget may learn to use (default the product's). */
+  maxServers?: number;
+}
+
+/** The emulated service's time, when the job has no budget to carry it. */
+export interface ServiceClockJob {
+  timeScale: number;
+  epochMs: number;
 }
 
 export type WorkerJob =
-  | { kind: "cycle"; env: Record<string, string>; config: SyncConfigInput; tablePrefix: string; full: boolean; bulkSize: number; budget?: BudgetJob }
-  | { kind: "write"; env: Record<string, string>; config: SyncConfigInput; tablePrefix: string; from: number; to: number; bulkSize: number; budget?: BudgetJob; startAt: number };
+  | { kind: "cycle"; env: Record<string, string>; config: SyncConfigInput; tablePrefix: string; full: boolean; bulkSize: number; budget?: BudgetJob; serviceClock?: ServiceClockJob }
+  | { kind: "write"; env: Record<string, string>; config: SyncConfigInput; tablePrefix: string; from: number; to: number; bulkSize: number; budget?: BudgetJob; startAt: number; serviceClock?: ServiceClockJob };
 
 export interface WorkerResult {
   ms: number;
@@ -40,7 +54,7 @@ export interface WorkerResult {
   totals?: { written: number; skipped: number; conflicts: number; failed: number };
   failed?: number;
   /** The shared budget's view: what it reserved and saw (ms), and its estimate for one full bulk call. */
-  budget?: { reservedMs: number; observedMs: number; bulkEstimateMs: number };
+  budget?: { reservedMs: number; observedMs: number; bulkEstimateMs: number; servers: number };
   error?: string;
 }
 
@@ -55,18 +69,33 @@ const stderrLogger: Logger = (() => {
 
 let budgetInUse: ThrottleBudget | undefined;
 
+/**
+ * The emulated service's time reaches the product only as its Dataverse client's Clock: scaled as
+ * the emulator is, so Retry-After seconds and the budget's window are the service's.
+ */
+function dataverseClockOf(job: WorkerJob): Clock | undefined {
+  const b = job.budget;
+  if (b?.timeScale !== undefined) return scaledClock(b.timeScale, b.clockEpochMs);
+  return job.serviceClock && scaledClock(job.serviceClock.timeScale, job.serviceClock.epochMs);
+}
+
 async function services(job: WorkerJob): Promise<Services> {
   const settings = loadSettings(job.env);
+  const dataverseClock = dataverseClockOf(job);
   let dataverseBudget: ThrottleBudget | undefined;
   if (job.budget) {
-    const store = new TableBudgetStore({ connectionString: job.env.AzureWebJobsStorage, tableName: job.budget.tableName });
+    const b = job.budget;
+    const store = new TableBudgetStore({ connectionString: job.env.AzureWebJobsStorage, tableName: b.tableName });
     await store.ensure();
-    dataverseBudget = new ThrottleBudget({ store, identity: settings.dynamics.clientId, maxRequests: job.budget.maxRequests, maxExecutionMs: job.budget.maxExecutionMs, windowMs: job.budget.windowMs });
+    dataverseBudget = new ThrottleBudget({
+      store, identity: settings.dynamics.clientId, maxRequests: b.maxRequests, maxExecutionMs: b.maxExecutionMs, windowMs: b.windowMs,
+      clock: dataverseClock, windowMarginMs: b.windowMarginMs, maxServers: b.maxServers,
+    });
   }
   budgetInUse = dataverseBudget;
   return createServices({
     settings, config: parseSyncConfig(job.config, "bench config"), queues: "memory", logger: process.env.BENCH_DEBUG ? stderrLogger : quiet,
-    tablePrefix: job.tablePrefix, dataverseBudget, dataverseBulkSize: job.bulkSize,
+    tablePrefix: job.tablePrefix, dataverseBudget, dataverseBulkSize: job.bulkSize, dataverseClock,
   });
 }
 
@@ -107,7 +136,7 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
   if (memory) process.stderr.write(`worker memory peaks (MB): ${JSON.stringify(memory())}\n`);
   const st = s.dataverse.stats();
   const b = budgetInUse?.stats();
-  const budget = b && { reservedMs: b.reservedMs, observedMs: b.observedMs, bulkEstimateMs: budgetInUse!.estimate({ kind: "bulk", records: job.bulkSize }) };
+  const budget = b && { reservedMs: b.reservedMs, observedMs: b.observedMs, bulkEstimateMs: budgetInUse!.estimate({ kind: "bulk", records: job.bulkSize }), servers: b.servers };
   return { ms, startedAt, requests: st.requests, throttled: st.throttled, waitedMs: st.waitedMs, maxRssMb: process.resourceUsage().maxRSS / 1024, totals, failed, budget };
 }
 

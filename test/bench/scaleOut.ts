@@ -1,5 +1,5 @@
 import type { EmulatorStack } from "../../shared/runtime/emulatorStack.js";
-import type { ThrottleOptionsInput } from "../emulators/dataverse/throttleModel.js";
+import { resolveThrottleOptions, type ThrottleOptionsInput } from "../emulators/dataverse/throttleModel.js";
 import type { SyncConfigInput } from "../../shared/config/mapping.js";
 import { budgetLimits, ceilingFor } from "./ceiling.js";
 import { runWorker } from "./runWorker.js";
@@ -50,6 +50,7 @@ async function once(o: ScaleOutOptions, shared: boolean, offset: number): Promis
   const budget = shared ? { tableName: `budget${Date.now().toString(36)}`, ...budgetLimits(o.limits, o.windowRealMs, o.meterExecution) } : undefined;
   const results = await Promise.all(Array.from({ length: o.workers }, (_, w) => runWorker({
     kind: "write", env: o.env, config: o.config, tablePrefix: `${o.tablePrefix}w${w}`, bulkSize: o.bulkSize, budget, startAt,
+    serviceClock: { timeScale: resolveThrottleOptions(o.limits).timeScale, epochMs: startAt },
     from: 1_000_000 + offset + w * per, to: 1_000_000 + offset + Math.min(o.records, (w + 1) * per),
   })));
   // Wall time from the first worker's start to the last one's end (a worker that starts late must not shorten it).

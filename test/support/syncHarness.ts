@@ -19,6 +19,8 @@ export interface HarnessOptions {
   schema?: EmulatorStackOptions["schema"];
   dataverse?: EmulatorStackOptions["dataverse"];
   clock?: Clock;
+  /** The Dataverse client's clock when the emulator runs time-scaled (test/support/scaledClock.ts). */
+  dataverseClock?: Clock;
   registry?: Registry;
   /** The Dataverse client's fetch (to observe requests as the product sends them). */
   dataverseFetch?: typeof fetch;
@@ -69,7 +71,7 @@ export async function startSyncHarness(options: HarnessOptions = {}): Promise<Sy
       warn: (message, props) => logs.push({ level: "warn", message, props }),
       error: (message, props) => logs.push({ level: "error", message, props }),
     };
-    const services = await createServices({ settings, config, queues: "memory", tablePrefix: uniqueName("t"), logger, telemetry, clock: options.clock, registry, dataverseFetch: options.dataverseFetch, env, vaultExpiry: options.vaultExpiry });
+    const services = await createServices({ settings, config, queues: "memory", tablePrefix: uniqueName("t"), logger, telemetry, clock: options.clock, dataverseClock: options.dataverseClock, registry, dataverseFetch: options.dataverseFetch, env, vaultExpiry: options.vaultExpiry });
     const isWrite = (m: string) => m === "POST" || m === "PATCH" || m === "DELETE" || m === "PUT";
     return {
       stack, services, config, telemetry, logs,

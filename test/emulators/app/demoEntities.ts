@@ -1,5 +1,5 @@
 /**
- * Field rules of the demo domain (`mentor`, `group`). Other entity names are accepted without
+ * Field rules of the demo domain (`mentor`, `group`, `invoice`). Other entity names are accepted without
  * field validation, so tests can serve their own entities.
  */
 import type { AppStore } from "./appStore.js";
@@ -30,6 +30,13 @@ export const demoEntities: Record<string, Record<string, FieldRule>> = {
     groupId: { type: "groupRef", nullable: true },
     lastContactAt: { type: "datetime", nullable: true },
     active: { type: "boolean", nullable: false },
+  },
+  // Mentors' invoices as Finance & Operations exports them (the F&O demo's from-finops job, examples/finops-demo).
+  invoice: {
+    number: { type: "string", nullable: false },
+    mentorId: { type: "string", nullable: true },
+    amount: { type: "decimal", nullable: false },
+    invoiceDate: { type: "date", nullable: true },
   },
 };
 

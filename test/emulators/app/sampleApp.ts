@@ -9,6 +9,7 @@ import type { AppWriteResult } from "../../../shared/ports.js";
 import { parseJson } from "../../../shared/http/exactJson.js";
 import { AppStore, exactClone, type StoredRecord } from "./appStore.js";
 import { FaultPlan, type FaultRule } from "./faults.js";
+import { WriteLimiter, type AppRateLimit } from "./rateLimit.js";
 import { Notifier, type NoticeRecord, type NotifyTarget } from "./notifier.js";
 import { demoSeed, type SeedData } from "./seed.js";
 import { errorBody, handleSyncRequest, type RouteResponse } from "./syncRoutes.js";
@@ -25,6 +26,8 @@ export interface SampleAppOptions {
   notify?: NotifyTarget;
   /** Serve only these entities (the app entities of a mapping file); any entity when absent. */
   entities?: string[];
+  /** Answer writes over this rate with 429 and Retry-After (off when absent). */
+  rateLimit?: AppRateLimit;
 }
 
 export interface LoggedRequest {
@@ -37,6 +40,8 @@ export interface LoggedRequest {
   /** The body exactly as received, undefined when empty. */
   rawBody?: string;
   status: number;
+  /** When the request arrived (the app's clock, ms). */
+  at: number;
 }
 
 export interface SampleApp {
@@ -60,6 +65,10 @@ export interface SampleApp {
   readonly requests: LoggedRequest[];
   failNext(rule: FaultRule): void;
   clearFaults(): void;
+  /** Starts, changes or (undefined) stops the write rate limit. */
+  setRateLimit(limit: AppRateLimit | undefined): void;
+  /** Writes refused with 429 by the rate limit so far. */
+  readonly rateLimited: number;
   stop(): Promise<void>;
 }
 
@@ -69,6 +78,7 @@ export async function startSampleApp(options: SampleAppOptions): Promise<SampleA
   const basePath = normalizeBasePath(options.basePath);
   const store = new AppStore(options.now ?? Date.now);
   const faults = new FaultPlan();
+  const limiter = new WriteLimiter(options.rateLimit, options.now ?? Date.now);
   const requests: LoggedRequest[] = [];
   const keyHash = sha256(options.apiKey);
   const seed = options.seed === true ? demoSeed : options.seed || {};
@@ -91,7 +101,7 @@ export async function startSampleApp(options: SampleAppOptions): Promise<SampleA
     const method = req.method ?? "GET";
     const inside = url.pathname === basePath || url.pathname.startsWith(`${basePath}/`) || basePath === "";
     const path = inside ? url.pathname.slice(basePath.length) || "/" : url.pathname;
-    const entry: LoggedRequest = { method, path: path + url.search, headers: redact(headers), body: parseLogged(raw), rawBody: raw || undefined, status: 0 };
+    const entry: LoggedRequest = { method, path: path + url.search, headers: redact(headers), body: parseLogged(raw), rawBody: raw || undefined, status: 0, at: (options.now ?? Date.now)() };
     requests.push(entry);
     const send = (r: RouteResponse) => {
       entry.status = r.status;
@@ -106,6 +116,10 @@ export async function startSampleApp(options: SampleAppOptions): Promise<SampleA
     const entity = /^\/sync\/([^/]+)/.exec(path)?.[1];
     if (served && entity !== undefined && !served.has(safeDecode(entity))) {
       return send({ status: 404, body: errorBody("NOT_FOUND", `This app serves no entity ${safeDecode(entity)}; it serves ${[...served].join(", ")}`) });
+    }
+    const retryAfter = limiter.take(method, path);
+    if (retryAfter !== undefined) {
+      return send({ status: 429, headers: { "retry-after": String(retryAfter) }, body: errorBody("RATE_LIMITED", "Too many writes; retry after the Retry-After seconds") });
     }
     const fault = faults.take(method, path);
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
@@ -151,6 +165,10 @@ export async function startSampleApp(options: SampleAppOptions): Promise<SampleA
     requests,
     failNext: (rule) => faults.add(rule),
     clearFaults: () => faults.clear(),
+    setRateLimit: (limit) => limiter.set(limit),
+    get rateLimited() {
+      return limiter.refused;
+    },
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

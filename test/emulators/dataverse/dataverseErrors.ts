@@ -18,9 +18,12 @@ export const Codes = {
   badQuery: "0x80060888",
   segmentNotFound: "0x8006088a",
   expiredOAuthToken: "0x80041d52",
+  notOrgMember: "0x80072560",
 } as const;
 
 export const Errors = {
+  /** The token is valid but the org has no application user for its client id (multi-tenant: consent given, user not created). */
+  notOrgMember: () => new DataverseFault(403, Codes.notOrgMember, "The user is not a member of the organization."),
   notFound: (table: string, id: string) =>
     new DataverseFault(404, Codes.objectDoesNotExist, `${table} With Id = ${id} Does Not Exist`),
   keyNotFound: (table: string) =>

@@ -6,6 +6,7 @@ import { applicationUserId, Authenticator, type EmulatorAuthOptions } from "./au
 import { ChangeTracking, DEFAULT_CHANGE_TRACKING_RETENTION_MS } from "./changeTracking.js";
 import type { CoreParts } from "./coreParts.js";
 import { Entities } from "./entities.js";
+import { Errors } from "./dataverseErrors.js";
 import { FaultScript } from "./faults.js";
 import { formatRow } from "./odata/format.js";
 import { PageCursors } from "./odata/paging.js";
@@ -38,6 +39,11 @@ export interface DataverseEmulatorOptions {
   webhookTimeoutMs?: number;
   /** The request log's limits (see RequestLog). */
   log?: RequestLogOptions;
+  /**
+   * Client ids that have no application user in this org (a customer that consented but did not
+   * create it): their valid tokens get 403 0x80072560. Every other client gets one on first sight.
+   */
+  withoutApplicationUser?: string[];
 }
 
 export interface DataverseEmulator {
@@ -63,6 +69,8 @@ export interface DataverseEmulator {
    * change-tracking outage). Nothing a client sends can do this.
    */
   changeTrackingOutage(active: boolean): void;
+  /** Deletes (false) or re-creates (true) a client's application user: without one, its requests get 403 0x80072560. */
+  setApplicationUser(clientId: string, present: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -107,7 +115,11 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions):
   const throttle = new ServiceProtection(options.throttle, now);
   const webhooks = new WebhookDispatcher(ctx, { timeoutMs: options.webhookTimeoutMs });
   const expireDeltaTokens = () => tracking.expireAll();
-  const userFor = (clientId: string) => ensureApplicationUser(store, entities, clientId, businessUnitId);
+  const withoutUser = new Set(options.withoutApplicationUser ?? []);
+  const userFor = (clientId: string) => {
+    if (withoutUser.has(clientId)) throw Errors.notOrgMember();
+    return ensureApplicationUser(store, entities, clientId, businessUnitId);
+  };
   const auth = new Authenticator(options.auth, origin, Date.now);
   server.on("request", createRequestHandler({ ctx, auth, userFor, faults, log, throttle, admin: {
     faults, log, webhooks, expireDeltaTokens, actAs: (request) => actAs(request, ctx, store), users: () => listUsers(store),
@@ -125,6 +137,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions):
     userIdFor: (clientId) => applicationUserId(clientId),
     expireDeltaTokens,
     changeTrackingOutage: (active) => store.setChangeTrackingOutage(active),
+    setApplicationUser: (clientId, present) => void (present ? withoutUser.delete(clientId) : withoutUser.add(clientId)),
     async stop() {
       webhooks.close();
       await new Promise<void>((resolve) => {

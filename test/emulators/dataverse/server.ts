@@ -45,8 +45,10 @@ async function handle(raw: IncomingMessage, res: ServerResponse, parts: Pipeline
   for (const [k, v] of Object.entries(raw.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
   const method = (raw.method ?? "GET").toUpperCase();
   const req: EmuRequest = { method, url: new URL(raw.url ?? "/", parts.ctx.origin), headers, body, userId: "" };
+  // The load balancer's choice: the server the ARRAffinity cookie names, else the least busy one.
+  const routed = parts.throttle.route(headers.cookie);
   const finish = (response: EmuResponse | undefined) => {
-    if (response) send(res, response);
+    if (response) send(res, response, routed.setCookie);
     parts.log.record({
       at: started, method, path: req.url.pathname + req.url.search, headers: redact(headers), body,
       status: response?.status ?? 0, userId: req.userId || undefined, inBatch: false, durationMs: Date.now() - started,
@@ -71,7 +73,7 @@ async function handle(raw: IncomingMessage, res: ServerResponse, parts: Pipeline
       raw.socket.destroy();
       return finish(undefined);
     }
-    if (faultAnswers(rule)) return finish(withThrottleHeaders(faultRuleResponse(rule), parts, req.userId));
+    if (faultAnswers(rule)) return finish(withThrottleHeaders(faultRuleResponse(rule), parts, req.userId, routed.server));
   }
 
   const isBatch = relPath.split("?")[0] === "$batch";
@@ -81,15 +83,15 @@ async function handle(raw: IncomingMessage, res: ServerResponse, parts: Pipeline
     kind: isBatch ? "batch" : isBulk ? "bulk" : "single",
     operations: isBatch ? Math.max(1, countBatchOperations(req)) : isBulk ? targetCount(body) : 1,
     method,
+    server: routed.server,
   });
-  if (!admission.admitted) return finish(withThrottleHeaders(admission.response, parts, req.userId));
+  if (!admission.admitted) return finish(admission.response);
   let response: EmuResponse;
   try {
-    // The request takes its latency plus the server time it is charged, as a real server's would:
-    // execution time is spent, not only counted (the concurrency limit and clients' duration-based
-    // estimates depend on it).
-    const serverMs = admission.latencyMs + admission.executionMs;
-    if (serverMs > 0) await sleep(serverMs);
+    // The request takes its latency plus its execution time, as a real server's would: execution
+    // is spent (and charged while it is), not only counted (the concurrency limit and clients'
+    // duration-based estimates depend on it).
+    await admission.run();
     response = isBatch
       ? method === "POST" ? await handleBatch(req, parts.ctx) : faultResponse(Errors.method(method))
       : await parts.ctx.dispatch(req);
@@ -100,15 +102,16 @@ async function handle(raw: IncomingMessage, res: ServerResponse, parts: Pipeline
     raw.socket.destroy();
     return finish(undefined);
   }
-  finish(withThrottleHeaders(response, parts, req.userId));
+  finish(withThrottleHeaders(response, parts, req.userId, routed.server));
 }
 
-function withThrottleHeaders(response: EmuResponse, parts: PipelineParts, userId: string): EmuResponse {
-  return { ...response, headers: { ...response.headers, ...parts.throttle.headers(userId) } };
+function withThrottleHeaders(response: EmuResponse, parts: PipelineParts, userId: string, server: number): EmuResponse {
+  return { ...response, headers: { ...response.headers, ...parts.throttle.headers(userId, server) } };
 }
 
-function send(res: ServerResponse, response: EmuResponse): void {
-  const headers: Record<string, string> = { "odata-version": "4.0", "x-ms-service-request-id": randomUUID(), ...response.headers };
+function send(res: ServerResponse, response: EmuResponse, setCookie?: string[]): void {
+  const headers: Record<string, string | string[]> = { "odata-version": "4.0", "x-ms-service-request-id": randomUUID(), ...response.headers };
+  if (setCookie) headers["set-cookie"] = setCookie;
   const noBody = response.status === 204 || response.status === 304;
   res.writeHead(response.status, headers);
   res.end(noBody ? undefined : response.body ?? "");

@@ -28,6 +28,8 @@ export interface ThrottleOptions {
   dopHint: number;
   /** 60 => a 300 s window lasts 5 s of real time; costs and waits shrink by the same factor. */
   timeScale: number;
+  /** Web servers, each enforcing the limits on its own (Dataverse: per user, per web server). */
+  servers: number;
   cost: CostModel;
 }
 
@@ -49,6 +51,7 @@ export const DEFAULT_THROTTLE: ThrottleOptions = {
   maxConcurrent: 52,
   dopHint: 50,
   timeScale: 1,
+  servers: 1,
   cost: DEFAULT_COST,
 };
 
@@ -63,6 +66,7 @@ export function resolveThrottleOptions(options: ThrottleOptionsInput | undefined
   for (const key of ["windowSeconds", "maxRequests", "maxExecutionMs", "maxConcurrent", "timeScale"] as const) {
     if (!(resolved[key] > 0)) throw new RangeError(`throttle option ${key} must be a positive number`);
   }
+  if (!(Number.isInteger(resolved.servers) && resolved.servers >= 1)) throw new RangeError("throttle option servers must be a whole number >= 1");
   return resolved;
 }
 
@@ -79,19 +83,29 @@ export function executionCostMs(cost: CostModel, kind: RequestKind, operations: 
 }
 
 /**
+ * Requests of one user that execute at once on one server: the execution-time limit as a rate
+ * (maxExecutionMs per window: 1,200 s per 300 s is 4), at least 1. Execution is charged as it is
+ * spent, so a user's execution per window on a server never exceeds slots × window.
+ */
+export function executionSlots(o: Pick<ThrottleOptions, "maxExecutionMs" | "windowSeconds">): number {
+  return Math.max(1, Math.floor(o.maxExecutionMs / (o.windowSeconds * 1000)));
+}
+
+/**
  * The best sustainable write throughput (records per REAL second) one user can reach under the
- * limits and the cost model, sending `kind` requests of `batchSize` records: the smallest of
- * - the request limit:     maxRequests / window                       requests/s
- * - the execution limit:   (maxExecutionMs / window) / execution      requests/s
- * - the concurrency limit: maxConcurrent / (latency + execution)      requests/s
- * times the records per request, times `timeScale` (simulated seconds per real second).
+ * limits and the cost model, over all `servers`, sending `kind` requests of `batchSize` records:
+ * per server the smallest of
+ * - the request limit:     maxRequests / window                                   requests/s
+ * - the execution limit:   min(slots, maxExecutionMs / window) / execution          requests/s
+ * - the concurrency limit: maxConcurrent / (latency + execution)                  requests/s
+ * times the records per request, times `timeScale` (simulated seconds per real second), times servers.
  */
 export function ceilingRecordsPerSecond(options: ThrottleOptionsInput | undefined, kind: RequestKind, batchSize: number): number {
   const o = resolveThrottleOptions(options);
   const records = kind === "single" ? 1 : Math.max(1, batchSize);
   const execMs = executionCostMs(o.cost, kind, records);
   const byRequests = o.maxRequests / o.windowSeconds;
-  const byExecution = o.maxExecutionMs / o.windowSeconds / execMs;
+  const byExecution = (Math.min(executionSlots(o), o.maxExecutionMs / (o.windowSeconds * 1000)) * 1000) / execMs;
   const byConcurrency = (o.maxConcurrent * 1000) / (o.cost.latencyMs + execMs);
-  return Math.min(byRequests, byExecution, byConcurrency) * records * o.timeScale;
+  return Math.min(byRequests, byExecution, byConcurrency) * records * o.timeScale * o.servers;
 }

@@ -18,6 +18,11 @@ export interface TokenClient {
 
 export interface TokenServerOptions {
   tenantId: string;
+  /**
+   * More tenants the one app registration has consent in (a multi-tenant app: the same client id
+   * and secret get tokens for each, `tid` and `iss` of that tenant). Default: only `tenantId`.
+   */
+  tenants?: string[];
   clients: TokenClient[];
   port?: number;
   certPath?: string;
@@ -47,6 +52,16 @@ export interface TokenServer {
   /** Number of requests to the token endpoint (MSAL cache hits do not reach it). */
   readonly requests: number;
   readonly tokenRequests: readonly TokenRequestLog[];
+  /** The same log with the tenant of each request's path (`/<tenant>/oauth2/v2.0/token`). */
+  readonly tenantTokenRequests: readonly (TokenRequestLog & { tenant: string })[];
+  /** `https://127.0.0.1:<port>/<tenant>/v2.0`: the `iss` of a tenant's tokens. */
+  issuerFor(tenant: string): string;
+  /**
+   * The tenant's administrator withdraws consent (deletes the enterprise application): token
+   * requests for that tenant answer AADSTS700016, as Entra does. `grantConsent` gives it back.
+   */
+  revokeConsent(tenant: string): void;
+  grantConsent(tenant: string): void;
   stop(): Promise<void>;
 }
 
@@ -68,15 +83,22 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
   const kid = randomUUID().replace(/-/g, "");
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, use: "sig", alg: "RS256" };
   const clients = new Map(options.clients.map((c) => [c.clientId, c.clientSecret]));
+  const tenants = new Set([options.tenantId, ...(options.tenants ?? [])]);
+  const revoked = new Set<string>();
   const log: TokenRequestLog[] = [];
+  const tenantLog: (TokenRequestLog & { tenant: string })[] = [];
+  const record = (tenant: string, entry: TokenRequestLog) => {
+    log.push(entry);
+    tenantLog.push({ tenant, ...entry });
+  };
   let requests = 0;
   let origin = "";
 
   const issuerFor = (tenant: string) => `${origin}/${tenant}/v2.0`;
 
-  const sign = (claims: JWTPayload) => {
+  const sign = (claims: JWTPayload, tenant = options.tenantId) => {
     const now = Math.floor(Date.now() / 1000);
-    const payload: JWTPayload = { iss: issuerFor(options.tenantId), tid: options.tenantId, iat: now, nbf: now, exp: now + lifetime, ...claims };
+    const payload: JWTPayload = { iss: issuerFor(tenant), tid: tenant, iat: now, nbf: now, exp: now + lifetime, ...claims };
     return new SignJWT(payload).setProtectedHeader({ alg: "RS256", typ: "JWT", kid }).sign(privateKey);
   };
 
@@ -89,14 +111,14 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     const scope = form.get("scope") ?? "";
     const grant = form.get("grant_type") ?? "";
     const fail = (kind: EntraError) => {
-      log.push({ clientId, scope, status: kind.status });
+      record(tenant, { clientId, scope, status: kind.status });
       sendJson(res, kind.status, entraErrorBody(kind, { client: clientId, tenant, scope, grant }, origin, new Date()));
     };
-    if (tenant !== options.tenantId) return fail(EntraErrors.unknownTenant);
+    if (!tenants.has(tenant)) return fail(EntraErrors.unknownTenant);
     if (grant !== "client_credentials") return fail(EntraErrors.unsupportedGrant);
     if (!clientId) return fail(EntraErrors.missingClient);
     const expected = clients.get(clientId);
-    if (expected === undefined) return fail(EntraErrors.unknownClient);
+    if (expected === undefined || revoked.has(tenant)) return fail(EntraErrors.unknownClient);
     if (secret == null || secret === "") return fail(EntraErrors.missingSecret);
     if (!sameSecret(secret, expected)) return fail(EntraErrors.invalidClientSecret);
     const scopes = scope.split(" ").filter(Boolean);
@@ -105,8 +127,8 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     const accessToken = await sign({
       aud: audienceFor(scopes[0]), appid: clientId, azp: clientId, appidacr: "1", azpacr: "1",
       oid, sub: oid, idtyp: "app", ver: "2.0", uti: randomUUID().replace(/-/g, ""), roles: [],
-    });
-    log.push({ clientId, scope, status: 200 });
+    }, tenant);
+    record(tenant, { clientId, scope, status: 200 });
     sendJson(res, 200, { token_type: "Bearer", expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken });
   };
 
@@ -119,7 +141,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
       return sendJson(res, 200, instanceDiscovery(origin, url));
     }
     if (req.method === "GET" && rest === "v2.0/.well-known/openid-configuration") {
-      if (tenant !== options.tenantId) return sendJson(res, 400, entraErrorBody(EntraErrors.unknownTenant, { tenant }, origin, new Date()));
+      if (!tenants.has(tenant)) return sendJson(res, 400, entraErrorBody(EntraErrors.unknownTenant, { tenant }, origin, new Date()));
       return sendJson(res, 200, openIdConfiguration(origin, tenant, issuerFor(tenant)));
     }
     if (req.method === "GET" && rest === "discovery/v2.0/keys") return sendJson(res, 200, { keys: [publicJwk] });
@@ -144,9 +166,13 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     tenantId: options.tenantId,
     issuer: issuerFor(options.tenantId),
     jwks: () => ({ keys: [{ ...publicJwk }] }),
-    mintToken: sign,
+    mintToken: (claims) => sign(claims),
     get requests() { return requests; },
     tokenRequests: log,
+    tenantTokenRequests: tenantLog,
+    issuerFor,
+    revokeConsent: (tenant) => void revoked.add(tenant),
+    grantConsent: (tenant) => void revoked.delete(tenant),
     stop: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Admission, AdmitRequest } from "../../emulators/dataverse/throttle.js";
 import { demoConfig, startSyncHarness, type SyncHarness } from "../../support/syncHarness.js";
+import { scaledClock } from "../../support/scaledClock.js";
 import { addMentors, contactsByMentorId, duplicatesOf } from "./faultFixtures.js";
 
 interface Refusal {
@@ -17,21 +18,21 @@ function recordRefusals(h: SyncHarness): Refusal[] {
   throttle.admit = (req: AdmitRequest): Admission => {
     const admission = admit(req);
     if (!admission.admitted) {
-      refusals.push({ at: Date.now(), userId: req.userId, retryRealMs: Number(admission.response.headers["x-emulator-retry-after-ms"]) });
+      refusals.push({ at: Date.now(), userId: req.userId, retryRealMs: admission.retryRealMs });
     }
     return admission;
   };
   return refusals;
 }
 
-/** When the product's Dataverse requests start, and when each 429 came back with its real-time wait. */
-function observeWire() {
+/** When the product's Dataverse requests start, and when each 429 came back with its real-time wait (Retry-After seconds at this time scale). */
+function observeWire(timeScale: number) {
   const started: number[] = [];
   const throttledAt: { at: number; waitMs: number }[] = [];
   const observed: typeof fetch = async (input, init) => {
     started.push(Date.now());
     const res = await fetch(input, init);
-    if (res.status === 429) throttledAt.push({ at: Date.now(), waitMs: Number(res.headers.get("x-emulator-retry-after-ms")) });
+    if (res.status === 429) throttledAt.push({ at: Date.now(), waitMs: (Number(res.headers.get("retry-after")) * 1000) / timeScale });
     return res;
   };
   return { started, throttledAt, fetch: observed };
@@ -48,12 +49,15 @@ describe("sync under Dataverse service protection (429)", () => {
   afterEach(async () => h?.stop());
 
   it("lands every record exactly once and never retries before Retry-After under a 429 storm", async () => {
-    // Prepare: 10 requests per 300 simulated seconds, with time 300x faster (the window lasts 1 real second).
-    const wire = observeWire();
+    // Prepare: 3 requests per 1-s window, with the service's time 5x faster (the window lasts 0.2 real
+    // seconds). The product sees the service's time only through its Dataverse client's Clock, which
+    // runs as fast as the emulator's: a Retry-After of 1 s is a wait of 0.2 real seconds.
+    const wire = observeWire(5);
     h = await startSyncHarness({
       config: smallChunks(20),
-      dataverse: { throttle: { enabled: true, timeScale: 600, maxRequests: 3 } },
+      dataverse: { throttle: { enabled: true, timeScale: 5, windowSeconds: 1, maxRequests: 3 } },
       dataverseFetch: wire.fetch,
+      dataverseClock: scaledClock(5),
     });
     const added = addMentors(h, 240);
     const refusals = recordRefusals(h);
@@ -63,8 +67,8 @@ describe("sync under Dataverse service protection (429)", () => {
 
     // Assess: the run succeeded although the server refused many requests.
     expect(refusals.length).toBeGreaterThan(0);
-    expect(summary.status).toBe("succeeded");
     expect(summary.failures).toEqual([]);
+    expect(summary.status).toBe("succeeded");
     const contacts = contactsByMentorId(h);
     expect(duplicatesOf(contacts)).toEqual([]);
     for (const id of added) expect(contacts.get(id)).toBe(1);

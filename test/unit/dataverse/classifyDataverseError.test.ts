@@ -61,10 +61,10 @@ describe("classifyDataverseError", () => {
     expect(error).toMatchObject({ kind: "throttled", code: "THROTTLED", retryAfterMs: 12_000, remoteCode: "0x80072322" });
   });
 
-  it("prefers the emulator's real-time retry hint over Retry-After", () => {
+  it("reads only the service's Retry-After, not a header a test double might add", () => {
     const error = classifyDataverseError(res(429, "0x80072322", "x", { "retry-after": "30", "x-emulator-retry-after-ms": "150" }));
 
-    expect(error.retryAfterMs).toBe(150);
+    expect(error.retryAfterMs).toBe(30_000);
   });
 
   it("survives a body that is not JSON", () => {

@@ -65,6 +65,18 @@ describe("TokenProvider", () => {
     expect(err.message).toBe("Could not obtain a Dataverse token for client app-1 from https://login.microsoftonline.com: AADSTS7000215: Invalid client secret provided ***.");
   });
 
+  it("names the resource the token was for when one is given (Finance & Operations), else Dataverse", async () => {
+    const failing: TokenCredential = { getToken: async () => { throw new Error("AADSTS500011: The resource principal was not found."); } };
+    const finops = new TokenProvider(failing, { scope: "https://fo.example/.default", resource: "Finance & Operations (https://fo.example)", clientId: "app-1" });
+    const dataverse = new TokenProvider(failing, { scope: "s", clientId: "app-1" });
+
+    const finopsError = await finops.getToken().catch((e) => e);
+    const dataverseError = await dataverse.getToken().catch((e) => e);
+
+    expect(finopsError.message).toBe("Could not obtain a Finance & Operations (https://fo.example) token for client app-1: AADSTS500011: The resource principal was not found.");
+    expect(dataverseError.message).toBe("Could not obtain a Dataverse token for client app-1: AADSTS500011: The resource principal was not found.");
+  });
+
   it("tries again after a failed refresh", async () => {
     let n = 0;
     const flaky: TokenCredential = { getToken: async () => { if (++n === 1) throw new Error("down"); return { token: "ok", expiresOnTimestamp: Date.now() + 3_600_000 }; } };

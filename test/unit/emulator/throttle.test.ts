@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ceilingRecordsPerSecond, ServiceProtection, type Admission } from "../../emulators/dataverse/throttle.js";
 
 function clock(start = 1_000_000) {
@@ -53,25 +53,76 @@ describe("ServiceProtection", () => {
     expect(sp.admit({ userId: "b", kind: "single", operations: 1 }).admitted).toBe(true);
   });
 
-  it("counts a batch as one request but charges its whole execution time, answering 0x80072321", () => {
-    // Prepare: 1,000 ops x 10 ms = 10 s per batch against a 25 s budget
-    const c = clock();
-    const sp = new ServiceProtection({ enabled: true, maxExecutionMs: 25_000 }, c.now);
-    for (let i = 0; i < 3; i++) {
-      expect(sp.admit({ userId: "u", kind: "batch", operations: 1000 }).admitted).toBe(true);
-      c.advance(1000);
+  it("counts a batch as one request and charges its execution time as it is spent, answering 0x80072321", async () => {
+    // Prepare: 1,000 ops x 10 ms = 10 s per batch against a 25 s budget; the three share one request's speed (one slot)
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const sp = new ServiceProtection({ enabled: true, maxExecutionMs: 25_000 }, () => Date.now());
+      const batches = [1, 2, 3].map(() => sp.admit({ userId: "u", kind: "batch", operations: 1000 }));
+      expect(batches.every((b) => b.admitted)).toBe(true);
+      expect(sp.spent("u")).toBe(0); // admitted, not yet spent
+      const done = Promise.all(batches.map((b) => b.admitted && b.run()));
+      await vi.advanceTimersByTimeAsync(30_020);
+      await done;
+      // Act
+      const response = refused(sp.admit({ userId: "u", kind: "batch", operations: 1000 }));
+      // Assess
+      expect(sp.spent("u")).toBe(30_000);
+      expect(response.error.code).toBe("0x80072321");
+      expect(response.error.message).toBe(
+        "Combined execution time of incoming requests exceeded limit of 25,000  milliseconds over time window of 300 seconds. Decrease number of concurrent requests or reduce the duration of requests and try again later.",
+      );
+      // The 30 s were spent evenly from 0.02 s to 30.02 s: 5 s of them must leave the window, which
+      // happens 305.02 s after the start, 275 s from now; at 275 s exactly the window holds the limit itself.
+      expect(response.headers["retry-after"]).toBe("276");
+      expect(response.headers["x-ms-ratelimit-burst-remaining-xrm-requests"]).toBe("5997");
+      expect(sp.stats()).toMatchObject({ requests: 3, operations: 3000, executionMs: 30_000 });
+    } finally {
+      vi.useRealTimers();
     }
-    // Act
-    const response = refused(sp.admit({ userId: "u", kind: "batch", operations: 1000 }));
-    // Assess
-    expect(response.error.code).toBe("0x80072321");
-    expect(response.error.message).toBe(
-      "Combined execution time of incoming requests exceeded limit of 25,000  milliseconds over time window of 300 seconds. Decrease number of concurrent requests or reduce the duration of requests and try again later.",
-    );
-    // Dropping the oldest batch (3 s ago) gets under the limit: it leaves the window in 297 s.
-    expect(response.headers["retry-after"]).toBe("297");
-    expect(response.headers["x-ms-ratelimit-burst-remaining-xrm-requests"]).toBe("5997");
-    expect(sp.stats()).toMatchObject({ requests: 3, operations: 3000, executionMs: 30_000 });
+  });
+
+  it("lets a user's requests on one server execute only as fast as the window's time allows, however long they are", async () => {
+    // Prepare: 4,000 ms per 1-s window = 4 requests' worth; eight calls of 10 s each, sent at once (the window is 10x shorter than a call)
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const sp = new ServiceProtection({ enabled: true, windowSeconds: 1, maxRequests: 100, maxExecutionMs: 4_000, cost: { latencyMs: 0, bulkTargetMs: 10 } }, () => Date.now());
+      const ended: number[] = [];
+      const calls = Array.from({ length: 8 }, () => sp.admit({ userId: "u", kind: "bulk", operations: 1000 }));
+      expect(calls.every((c) => c.admitted)).toBe(true);
+      const runs = calls.map((c) => c.admitted && c.run().then(() => ended.push(Date.now() - 1_000_000)));
+      // Act
+      await vi.advanceTimersByTimeAsync(5_000);
+      const midway = sp.admit({ userId: "u", kind: "single", operations: 1 });
+      await vi.advanceTimersByTimeAsync(15_000);
+      await Promise.all(runs);
+      // Assess: eight at half speed; while they run, the window holds 4 s of the last second and refuses
+      expect(ended).toEqual(Array(8).fill(20_000));
+      expect(midway.admitted).toBe(false);
+      if (!midway.admitted) expect(JSON.parse(midway.response.body!).error.code).toBe("0x80072321");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("keeps the limits per web server and routes by the ARRAffinity cookie, spreading requests without one", () => {
+    // Prepare
+    const sp = new ServiceProtection({ enabled: true, maxRequests: 1, servers: 3 }, clock().now);
+    // Act: three requests without a cookie, then one pinned to the first answer's server
+    const first = sp.route(undefined);
+    const spread = [first, sp.route(undefined), sp.route(undefined)];
+    const admitted = spread.map((r) => sp.admit({ userId: "u", kind: "single", operations: 1, server: r.server }));
+    const cookie = first.setCookie![0].split(";")[0];
+    const pinned = sp.route(`other=1; ${cookie}`);
+    const again = sp.admit({ userId: "u", kind: "single", operations: 1, server: pinned.server });
+    // Assess: each server took one request within its own limit of 1; the pinned one is refused by its server
+    expect(spread.map((r) => r.server).sort()).toEqual([0, 1, 2]);
+    expect(cookie).toMatch(/^ARRAffinity=[0-9a-f]{64}$/);
+    expect(admitted.every((a) => a.admitted)).toBe(true);
+    expect(pinned).toEqual({ server: first.server });
+    expect(again.admitted).toBe(false);
+    expect(sp.headers("u", pinned.server)["x-ms-ratelimit-burst-remaining-xrm-requests"]).toBe("0");
+    expect(sp.stats().perServer).toEqual([1, 1, 1]);
   });
 
   it("charges bulk Targets at a fifth of a batch operation", () => {
@@ -120,8 +171,9 @@ describe("ServiceProtection", () => {
     const c = clock();
     const sp = new ServiceProtection({ enabled: true, maxConcurrent: 1 }, c.now);
     sp.admit({ userId: "u", kind: "single", operations: 1 });
-    const first = refused(sp.admit({ userId: "u", kind: "single", operations: 1 }));
-    c.advance(Number(first.headers["x-emulator-retry-after-ms"]));
+    const admission = sp.admit({ userId: "u", kind: "single", operations: 1 });
+    const first = refused(admission);
+    c.advance(admission.admitted ? 0 : admission.retryRealMs);
     const second = refused(sp.admit({ userId: "u", kind: "single", operations: 1 }));
     expect(second.headers["retry-after"]).toBe(first.headers["retry-after"]);
   });
@@ -132,20 +184,29 @@ describe("ServiceProtection", () => {
     const sp = new ServiceProtection({ enabled: true, maxRequests: 1, timeScale: 60 }, c.now);
     const admitted = sp.admit({ userId: "u", kind: "single", operations: 1 });
     // Act
-    const response = refused(sp.admit({ userId: "u", kind: "single", operations: 1 }));
+    const refusal = sp.admit({ userId: "u", kind: "single", operations: 1 });
+    const response = refused(refusal);
     c.advance(5001);
     const later = sp.admit({ userId: "u", kind: "single", operations: 1 });
     // Assess
     expect(admitted.admitted && admitted.latencyMs).toBeCloseTo(20 / 60);
     expect(response.headers["retry-after"]).toBe("300");
-    expect(response.headers["x-emulator-retry-after-ms"]).toBe("5000");
+    expect(!refusal.admitted && refusal.retryRealMs).toBe(5000);
+    expect(Object.keys(response.headers).filter((h) => h.startsWith("x-emulator"))).toEqual([]);
     expect(later.admitted).toBe(true);
   });
 
-  it("puts the dop hint and both remaining-budget headers on every response", () => {
-    const sp = new ServiceProtection({ dopHint: 12 }, clock().now);
-    sp.admit({ userId: "u", kind: "batch", operations: 10 });
-    expect(sp.headers("u")).toEqual({
+  it("puts the dop hint and both remaining-budget headers on every response", async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const sp = new ServiceProtection({ enabled: true, dopHint: 12 }, () => Date.now());
+    const batch = sp.admit({ userId: "u", kind: "batch", operations: 10 });
+    expect(sp.headers("u")["x-ms-ratelimit-time-remaining-xrm-requests"]).toBe("1200000");
+    const ran = batch.admitted && batch.run();
+    await vi.advanceTimersByTimeAsync(120);
+    await ran;
+    const headers = sp.headers("u");
+    vi.useRealTimers();
+    expect(headers).toEqual({
       "x-ms-dop-hint": "12",
       "x-ms-ratelimit-burst-remaining-xrm-requests": "5999",
       "x-ms-ratelimit-time-remaining-xrm-requests": "1199900",

@@ -1,0 +1,146 @@
+/**
+ * A throttling storm: while d365-sync bulk-writes contacts (one worker process, the shared budget),
+ * another client with the SAME identity takes 50 %, 75 % and 100 % of the window's execution time
+ * in turn for `stormWindows` windows, with CreateMultiple calls on another table that it sends again
+ * after Retry-After, as any client does. Measured from the emulator's own records: our requests and
+ * 429s (request log, contacts only) and our records committed (its change events).
+ *   settleS:  from the storm's start until our 429 share, over the last window, stays below 5 %
+ *             for the rest of the storm (0 when it never reached 5 %);
+ *   recoverS: from the storm's end until our records per window are back at 90 % of the rate we
+ *             had before it (absent when the load ended first).
+ * Both in simulated seconds (the service's time).
+ */
+import type { SyncConfigInput } from "../../shared/config/mapping.js";
+import type { EmulatorStack } from "../../shared/runtime/emulatorStack.js";
+import { executionCostMs, resolveThrottleOptions, type ThrottleOptionsInput } from "../emulators/dataverse/throttleModel.js";
+import { budgetLimits } from "./ceiling.js";
+import { PeerHttp } from "./peers/peerKit.js";
+import { runWorker } from "./runWorker.js";
+
+export interface StormOptions {
+  stack: () => Promise<EmulatorStack>;
+  config: SyncConfigInput;
+  tablePrefix: string;
+  bulkSize: number;
+  limits: ThrottleOptionsInput;
+  windowRealMs: number;
+  meterExecution: boolean;
+  /** Contacts our worker writes: enough to outlast the storm and the recovery after it. */
+  records: number;
+  preWindows: number;
+  stormWindows: number;
+  log: (line: string) => void;
+}
+
+export interface StormResult {
+  settleS?: number;
+  recoverS?: number;
+  /** The storm's length, simulated seconds. */
+  stormS: number;
+  /** Our 429s / our requests during the storm. */
+  throttledShare: number;
+  /** Records per window before the storm (the recovery's yardstick) and in the worst storm window. */
+  beforePerWindow: number;
+  worstPerWindow: number;
+  foreignRequests: number;
+}
+
+const STORM_SHARES = [0.5, 0.75, 1] as const;
+const FOREIGN_CALL_TARGETS = 500;
+const SETTLED_SHARE = 0.05;
+const RECOVERED = 0.9;
+
+export async function measureStorm(o: StormOptions): Promise<StormResult> {
+  const stack = await o.stack();
+  try {
+    const commits: number[] = [];
+    const unsubscribe = stack.dataverse.ctx.onChange((e) => {
+      if (e.table === "contact" && e.message === "Create") commits.push(Date.now());
+    });
+    const w = o.windowRealMs;
+    const startAt = Date.now() + 3_000;
+    const stormStart = startAt + o.preWindows * w;
+    const stormEnd = stormStart + o.stormWindows * w;
+    const budget = { tableName: `budgetstorm${Date.now().toString(36)}`, ...budgetLimits(o.limits, w, o.meterExecution) };
+    const ours = runWorker({
+      kind: "write", env: stack.env, config: o.config, tablePrefix: o.tablePrefix, bulkSize: o.bulkSize, budget, startAt, from: 0, to: o.records,
+      serviceClock: { timeScale: resolveThrottleOptions(o.limits).timeScale, epochMs: startAt },
+    });
+    const foreign = foreignLoad(stack, o, stormStart);
+    const result = await ours;
+    const foreignRequests = await foreign;
+    unsubscribe();
+    if (result.failed) o.log(`storm: ${result.failed} of our records failed`);
+    const ourEnd = result.startedAt + result.ms;
+
+    const log = stack.dataverse.log.entries().filter((e) => !e.inBatch && e.method === "POST" && /\/contacts\//.test(e.path));
+    const inWindow = <T>(items: T[], at: (x: T) => number, t: number) => items.filter((x) => at(x) > t - w && at(x) <= t);
+    const step = w / 2;
+    const toSimS = (realMs: number) => (realMs * resolveThrottleOptions(o.limits).timeScale) / 1000;
+
+    let lastBad: number | undefined;
+    let stormRequests = 0;
+    let storm429 = 0;
+    for (const e of log) if (e.at >= stormStart && e.at < stormEnd) (stormRequests += 1), (storm429 += e.status === 429 ? 1 : 0);
+    let unsettledAtEnd = false;
+    for (let t = stormStart + step; t <= stormEnd + 1; t += step) {
+      const seen = inWindow(log, (e) => e.at, t);
+      const share = seen.length ? seen.filter((e) => e.status === 429).length / seen.length : 0;
+      if (share >= SETTLED_SHARE) lastBad = t;
+      unsettledAtEnd = share >= SETTLED_SHARE;
+    }
+    const settleS = unsettledAtEnd ? undefined : lastBad === undefined ? 0 : toSimS(lastBad - stormStart);
+
+    // Before the storm: windows 2… (the first window is the fresh window's burst).
+    const beforePerWindow = o.preWindows > 1
+      ? commits.filter((at) => at >= startAt + w && at < stormStart).length / (o.preWindows - 1)
+      : commits.filter((at) => at < stormStart).length;
+    let worstPerWindow = Infinity;
+    for (let t = stormStart + w; t <= stormEnd; t += step) worstPerWindow = Math.min(worstPerWindow, inWindow(commits, (x) => x, t).length);
+    let recoverS: number | undefined;
+    for (let t = stormEnd + step; t <= ourEnd - w; t += step) {
+      if (inWindow(commits, (x) => x, t).length >= RECOVERED * beforePerWindow) {
+        recoverS = toSimS(t - stormEnd);
+        break;
+      }
+    }
+    return {
+      settleS, recoverS, stormS: toSimS(stormEnd - stormStart), throttledShare: stormRequests ? storm429 / stormRequests : 0,
+      beforePerWindow, worstPerWindow: Number.isFinite(worstPerWindow) ? worstPerWindow : 0, foreignRequests,
+    };
+  } finally {
+    await stack.stop();
+  }
+}
+
+/**
+ * The foreign client: in storm window k it sends CreateMultiple calls on hlf_mentorgroups worth
+ * 50 / 75 / 100 % of the window's execution time, spread over the window; when the storm ends, what
+ * it still has to send (retries included) is dropped.
+ */
+async function foreignLoad(stack: EmulatorStack, o: StormOptions, stormStart: number): Promise<number> {
+  const limits = resolveThrottleOptions(o.limits);
+  const http = new PeerHttp(stack.env, limits.timeScale);
+  const stop = new AbortController();
+  const sent: Promise<unknown>[] = [];
+  let code = 0;
+  const perTarget = executionCostMs(limits.cost, "bulk", 1);
+  await new Promise((r) => setTimeout(r, Math.max(0, stormStart - Date.now())));
+  for (let k = 0; k < o.stormWindows; k++) {
+    const targets = Math.floor((STORM_SHARES[k % STORM_SHARES.length] * limits.maxExecutionMs) / perTarget);
+    const calls = Math.max(1, Math.ceil(targets / FOREIGN_CALL_TARGETS));
+    for (let c = 0; c < calls; c++) {
+      const at = stormStart + k * o.windowRealMs + (c * o.windowRealMs) / calls;
+      await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+      const n = Math.min(FOREIGN_CALL_TARGETS, targets - c * FOREIGN_CALL_TARGETS);
+      const Targets = Array.from({ length: n }, () => ({ "@odata.type": "Microsoft.Dynamics.CRM.hlf_mentorgroup", hlf_name: "storm", hlf_groupcode: `storm-${code++}` }));
+      sent.push(http.send("hlf_mentorgroups/Microsoft.Dynamics.CRM.CreateMultiple", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ Targets }), signal: stop.signal,
+      }).catch(() => undefined));
+    }
+  }
+  await new Promise((r) => setTimeout(r, Math.max(0, stormStart + o.stormWindows * o.windowRealMs - Date.now())));
+  stop.abort();
+  await Promise.all(sent);
+  return http.requests;
+}

@@ -1,0 +1,67 @@
+/**
+ * Dataverse → app: a first load of N contacts (made by a person in Dynamics, none in the app yet)
+ * into the sample app, one complete cycle in a worker process with the shared budget, the app
+ * answering writes over `appLimit` per second with 429 and Retry-After. Reports the load's rate,
+ * the worker's peak RSS, and the app's accepted writes per second against its limit.
+ */
+import type { SyncConfigInput } from "../../shared/config/mapping.js";
+import type { EmulatorStack } from "../../shared/runtime/emulatorStack.js";
+import type { BudgetJob, ServiceClockJob } from "./benchWorker.js";
+import { runWorker } from "./runWorker.js";
+
+export interface ToAppOptions {
+  stack: () => Promise<EmulatorStack>;
+  config: SyncConfigInput;
+  tablePrefix: string;
+  bulkSize: number;
+  budget?: BudgetJob;
+  /** The emulated service's time for the worker's Dataverse client. */
+  serviceClock?: ServiceClockJob;
+  records: number;
+  /** App writes per second before it answers 429; undefined: no limit. */
+  appLimit?: number;
+  log: (line: string) => void;
+}
+
+export interface ToAppResult {
+  records: number;
+  recordsPerSecond: number;
+  peakRssMb: number;
+  /** Accepted app writes per second, from the first to the last accepted write. */
+  appWritesPerSecond: number;
+  appLimit?: number;
+  rateLimited: number;
+  failed: number;
+  seconds: number;
+}
+
+const statuses = [100000000, 100000001, 100000002] as const;
+
+/** Contact i as a person creates it in Dynamics: mapped fields filled, no app id yet. */
+export function dataverseContact(i: number): Record<string, unknown> {
+  return {
+    firstname: `Dv${i}`, lastname: `Row${i % 997}`, emailaddress1: `dv${i}@example.org`,
+    hlf_certificationstatus: statuses[i % 3], hlf_score: i % 100, hlf_ispublic: i % 3 === 0, hlf_hourlyrate: 300 + (i % 50) * 2.5,
+  };
+}
+
+export async function measureToApp(o: ToAppOptions): Promise<ToAppResult> {
+  const stack = await o.stack();
+  try {
+    for (let i = 0; i < o.records; i++) stack.dataverse.insert("contact", dataverseContact(i), stack.person.userId);
+    if (o.appLimit !== undefined) stack.app.setRateLimit({ writesPerSecond: o.appLimit });
+    const run = await runWorker({ kind: "cycle", full: false, env: stack.env, config: o.config, tablePrefix: o.tablePrefix, bulkSize: o.bulkSize, budget: o.budget, serviceClock: o.serviceClock });
+    const writes = stack.app.requests.filter((r) => r.method === "POST" && r.path.startsWith("/sync/mentor") && r.status >= 200 && r.status < 300).map((r) => r.at);
+    const spanS = writes.length > 1 ? (writes[writes.length - 1] - writes[0]) / 1000 : 0;
+    const records = stack.app.list("mentor").length;
+    const result: ToAppResult = {
+      records, seconds: run.ms / 1000, recordsPerSecond: records / (run.ms / 1000), peakRssMb: run.maxRssMb,
+      appWritesPerSecond: spanS > 0 ? writes.length / spanS : writes.length, appLimit: o.appLimit, rateLimited: stack.app.rateLimited,
+      failed: run.totals?.failed ?? 0,
+    };
+    o.log(`Dataverse → app: ${records} of ${o.records} in ${result.seconds.toFixed(1)} s (${result.recordsPerSecond.toFixed(1)}/s), app writes ${result.appWritesPerSecond.toFixed(1)}/s against a limit of ${o.appLimit ?? "none"}/s, ${result.rateLimited} × 429 from the app, ${result.failed} failed, peak RSS ${result.peakRssMb.toFixed(0)} MB`);
+    return result;
+  } finally {
+    await stack.stop();
+  }
+}
