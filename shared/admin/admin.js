@@ -20,8 +20,17 @@
 
   class Unauthorized extends Error {}
 
+  // The tenant this page serves: the page's own `?tenant=<id>` (default: the tenant `default`).
+  // Every route call carries it, so one console shows one customer's data and no other's.
+  const tenant = new URLSearchParams(location.search).get("tenant") || "";
+  const withTenant = (path) => {
+    const url = new URL(path, api);
+    if (tenant) url.searchParams.set("tenant", tenant);
+    return url;
+  };
+
   async function call(method, path, body) {
-    const res = await fetch(new URL(path, api), {
+    const res = await fetch(withTenant(path), {
       method, cache: "no-store",
       headers: { "x-functions-key": sessionStorage.getItem(KEY) || "", ...(body ? { "content-type": "application/json" } : {}) },
       body: body ? JSON.stringify(body) : undefined,
@@ -68,12 +77,29 @@
       renderPending(pending.items);
       renderConflicts(conflicts.items);
       renderDivergence(runs.runs);
+      await renderTenants();
       $("#refreshed").textContent = `updated ${when(new Date().toISOString())}`;
     } catch (e) {
       if (e instanceof Unauthorized) { sessionStorage.removeItem(KEY); return showLogin("That key was refused. Enter the admin key again."); }
       status(`Could not load: ${e.message}`);
     }
   }
+
+  // ------------------------------------------------------------------ tenants
+  /** With registered tenants, a picker that opens the console of another (`?tenant=<id>`). */
+  async function renderTenants() {
+    const list = await json("GET", "tenants").catch(() => null);
+    const ids = ["default", ...((list && list.tenants) || []).map((t) => t.id)];
+    const current = tenant || "default";
+    const picker = $("#tenant");
+    picker.hidden = ids.length < 2;
+    picker.replaceChildren(...ids.map((id) => el("option", { value: id, ...(id === current ? { selected: "" } : {}) }, id)));
+  }
+  $("#tenant").addEventListener("change", (e) => {
+    const url = new URL(location.href);
+    url.searchParams.set("tenant", e.target.value);
+    location.assign(url);
+  });
 
   // ------------------------------------------------------------------ health
   function renderHealth(health, runs, connectivity) {

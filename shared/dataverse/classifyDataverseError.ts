@@ -14,6 +14,8 @@ export const DataverseCodes = {
   sqlTimeout: "0x80044151",
   /** -2147204784: deadlock (SQL 1205); the same rows were written concurrently. */
   sqlDeadlock: "0x80044150",
+  /** "The user is not a member of the organization": the token is good, the environment has no application user for the app. */
+  notAMember: "0x80072560",
 } as const;
 
 interface ParsedError {
@@ -54,6 +56,8 @@ export function classifyDataverseError(res: ResponseLike, req?: Pick<HttpRequest
   if (hex === DataverseCodes.duplicateRecord || hex === DataverseCodes.duplicateRecordEntityKey) return make("permanent", ErrorCodes.DuplicateKey);
   if (status === 412 && /matching key values already exists/i.test(message)) return make("permanent", ErrorCodes.DuplicateKey);
   if (isVersionMismatch(status, hex)) return make("conflict", ErrorCodes.Concurrency);
+  // The application user was deleted (or never created): an administrator must create it again.
+  if (hex === DataverseCodes.notAMember) return make("auth", ErrorCodes.ApplicationUserMissing);
   if (status === 401) return make("auth", ErrorCodes.Auth);
   if (status === 403) return make("permanent", ErrorCodes.Privilege);
   return make("permanent", ErrorCodes.Rejected);

@@ -89,6 +89,26 @@ describe("the operator dashboard in headless Chromium, against the local stack",
     expect(a.stack.dataverse.row("contact", CONFLICT_CONTACT)).toMatchObject({ hlf_score: 11, firstname: "Ingrid-App" });
   });
 
+  it("serves the tenant its URL names: every route call carries it, and an unregistered tenant shows no data", async () => {
+    const calls: string[] = [];
+    const onRequest = (r: { url(): string }) => void calls.push(r.url());
+    page.on("request", onRequest);
+    await page.goto(`${a.runner.url}/api/admin?tenant=default`);
+    await page.waitForSelector("#health tbody tr");
+    const routes = calls.filter((u) => /\/api\/(health|sync\/runs|pending|conflicts|admin\/connectivity)\b/.test(u));
+    expect(routes.length).toBeGreaterThanOrEqual(5);
+    expect(routes.every((u) => new URL(u).searchParams.get("tenant") === "default")).toBe(true);
+    // No tenant is registered: the picker stays hidden.
+    expect(await page.isHidden("#tenant")).toBe(true);
+
+    await page.goto(`${a.runner.url}/api/admin?tenant=nosuch`);
+    await page.locator("#status", { hasText: "Could not load" }).waitFor({ state: "attached" });
+    expect(await page.textContent("#status")).toContain('tenant "nosuch"');
+    page.off("request", onRequest);
+    await page.goto(`${a.runner.url}/api/admin`);
+    await page.waitForSelector("#health tbody tr");
+  });
+
   it("downloads a CSV export of a mapping", async () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click('button[data-export="mentors"]')]);
     const file = join(mkdtempSync(join(tmpdir(), "d365-export-")), download.suggestedFilename());

@@ -163,6 +163,21 @@ describe("multi-tenant: three emulated customers on one deployment, one storage 
     }
   });
 
+  it("a tenant whose application user is deleted after registration fails alone with APPLICATION_USER_MISSING", async () => {
+    stack.tenants.birch.dataverse.setApplicationUser(stack.clientId, false);
+    try {
+      const [birch, acme] = [await cycle(b), await cycle(a)];
+      expect(birch.status).toBe("failed");
+      expect(birch.mappings.map((m) => m.error ?? "").join(" ")).toContain("0x80072560");
+      const [run] = await b.state.listRuns({ limit: 1 });
+      expect(run.errorCode).toBe(ErrorCodes.ApplicationUserMissing);
+      expect(acme.status).toBe("succeeded");
+    } finally {
+      stack.tenants.birch.dataverse.setApplicationUser(stack.clientId, true);
+    }
+    expect((await cycle(b)).status).toBe("succeeded");
+  });
+
   it("DELETE ?purge=true removes that tenant's state and nobody else's", async () => {
     const birchTables = await tableNames(`${stack.tablePrefix}Tbirch`);
     expect(birchTables.length).toBeGreaterThan(5);

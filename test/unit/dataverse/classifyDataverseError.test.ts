@@ -15,6 +15,8 @@ describe("classifyDataverseError", () => {
     [412, "0x80060892", "permanent", "DUPLICATE_KEY"],
     [412, "0x80060882", "conflict", "CONCURRENCY"],
     [403, "0x80040220", "permanent", "PRIVILEGE"],
+    [403, "0x80072560", "auth", "APPLICATION_USER_MISSING"],
+    [401, "0x80072560", "auth", "APPLICATION_USER_MISSING"],
     [400, "0x80040265", "permanent", "REJECTED"],
     [400, "0x80044352", "permanent", "EXPIRED_DELTA_TOKEN"],
     [401, "0x80041d52", "auth", "AUTH"],
