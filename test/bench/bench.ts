@@ -39,7 +39,7 @@ const program = new Command("bench")
   .option("--peer-seconds <s>", "how long the $batch peers run at most (real seconds)", Number, 30)
   .option("--runs <n>", "run the whole benchmark n times (each in its own process) and report medians with their spread (default 3; 1 with --load-only)", (v) => Number.parseInt(v, 10))
   .option("--skip <parts>", `leave out parts of the benchmark, comma-separated: ${[...PeerNames, "storm", "webhook", "toApp"].join(", ")}`, (v) => v.split(",").map((p) => p.trim()).filter(Boolean), [] as string[])
-  .option("--storm-windows <n>", "windows the throttling storm lasts", (v) => Number.parseInt(v, 10), 5)
+  .option("--storm-windows <n>", "windows the throttling storm lasts (our load must outlast it: see docs/benchmark.md)", (v) => Number.parseInt(v, 10), 20)
   .option("--storm-records <n>", "contacts d365-sync writes through the storm (enough to outlast it and the recovery)", (v) => Number.parseInt(v, 10), 20_000)
   .option("--to-app-records <n>", "rows of the Dataverse → app load (default the smaller of --records and 500: it runs at the request limit, see docs/benchmark.md)", (v) => Number.parseInt(v, 10))
   .option("--app-rate <n>", "the sample app's write limit (writes/s) for the Dataverse → app load; 0 for none", Number, 200)
@@ -119,11 +119,12 @@ if (runs > 1) {
   // Every figure is the median of `runs` complete runs, each in its own process, with its spread.
   const say = (line: string) => void process.stderr.write(`${line}\n`);
   const all = await runRepeatedly(runs, process.argv.slice(2), say);
-  const { median, spread } = aggregateRuns(all);
+  const { median, spread, notMeasured } = aggregateRuns(all);
   const out = opts.json ? say : (line: string) => void process.stdout.write(`${line}\n`);
   out(`median of ${runs} runs (smallest–largest):`);
   for (const line of spreadLines(median, spread)) out(`  ${line}`);
-  if (opts.json) process.stdout.write(`${JSON.stringify({ ...median, runs, spread })}\n`);
+  for (const [path, n] of Object.entries(notMeasured)) out(`  ${path}: not reached in ${n} of ${runs} runs`);
+  if (opts.json) process.stdout.write(`${JSON.stringify({ ...median, runs, spread, notMeasured })}\n`);
   process.exit(0);
 }
 

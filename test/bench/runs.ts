@@ -1,8 +1,9 @@
 /**
  * `--runs N`: the benchmark runs N times, each in its own process (`--runs 1 --json`, its own
  * Azurite and emulators), and every figure is reported as the median of the N runs with its spread
- * (the smallest and largest value). A figure missing from a run is left out of that run's set; one
- * missing from every run stays absent.
+ * (the smallest and largest value of the runs that measured it). A figure some runs did not measure
+ * counts as "not reached" (larger than any value) and is listed in `notMeasured` with how many runs
+ * lacked it; one whose median is "not reached" is absent.
  */
 import { spawn } from "node:child_process";
 
@@ -24,28 +25,35 @@ const isObject = (v: unknown): v is Figures => typeof v === "object" && v !== nu
  * booleans hold only when they hold in every run (exactly once must be exactly once each time);
  * anything else is taken from the first run that has it.
  */
-export function aggregateRuns(runs: readonly Figures[]): { median: Figures; spread: Spread } {
+export function aggregateRuns(runs: readonly Figures[], path = ""): { median: Figures; spread: Spread; notMeasured: Record<string, number> } {
   const median_: Figures = {};
   const spread: Spread = {};
+  const notMeasured: Record<string, number> = {};
   const keys = [...new Set(runs.flatMap((r) => Object.keys(r)))];
   for (const key of keys) {
     const values = runs.map((r) => r[key]).filter((v) => v !== undefined && v !== null);
     if (values.length === 0) continue;
     if (values.every((v) => typeof v === "number")) {
+      // A figure some runs did not reach (a storm not settled, a recovery the load did not outlast)
+      // counts as larger than any measured one: the median of {not reached, not reached, 3} is not reached.
       const nums = values as number[];
-      median_[key] = median(nums);
+      const missing = runs.length - nums.length;
+      if (missing) notMeasured[path + key] = missing;
+      const m = median([...nums, ...new Array<number>(missing).fill(Infinity)]);
+      if (Number.isFinite(m)) median_[key] = m;
       spread[key] = [Math.min(...nums), Math.max(...nums)];
     } else if (values.every((v) => typeof v === "boolean")) {
       median_[key] = values.every(Boolean);
     } else if (values.every(isObject)) {
-      const inner = aggregateRuns(values);
+      const inner = aggregateRuns(values, `${path}${key}.`);
       median_[key] = inner.median;
       if (Object.keys(inner.spread).length) spread[key] = inner.spread;
+      Object.assign(notMeasured, inner.notMeasured);
     } else {
       median_[key] = values[0];
     }
   }
-  return { median: median_, spread };
+  return { median: median_, spread, notMeasured };
 }
 
 /** Lines `path: median (min–max)` for every numeric figure whose runs differ or agree. */
@@ -53,7 +61,7 @@ export function spreadLines(figures: Figures, spread: Spread, prefix = ""): stri
   const lines: string[] = [];
   for (const [key, s] of Object.entries(spread)) {
     const path = prefix ? `${prefix}.${key}` : key;
-    if (Array.isArray(s)) lines.push(`${path}: ${fmt(figures[key] as number)} (${fmt(s[0])}–${fmt(s[1])})`);
+    if (Array.isArray(s)) lines.push(`${path}: ${key in figures ? fmt(figures[key] as number) : "not reached"} (${fmt(s[0])}–${fmt(s[1])})`);
     else lines.push(...spreadLines(figures[key] as Figures, s, path));
   }
   return lines;

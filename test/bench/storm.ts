@@ -5,7 +5,8 @@
  * after Retry-After, as any client does. Measured from the emulator's own records: our requests and
  * 429s (request log, contacts only) and our records committed (its change events).
  *   settleS:  from the storm's start until our 429 share, over the last window, stays below 5 %
- *             for the rest of the storm (0 when it never reached 5 %);
+ *             for the rest of the storm (0 when it never reached 5 %); absent when it had not, or
+ *             when our load ended during the storm after a window at 5 % or more;
  *   recoverS: from the storm's end until our records per window are back at 90 % of the rate we
  *             had before it (absent when the load ended first).
  * Both in simulated seconds (the service's time).
@@ -73,44 +74,72 @@ export async function measureStorm(o: StormOptions): Promise<StormResult> {
     if (result.failed) o.log(`storm: ${result.failed} of our records failed`);
     const ourEnd = result.startedAt + result.ms;
 
-    const log = stack.dataverse.log.entries().filter((e) => !e.inBatch && e.method === "POST" && /\/contacts\//.test(e.path));
-    const inWindow = <T>(items: T[], at: (x: T) => number, t: number) => items.filter((x) => at(x) > t - w && at(x) <= t);
-    const step = w / 2;
-    const toSimS = (realMs: number) => (realMs * resolveThrottleOptions(o.limits).timeScale) / 1000;
-
-    let lastBad: number | undefined;
-    let stormRequests = 0;
-    let storm429 = 0;
-    for (const e of log) if (e.at >= stormStart && e.at < stormEnd) (stormRequests += 1), (storm429 += e.status === 429 ? 1 : 0);
-    let unsettledAtEnd = false;
-    for (let t = stormStart + step; t <= stormEnd + 1; t += step) {
-      const seen = inWindow(log, (e) => e.at, t);
-      const share = seen.length ? seen.filter((e) => e.status === 429).length / seen.length : 0;
-      if (share >= SETTLED_SHARE) lastBad = t;
-      unsettledAtEnd = share >= SETTLED_SHARE;
-    }
-    const settleS = unsettledAtEnd ? undefined : lastBad === undefined ? 0 : toSimS(lastBad - stormStart);
-
-    // Before the storm: windows 2… (the first window is the fresh window's burst).
-    const beforePerWindow = o.preWindows > 1
-      ? commits.filter((at) => at >= startAt + w && at < stormStart).length / (o.preWindows - 1)
-      : commits.filter((at) => at < stormStart).length;
-    let worstPerWindow = Infinity;
-    for (let t = stormStart + w; t <= stormEnd; t += step) worstPerWindow = Math.min(worstPerWindow, inWindow(commits, (x) => x, t).length);
-    let recoverS: number | undefined;
-    for (let t = stormEnd + step; t <= ourEnd - w; t += step) {
-      if (inWindow(commits, (x) => x, t).length >= RECOVERED * beforePerWindow) {
-        recoverS = toSimS(t - stormEnd);
-        break;
-      }
-    }
-    return {
-      settleS, recoverS, stormS: toSimS(stormEnd - stormStart), throttledShare: stormRequests ? storm429 / stormRequests : 0,
-      beforePerWindow, worstPerWindow: Number.isFinite(worstPerWindow) ? worstPerWindow : 0, foreignRequests,
-    };
+    const ourRequests = stack.dataverse.log.entries().filter((e) => !e.inBatch && e.method === "POST" && /\/contacts\//.test(e.path));
+    const figures = stormFigures({
+      ours: ourRequests, commits, startAt, stormStart, stormEnd, ourEnd, windowRealMs: w, timeScale: resolveThrottleOptions(o.limits).timeScale, preWindows: o.preWindows,
+    });
+    return { ...figures, foreignRequests };
   } finally {
     await stack.stop();
   }
+}
+
+/** What the storm's figures are computed from: real ms throughout. */
+export interface StormTimeline {
+  /** Our requests (arrival time, status), in any order. */
+  ours: readonly { at: number; status: number }[];
+  /** When each of our records was committed. */
+  commits: readonly number[];
+  startAt: number;
+  stormStart: number;
+  stormEnd: number;
+  /** When our load ended: the recovery must be seen before it. */
+  ourEnd: number;
+  windowRealMs: number;
+  /** Simulated seconds per real second. */
+  timeScale: number;
+  preWindows: number;
+}
+
+/** settleS, recoverS and the rest, from the timeline (see the file's comment), at half-window steps. */
+export function stormFigures(t: StormTimeline): Omit<StormResult, "foreignRequests"> {
+  const w = t.windowRealMs;
+  const step = w / 2;
+  const toSimS = (realMs: number) => (realMs * t.timeScale) / 1000;
+  const inWindow = <T>(items: readonly T[], at: (x: T) => number, end: number) => items.filter((x) => at(x) > end - w && at(x) <= end);
+
+  const during = t.ours.filter((e) => e.at >= t.stormStart && e.at < t.stormEnd);
+  let lastBad: number | undefined;
+  let unsettledAtEnd = false;
+  // Only while our load still runs: a window we sent nothing in is no evidence of settling.
+  for (let end = t.stormStart + step; end <= Math.min(t.stormEnd, t.ourEnd); end += step) {
+    const seen = inWindow(t.ours, (e) => e.at, end);
+    if (seen.length === 0) continue;
+    const share = seen.filter((e) => e.status === 429).length / seen.length;
+    if (share >= SETTLED_SHARE) lastBad = end;
+    unsettledAtEnd = share >= SETTLED_SHARE;
+  }
+  const endedEarly = t.ourEnd < t.stormEnd && lastBad !== undefined;
+  const settleS = unsettledAtEnd || endedEarly ? undefined : lastBad === undefined ? 0 : toSimS(lastBad - t.stormStart);
+
+  // Before the storm: windows 2… (the first window is the fresh window's burst).
+  const beforePerWindow = t.preWindows > 1
+    ? t.commits.filter((at) => at >= t.startAt + w && at < t.stormStart).length / (t.preWindows - 1)
+    : t.commits.filter((at) => at < t.stormStart).length;
+  let worstPerWindow = Infinity;
+  for (let end = t.stormStart + w; end <= t.stormEnd; end += step) worstPerWindow = Math.min(worstPerWindow, inWindow(t.commits, (x) => x, end).length);
+  let recoverS: number | undefined;
+  for (let end = t.stormEnd + step; end <= t.ourEnd; end += step) {
+    if (inWindow(t.commits, (x) => x, end).length >= RECOVERED * beforePerWindow) {
+      recoverS = toSimS(end - t.stormEnd);
+      break;
+    }
+  }
+  return {
+    settleS, recoverS, stormS: toSimS(t.stormEnd - t.stormStart),
+    throttledShare: during.length ? during.filter((e) => e.status === 429).length / during.length : 0,
+    beforePerWindow, worstPerWindow: Number.isFinite(worstPerWindow) ? worstPerWindow : 0,
+  };
 }
 
 /**

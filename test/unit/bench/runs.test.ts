@@ -19,20 +19,23 @@ describe("aggregateRuns", () => {
     expect(spreadLines(m, spread)).toContain("throughput.bestPeer: 270 (250–290)");
   });
 
-  it("keeps 'exactly once' only when every run had it, and leaves out a figure no run measured", () => {
+  it("keeps 'exactly once' only when every run had it, and counts a figure a run did not reach as larger than any", () => {
     // Prepare
     const runs = [
-      { exactlyOnce: { bestPeer: true }, storm: { settleS: 2 } },
+      { exactlyOnce: { bestPeer: true }, storm: { settleS: 2, recoverS: 1 } },
       { exactlyOnce: { bestPeer: false }, storm: {} },
       { exactlyOnce: { bestPeer: true }, storm: { settleS: 4 }, webhook: undefined },
     ];
 
     // Act
-    const { median: m } = aggregateRuns(runs);
+    const { median: m, spread, notMeasured } = aggregateRuns(runs);
 
-    // Assess: one run with a duplicate is enough to fail; a figure missing from one run is the median of the others
+    // Assess: one run with a duplicate is enough to fail; a storm that did not settle in one run counts
+    // as slower than the others (median 4, not 3); not recovered in two of three runs: not recovered
     expect(m.exactlyOnce).toEqual({ bestPeer: false });
-    expect(m.storm).toEqual({ settleS: 3 });
+    expect(m.storm).toEqual({ settleS: 4 });
+    expect(spread.storm).toEqual({ settleS: [2, 4], recoverS: [1, 1] });
+    expect(notMeasured).toEqual({ "storm.settleS": 1, "storm.recoverS": 2 });
     expect("webhook" in m).toBe(false);
   });
 });

@@ -36,6 +36,15 @@ describe("stormFigures", () => {
     expect(f.recoverS).toBeUndefined();
   });
 
+  it("does not take the end of our load during the storm for settling", () => {
+    // Refused from 3 s until our load ends at 6 s, inside the storm: the empty windows after it prove nothing
+    const ours = every(0, 6_000, 100).map((at) => ({ at, status: at >= 3_000 ? 429 : 200 }));
+
+    const f = stormFigures({ ...timeline(ours, every(0, 3_000, 10)), ourEnd: 6_000 });
+
+    expect(f.settleS).toBeUndefined();
+  });
+
   it("settles at 0 when our requests were never refused", () => {
     const ours = every(0, 12_000, 100).map((at) => ({ at, status: 200 }));
     const f = stormFigures(timeline(ours, every(0, 12_000, 10)));
