@@ -44,7 +44,7 @@ export function printReport(f: BenchFigures, log: (line: string) => void): void 
   const lines = [
     "",
     `machine: ${f.machine.cpus} × ${f.machine.cpuModel}, ${f.machine.memoryGb.toFixed(1)} GB, Node ${f.machine.node}`,
-    `throughput (records/s, real time): d365-sync ${f.d365.toFixed(1)} | ceiling ${f.ceiling.forRun.toFixed(1)} (sustained ${f.ceiling.sustained.toFixed(1)}, first-window burst ${f.ceiling.burstRecords} records)`,
+    `throughput (records/s, real time): d365-sync ${f.d365.toFixed(1)} | ceiling ${f.ceiling.forRun.toFixed(1)} (sustained ${f.ceiling.sustained.toFixed(1)}; the request limit alone would let ${f.ceiling.burstRecords} records through a fresh window, execution time is the bound)`,
     ...Object.values(f.peers).map((p) => `  peer ${p.name}: ${p.recordsPerSecond.toFixed(2)} records/s, ${(p.throttledShare * 100).toFixed(1)} % of ${p.requests} requests throttled, ${p.exactlyOnce ? "exactly once" : `${p.lost} lost, ${p.duplicated} duplicated`}`),
     `ratios: d365-sync / ceiling ${vsCeiling.toFixed(3)} | / naive ${vs("naive")?.toFixed(1) ?? "—"} | / best peer ${vs("bestPeer")?.toFixed(3) ?? "—"}`,
     `full load: ${requestsPerRecord.toFixed(4)} Dataverse requests per record, ${f.fullRun.throttled} × 429 (${(d365Share * 100).toFixed(1)} %), ${(f.fullRun.waitedMs / 1000).toFixed(1)} s waited before retries; ${f.d365Arrival.exactlyOnce ? "every record exactly once" : `${f.d365Arrival.lost} lost, ${f.d365Arrival.duplicated} duplicated`}`,
