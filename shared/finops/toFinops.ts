@@ -69,17 +69,22 @@ export async function runToFinops(x: JobRun): Promise<JobOutcome> {
     if (record) take(record, true);
     else await s.state.deleteDeadLetter(d.id); // gone from the app: nothing left to send
   }
+  // Records that cannot be sent are pending BEFORE any cursor moves past them (a batch sent moves it).
+  const pendFailures = async () => {
+    counts.failed += failures.length;
+    await recordPending(x, failures.splice(0));
+  };
   let cursor = await s.state.getCursor(x.job.name, "app");
   for await (const page of s.app.changes(x.job.app.entity, cursor?.value)) {
     for (const record of page.records) take(record, false);
     batch.cursorAfter = page.nextCursor;
     if (batch.rows.length >= x.job.batchSize) {
+      await pendFailures();
       cursor = await sendBatch(x, batch, cursor, counts, notes);
       batch = { rows: [], links: [], revisitedIds: [] };
     }
   }
-  await recordPending(x, failures);
-  counts.failed += failures.length;
+  await pendFailures();
   if (batch.rows.length) cursor = await sendBatch(x, batch, cursor, counts, notes);
   else if (batch.cursorAfter !== undefined && batch.cursorAfter !== cursor?.value) await saveCursor(x, batch.cursorAfter, cursor);
   return { counts, notes };

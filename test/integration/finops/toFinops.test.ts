@@ -85,6 +85,34 @@ describe("a to-finops job (recurring integration, CSV)", () => {
     expect(pending.message).toContain("expected true or false");
   });
 
+  it("records a record it cannot send as pending before a batch moves the cursor past it, so a run that dies later loses nothing", async () => {
+    // Prepare: one batch per record, the app's feed read two records a page, and the process
+    // "dies" (the feed throws) when the second page is asked for, after the first batch was sent.
+    s = await startFinopsStack([{ ...customerGroups, batchSize: 1, fields: [...customerGroups.fields!, { app: "active", finops: "ISACTIVE", type: "boolean" }] }]);
+    s.stack.app.put("customerGroup", "odd", { code: "ODD", name: "odd", active: "perhaps" });
+    for (const id of ["ok1", "ok2", "ok3"]) s.stack.app.put("customerGroup", id, { code: id.toUpperCase(), name: id, active: true });
+    const app = s.services.app;
+    const changes = app.changes.bind(app);
+    app.changes = async function* (entity, cursor) {
+      let pages = 0;
+      for await (const page of changes(entity, cursor, 2)) {
+        if (pages++ === 1) throw new Error("the process died while reading the next page");
+        yield page;
+      }
+    };
+    // Act
+    const died = await s.run("customer-groups");
+    // Assess: the first batch went out and moved the cursor; the record before it is pending.
+    expect(died.status).toBe("failed");
+    expect(s.fo.importedRows("Customer groups").map((r) => r.CUSTOMERGROUPID)).toEqual(["OK1"]);
+    const pending = await s.services.state.listDeadLetters({ mapping: s.names["customer-groups"] });
+    expect(pending.map((p) => [p.appId, p.code])).toEqual([["odd", ErrorCodes.Unmappable]]);
+    app.changes = changes;
+    const next = await s.run("customer-groups");
+    expect(next.status).toBe("succeeded");
+    expect(s.fo.importedRows("Customer groups").map((r) => r.CUSTOMERGROUPID).sort()).toEqual(["OK1", "OK2", "OK3"]);
+  });
+
   it("never enqueues a batch twice silently when the enqueue's answer was lost: it stops until an operator decides", async () => {
     // Prepare: F&O takes the file, and the answer never arrives.
     s = await startFinopsStack([customerGroups]);
