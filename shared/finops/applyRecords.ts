@@ -14,12 +14,15 @@ interface Applying {
   x: JobRun;
   counts: JobOutcome["counts"];
   failures: RecordFailure[];
-  links: Link[];
   pending: Map<string, DeadLetter>;
   /** The job's links by key (id and hash only, no base): a file's records need no read to be created or skipped. */
   known?: Map<string, { appId: string; hash: string }>;
   /** Keys written in this file so far. */
   written: Set<string>;
+  /** The links of the window not stored yet, by key (a key met again reads its link here). */
+  unstored: Map<string, Link>;
+  /** Writes in flight by key: a file that holds a key twice writes it in file order, never side by side. */
+  inFlight?: Map<string, Promise<void>>;
 }
 
 /** The job's links, ids and hashes only (about 100 bytes a link): read once per file instead of once per record. */
@@ -31,14 +34,17 @@ async function knownLinks(x: JobRun): Promise<Map<string, { appId: string; hash:
 
 /** Writes every record of a downloaded file to the app; returns how many there were and how many are pending. */
 export async function applyFile(x: JobRun, file: string, counts: JobOutcome["counts"]): Promise<{ records: number; failed: number }> {
-  const a: Applying = { x, counts, failures: [], links: [], pending: await pendingOf(x, "toApp"), known: await knownLinks(x), written: new Set() };
+  const a: Applying = { x, counts, failures: [], pending: await pendingOf(x, "toApp"), known: await knownLinks(x), written: new Set(), unstored: new Map(), inFlight: new Map() };
   let records = 0;
   let failed = 0;
   let window: Promise<void>[] = [];
   const flush = async () => {
     await Promise.all(window);
     window = [];
-    if (a.links.length) await x.f.s.state.putLinks(a.links.splice(0));
+    // One link a key (a key met twice in the window keeps its last): a transaction takes an entity once.
+    const links = [...a.unstored.values()];
+    a.unstored.clear();
+    if (links.length) await x.f.s.state.putLinks(links);
     failed += a.failures.length;
     await recordPending(x, a.failures.splice(0));
   };
@@ -54,13 +60,13 @@ export async function applyFile(x: JobRun, file: string, counts: JobOutcome["cou
 
 /** from-finops pending records whose back-off has passed: their F&O values were kept; written again. */
 export async function applyPendingRecords(x: JobRun, counts: JobOutcome["counts"]): Promise<void> {
-  const a: Applying = { x, counts, failures: [], links: [], pending: await pendingOf(x, "toApp"), written: new Set() };
+  const a: Applying = { x, counts, failures: [], pending: await pendingOf(x, "toApp"), written: new Set(), unstored: new Map() };
   for (const d of due(a.pending, x.f.s.clock.now())) {
     const kept = d.payload as { key?: string; data?: Record<string, unknown> } | null;
     if (!kept?.key || !kept.data) continue;
     await write(a, kept.key, kept.data);
   }
-  if (a.links.length) await x.f.s.state.putLinks(a.links);
+  if (a.unstored.size) await x.f.s.state.putLinks([...a.unstored.values()]);
   counts.failed += a.failures.length;
   await recordPending(x, a.failures);
 }
@@ -78,7 +84,16 @@ async function applyRow(a: Applying, row: Record<string, string>, n: number): Pr
     a.failures.push(failure(key, e, { key, row }));
     return;
   }
-  await write(a, key, data);
+  // The same key again while its earlier row is still being written: after it, so the later row
+  // wins and sees the link the earlier one wrote (two creates side by side would keep the first).
+  const earlier = a.inFlight?.get(key);
+  const mine = (earlier ?? Promise.resolve()).then(() => write(a, key, data));
+  a.inFlight?.set(key, mine);
+  try {
+    await mine;
+  } finally {
+    if (a.inFlight?.get(key) === mine) a.inFlight.delete(key);
+  }
 }
 
 /**
@@ -99,7 +114,7 @@ async function write(a: Applying, key: string, data: Record<string, unknown>): P
       return;
     }
     // Unknown to the digests read at the start: a create, unless this file holds the key twice (then the link just written).
-    let link = a.known && !digest && !a.written.has(key) ? null : await s.state.getLinkByDataverse(job.name, key);
+    let link = a.unstored.get(key) ?? (a.known && !digest && !a.written.has(key) ? null : await s.state.getLinkByDataverse(job.name, key));
     if (link && link.hash === hash) {
       a.counts.skipped += 1;
       await clearPending(a, key);
@@ -120,8 +135,9 @@ async function write(a: Applying, key: string, data: Record<string, unknown>): P
       result = await s.app.create(job.app.entity, data, deterministicGuid("finops", job.name, key));
       a.counts.created += 1;
     }
-    a.links.push({ mapping: job.name, appId: result.id, dataverseId: key, base: data, hash, appVersion: result.version, lastSyncedAt: nowIso(s.clock) });
+    const written: Link = { mapping: job.name, appId: result.id, dataverseId: key, base: data, hash, appVersion: result.version, lastSyncedAt: nowIso(s.clock) };
     a.written.add(key);
+    a.unstored.set(key, written);
     await clearPending(a, key);
   } catch (e) {
     if (e instanceof SyncError && !e.retryable) {

@@ -47,6 +47,23 @@ describe("a from-finops job (recurring integration, data package)", () => {
     expect(s.stack.app.list("salesOrder")).toHaveLength(3);
   });
 
+  it("writes a key the file holds twice in file order: one record, holding the later row's values, and one link", async () => {
+    // Prepare: SO-2 twice in one file, new to the app, and again among rows already linked.
+    s = await startFinopsStack([salesOrders]);
+    s.fo.seedExport(EXPORT_ID, [{ SALESORDERNUMBER: "SO-2", TOTALAMOUNT: "10.00" }, { SALESORDERNUMBER: "SO-1", TOTALAMOUNT: "1.00" }, { SALESORDERNUMBER: "SO-2", TOTALAMOUNT: "20.00" }]);
+    // Act
+    const run = await s.run("sales-orders");
+    s.fo.seedExport(EXPORT_ID, [{ SALESORDERNUMBER: "SO-1", TOTALAMOUNT: "2.00" }, { SALESORDERNUMBER: "SO-1", TOTALAMOUNT: "3.00" }]);
+    const again = await s.run("sales-orders");
+    // Assess
+    expect(run.status).toBe("succeeded");
+    expect(again.status).toBe("succeeded");
+    const orders = s.stack.app.list("salesOrder").map((o) => [o.data?.number, o.data?.total]);
+    expect(orders.sort()).toEqual([["SO-1", 3], ["SO-2", 20]]);
+    expect((await s.services.state.getLinkByDataverse(s.names["sales-orders"], "SO-2"))?.base).toMatchObject({ total: 20 });
+    expect((await s.services.state.getLinkByDataverse(s.names["sales-orders"], "SO-1"))?.base).toMatchObject({ total: 3 });
+  });
+
   it("recognises a message delivered again after its ack was lost: acks it, applies nothing twice", async () => {
     // Prepare: the first ack is refused, so F&O delivers the message again after its 30 minutes.
     s = await startFinopsStack([salesOrders]);
