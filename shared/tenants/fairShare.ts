@@ -29,10 +29,6 @@ export class FairShare {
     if (n <= 0) this.inFlight.delete(tenant);
     else this.inFlight.set(tenant, n);
   }
-
-  running(tenant: string): number {
-    return this.inFlight.get(tenant) ?? 0;
-  }
 }
 
 /** How long a deferred message waits before it is visible again. */

@@ -151,7 +151,7 @@ try {
   }
   const base = { env: stack.env, config: benchConfig(), tablePrefix: `bench${Date.now().toString(36)}`, bulkSize: opts.bulkSize, serviceClock: { timeScale: opts.timeScale, epochMs: Date.now() } };
   // The sync paces itself with the same shared budget a Functions deployment uses (one process here).
-  const budget = { tableName: `budgetsync${Date.now().toString(36)}`, ...budgetLimits(limits, windowRealMs, !opts.requestsOnlyBudget) };
+  const budget = { tableName: `budgetsync${Date.now().toString(36)}`, ...budgetLimits(limits, !opts.requestsOnlyBudget) };
   const cycle = (full: boolean) => runWorker({ kind: "cycle", full, ...base, budget: opts.noBudget ? undefined : budget } satisfies WorkerJob);
   const fullRun = await cycle(false);
   const d365Arrival = checkArrival(stack.dataverse.rows("contact"), "m", records);

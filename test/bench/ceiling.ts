@@ -62,7 +62,7 @@ export interface BudgetLimits {
  * the budget learns how many servers its requests spread over. (`_windowRealMs` is no longer used:
  * the window is the service's, read on the scaled clock.)
  */
-export function budgetLimits(limits: ThrottleOptionsInput, _windowRealMs: number, meterExecution: boolean): BudgetLimits {
+export function budgetLimits(limits: ThrottleOptionsInput, meterExecution: boolean): BudgetLimits {
   const o = resolveThrottleOptions({ ...limits, enabled: true });
   return {
     maxRequests: o.maxRequests,

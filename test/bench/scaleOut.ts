@@ -47,7 +47,7 @@ export async function measureWorkers(o: ScaleOutOptions): Promise<{ alone: Scale
 async function once(o: ScaleOutOptions, shared: boolean, offset: number): Promise<ScaleOutRun> {
   const per = Math.ceil(o.records / o.workers);
   const startAt = Date.now() + 3_000; // every process is up and has its token by then
-  const budget = shared ? { tableName: `budget${Date.now().toString(36)}`, ...budgetLimits(o.limits, o.windowRealMs, o.meterExecution) } : undefined;
+  const budget = shared ? { tableName: `budget${Date.now().toString(36)}`, ...budgetLimits(o.limits, o.meterExecution) } : undefined;
   const results = await Promise.all(Array.from({ length: o.workers }, (_, w) => runWorker({
     kind: "write", env: o.env, config: o.config, tablePrefix: `${o.tablePrefix}w${w}`, bulkSize: o.bulkSize, budget, startAt,
     serviceClock: { timeScale: resolveThrottleOptions(o.limits).timeScale, epochMs: startAt },

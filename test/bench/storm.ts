@@ -62,7 +62,7 @@ export async function measureStorm(o: StormOptions): Promise<StormResult> {
     const startAt = Date.now() + 3_000;
     const stormStart = startAt + o.preWindows * w;
     const stormEnd = stormStart + o.stormWindows * w;
-    const budget = { tableName: `budgetstorm${Date.now().toString(36)}`, ...budgetLimits(o.limits, w, o.meterExecution) };
+    const budget = { tableName: `budgetstorm${Date.now().toString(36)}`, ...budgetLimits(o.limits, o.meterExecution) };
     const ours = runWorker({
       kind: "write", env: stack.env, config: o.config, tablePrefix: o.tablePrefix, bulkSize: o.bulkSize, budget, startAt, from: 0, to: o.records,
       serviceClock: { timeScale: resolveThrottleOptions(o.limits).timeScale, epochMs: startAt },
