@@ -47,6 +47,8 @@ describe("npm start: the Finance & Operations demo", { timeout: 180_000 }, () =>
     const imported = await getJson<Record<string, string>[]>(`${fo}/_emulator/imports?entity=${encodeURIComponent("Vendor groups")}`);
     const invoicesAtStart = await getJson<AppChanges>(`${env.APP_BASE_URL}/sync/invoice/changes`, app);
     const acksAtStart = (await getJson<Ack[]>(`${fo}/_emulator/log`)).filter((r) => r.path.startsWith("/api/connector/ack/"));
+    const exportRunAt = async () => (await getJson<{ jobs: { name: string; lastRunAt: string | null }[] }>(`${api}/finops/jobs`, admin)).jobs.find((j) => j.name === exportJob.name)?.lastRunAt;
+    const firstExportRunAt = await exportRunAt();
 
     // Act: a new export message in F&O, collected by the manual trigger
     const seeded = await fetch(`${fo}/_emulator/exports/${exportJob.activityId}`, {
@@ -54,8 +56,10 @@ describe("npm start: the Finance & Operations demo", { timeout: 180_000 }, () =>
       body: JSON.stringify([{ INVOICENUMBER: "INV-2001", VENDORACCOUNT: "m-0002", INVOICEAMOUNT: "612.40", INVOICEDATE: "2026-04-30" }]),
     });
     const trigger = await fetch(`${api}/sync`, { method: "POST", headers: { ...admin, "content-type": "application/json" }, body: JSON.stringify({ finops: exportJob.name }) });
-    await until(async () => (await getJson<AppChanges>(`${env.APP_BASE_URL}/sync/invoice/changes`, app)).records.length === 4,
-      () => `the seeded export to reach the app; output:\n${s.output()}`);
+    // The job writes the records to the app, then acknowledges the message, then records its run:
+    // the run is over when its health shows a new run, not when the fourth invoice shows.
+    await until(async () => (await exportRunAt()) !== firstExportRunAt,
+      () => `the manual run of ${exportJob.name} to finish; output:\n${s.output()}`);
     const invoices = await getJson<AppChanges>(`${env.APP_BASE_URL}/sync/invoice/changes`, app);
     const messages = await getJson<{ direction: string; acked?: boolean; dequeueCount?: number }[]>(`${fo}/_emulator/messages`);
     const acks = (await getJson<Ack[]>(`${fo}/_emulator/log`)).filter((r) => r.path.startsWith("/api/connector/ack/"));
