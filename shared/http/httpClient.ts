@@ -181,8 +181,9 @@ export class HttpClient {
 
   private arm(controller: AbortController, bound: "first-byte" | "body", ms: number, deadline: { at: number }): NodeJS.Timeout {
     const remainingMs = Math.max(0, deadline.at - this.clock.now());
-    const reason = ms <= remainingMs ? new BoundExceeded(bound, ms) : new BoundExceeded("total", this.bounds.totalTimeoutMs);
-    return setTimeout(() => controller.abort(reason), Math.min(ms, remainingMs, MAX_TIMER_MS));
+    // The reason is made when the timer fires: an Error captures a stack, too dear for every request.
+    const total = this.bounds.totalTimeoutMs;
+    return setTimeout(() => controller.abort(ms <= remainingMs ? new BoundExceeded(bound, ms) : new BoundExceeded("total", total)), Math.min(ms, remainingMs, MAX_TIMER_MS));
   }
 }
 

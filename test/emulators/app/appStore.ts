@@ -35,6 +35,8 @@ export class AppStore {
   private readonly feeds = new Map<string, Feed>();
   /** Lower-cased dataverseId -> ids of the records that carried it (checked against the record on use). */
   private readonly byDataverseId = new Map<string, Map<string, Set<string>>>();
+  /** Each entity's ids in the order they were first stored (records are never removed, only tombstoned). */
+  private readonly order = new Map<string, string[]>();
   private sequence = 0;
 
   constructor(private readonly now: () => number) {}
@@ -62,6 +64,11 @@ export class AppStore {
 
   ids(entity: string): string[] {
     return [...(this.entities.get(entity)?.keys() ?? [])];
+  }
+
+  /** The ids first stored after the `from` earliest ones: a caller that remembers how many it saw reads only the new ones. */
+  idsFrom(entity: string, from: number): string[] {
+    return (this.order.get(entity) ?? []).slice(from);
   }
 
   findByDataverseId(entity: string, dataverseId: string): StoredRecord | undefined {
@@ -152,6 +159,11 @@ export class AppStore {
     if (!feed) this.feeds.set(entity, (feed = { seqs: [], ids: new Map() }));
     const previous = table.get(record.id);
     if (previous) feed.ids.delete(previous.seq);
+    else {
+      let order = this.order.get(entity);
+      if (!order) this.order.set(entity, (order = []));
+      order.push(record.id);
+    }
     feed.seqs.push(record.seq);
     feed.ids.set(record.seq, record.id);
     if (record.dataverseId !== undefined) {

@@ -46,6 +46,14 @@ describe("sample app (App Sync API)", () => {
     expect(app.get("mentor", "m-0009")).toMatchObject({ dataverseId: DV_ID, data: { firstName: "Emil" } });
   });
 
+  it("assigns one above the highest id taken since the last POST, records put directly and deleted ones included", async () => {
+    const first = await api("POST", "/sync/mentor", { data: { firstName: "Emil", certificationStatus: "active", isPublic: true, active: true } });
+    app.put("mentor", "m-0040", { firstName: "Put", certificationStatus: "active", isPublic: true, active: true });
+    await api("DELETE", "/sync/mentor/m-0040");
+    const second = await api("POST", "/sync/mentor", { data: { firstName: "Frida", certificationStatus: "active", isPublic: true, active: true } });
+    expect([first.body.id, second.body.id]).toEqual(["m-0009", "m-0041"]);
+  });
+
   it("derives a group id from its name and keeps it unique", async () => {
     const a = await api("POST", "/sync/group", { data: { name: "Vest Øst", region: "Vestland" } });
     const b = await api("POST", "/sync/group", { data: { name: "Vest Øst" } });
