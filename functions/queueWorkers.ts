@@ -8,6 +8,7 @@ import { servesTenants } from "../shared/tenants/tenants.js";
 import type { WorkQueue } from "../shared/ports.js";
 import type { RecordEventMessage, RunMessage, WriteMessage } from "../shared/sync/writeOps.js";
 import { handleFinopsRunMessage } from "../shared/finops/finopsTriggers.js";
+import { takeEvents } from "../shared/runtime/recordEventBatch.js";
 
 /** Queue handlers: decode the message, call the engine. Thrown errors let the host retry, then poison. */
 export async function runWorker(message: unknown, context: InvocationContext): Promise<void> {
@@ -28,35 +29,68 @@ export async function writeWorker(message: unknown, context: InvocationContext):
   });
 }
 
+/**
+ * A record event, with the other notices visible on its queue now (shared/runtime/recordEventBatch.ts):
+ * they are handled together, per tenant. The trigger is the host's to complete (or retry, then
+ * poison) and the others are this worker's, each settled only after its record synced or is pending.
+ */
 export async function recordEventWorker(message: unknown, context: InvocationContext): Promise<void> {
-  const ev = decodeQueueMessage(message) as RecordEventMessage;
-  await fairly(ev, context, (s) => s.queues.recordEvents, async ({ engine }) => {
-    const outcome = await engine.handleRecordEvent(ev);
-    context.log(`${ev.mapping} ${ev.side} ${ev.id}: ${outcome.finished} write(s)`);
-  });
+  const trigger = decodeQueueMessage(message) as RecordEventMessage;
+  const base = await getServices();
+  const taken = await takeEvents(base.queues.recordEvents, base.logger);
+  const failed = new Set<RecordEventMessage>();
+  let triggerError: unknown;
+  try {
+    const byTenant = new Map<string, RecordEventMessage[]>([[tenantOfMessage(trigger), [trigger]]]);
+    for (const { body } of taken.messages) {
+      const tenant = tenantOfMessage(body);
+      byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), body]);
+    }
+    for (const events of byTenant.values()) {
+      await fairly(events, context, (s) => s.queues.recordEvents, async ({ engine }) => {
+        const result = await engine.handleRecordEvents(events);
+        for (const f of result.failed) failed.add(f.event);
+        triggerError ??= result.failed.find((f) => f.event === trigger)?.error;
+        context.log(`${events.length} record event(s): ${result.outcome.counts.created + result.outcome.counts.updated + result.outcome.counts.deleted} write(s), ${result.failed.length} to deliver again`);
+      }).catch((e: unknown) => {
+        // This tenant's notices come again; the other tenants' go on.
+        for (const ev of events) failed.add(ev);
+        if (events.includes(trigger)) triggerError ??= e;
+      });
+    }
+  } catch (e) {
+    for (const { body } of taken.messages) failed.add(body);
+    await taken.settle(failed, e);
+    throw e;
+  }
+  await taken.settle(failed, triggerError);
+  if (failed.has(trigger)) throw triggerError;
 }
 
 const fairShare = new FairShare();
 
 /**
- * Runs a message for its tenant (`tenant`, absent = default) within the tenant's fair share of this
- * instance's workers (shared/tenants/fairShare.ts); over it, the message goes back on its queue,
- * shortly delayed. A message of a tenant deleted meanwhile is dropped.
+ * Runs messages of one tenant (`tenant`, absent = default) within the tenant's fair share of this
+ * instance's workers (shared/tenants/fairShare.ts); over it, the messages go back on their queue,
+ * shortly delayed. Messages of a tenant deleted meanwhile are dropped.
  */
-async function fairly(body: object, context: InvocationContext, queueOf: (s: Services) => WorkQueue<any>, work: (s: Services) => Promise<void>): Promise<void> {
+async function fairly(bodies: object | readonly object[], context: InvocationContext, queueOf: (s: Services) => WorkQueue<any>, work: (s: Services) => Promise<void>): Promise<void> {
+  const all = Array.isArray(bodies) ? bodies : [bodies];
   const base = await getServices();
-  const services = await servicesForMessage(body, base);
+  const services = await servicesForMessage(all[0], base);
   if (!services) {
-    context.warn("dropped a queue message of a tenant that is no longer registered");
+    context.warn(`dropped ${all.length} queue message(s) of a tenant that is no longer registered`);
     return;
   }
-  const tenant = tenantOfMessage(body);
+  const tenant = tenantOfMessage(all[0]);
   const shared = await servesTenants(base);
   if (!fairShare.tryEnter(tenant, shared)) {
     // The tenant's own queue view tags the message with its tenant again.
-    const { tenant: _t, ...message } = body as { tenant?: string };
-    await queueOf(services).send(message, { delayMs: FAIR_SHARE_DEFER_MS });
-    context.log(`tenant ${tenant} is at its fair share (${fairShare.cap} at once): message deferred`);
+    for (const body of all) {
+      const { tenant: _t, ...message } = body as { tenant?: string };
+      await queueOf(services).send(message, { delayMs: FAIR_SHARE_DEFER_MS });
+    }
+    context.log(`tenant ${tenant} is at its fair share (${fairShare.cap} at once): ${all.length} message(s) deferred`);
     return;
   }
   try {

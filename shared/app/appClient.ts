@@ -5,11 +5,13 @@
 import { ErrorCodes, SyncError } from "../errors.js";
 import { parseJson } from "../http/exactJson.js";
 import { FeedGuard, shown, type FeedLimits } from "../http/feedGuard.js";
-import { HttpClient, safeUrl, type HttpResponse } from "../http/httpClient.js";
+import { systemClock } from "../http/clock.js";
+import { HttpClient, safeUrl, type HttpClientOptions, type HttpResponse } from "../http/httpClient.js";
 import type { HttpBounds } from "../http/httpBounds.js";
 import type { RetryPolicy } from "../http/retryPolicy.js";
 import { Settings } from "../names.js";
 import type { AppChangePage, AppClient, AppRecord, AppWriteResult, Clock, Logger } from "../ports.js";
+import { AppWritePacer } from "./appWritePacer.js";
 import { classifyAppError } from "./classifyAppError.js";
 
 export interface AppClientOptions {
@@ -29,6 +31,8 @@ export interface AppClientOptions {
   pageSize?: number;
   /** Bounds of one read of a change feed (the mapping file's options.feeds). */
   feedLimits?: FeedLimits;
+  /** Paces the writes (POST, PATCH, DELETE) after the app's 429s; default: one of its own on `clock`. */
+  pacer?: AppWritePacer;
 }
 
 const DEFAULT_PAGE_SIZE = 500;
@@ -36,7 +40,7 @@ const DEFAULT_PAGE_SIZE = 500;
 export function createAppClient(options: AppClientOptions): AppClient {
   const base = options.baseUrl.replace(/\/+$/, "");
   const authorization = `Bearer ${options.apiKey}`;
-  const http = new HttpClient({
+  const httpOptions: HttpClientOptions = {
     fetch: options.fetch,
     clock: options.clock,
     policy: options.policy,
@@ -47,7 +51,10 @@ export function createAppClient(options: AppClientOptions): AppClient {
     classify: classifyAppError,
     onRetry: ({ attempt, delayMs, error, req }) =>
       options.logger?.warn("App request retried", { method: req.method, url: safeUrl(req.url), attempt, delayMs, code: error.code, status: error.status }),
-  });
+  };
+  const http = new HttpClient(httpOptions);
+  // Writes go through the pacer: a 429 holds all of them for its Retry-After and sets their pace.
+  const writes = new HttpClient({ ...httpOptions, gate: options.pacer ?? new AppWritePacer(options.clock ?? systemClock) });
   const url = (entity: string, id?: string) =>
     `${base}/sync/${encodeURIComponent(entity)}${id === undefined ? "" : `/${encodeURIComponent(id)}`}`;
   const headers = (extra: Record<string, string> = {}) => ({ authorization, accept: "application/json", ...extra });
@@ -90,7 +97,7 @@ export function createAppClient(options: AppClientOptions): AppClient {
       const body = JSON.stringify(dataverseId === undefined ? { data } : { data, dataverseId });
       // POST is idempotent only through dataverseId; without it a retry after a lost answer could
       // create a duplicate, so such a call gets one attempt and redelivery is left to the caller.
-      const res = await http.send({ method: "POST", url: target, headers: jsonHeaders(), body }, { retry: dataverseId !== undefined });
+      const res = await writes.send({ method: "POST", url: target, headers: jsonHeaders(), body }, { retry: dataverseId !== undefined });
       return readWriteResult(res, target, `POST of a new ${entity} record${dataverseId === undefined ? "" : ` for Dataverse row ${dataverseId}`}`);
     },
 
@@ -98,12 +105,12 @@ export function createAppClient(options: AppClientOptions): AppClient {
       const target = url(entity, id);
       const extra: Record<string, string> = opts.ifMatch === undefined ? {} : { "if-match": quoteVersion(opts.ifMatch) };
       const body = JSON.stringify(opts.dataverseId === undefined ? { data } : { data, dataverseId: opts.dataverseId });
-      const res = await http.send({ method: "PATCH", url: target, headers: jsonHeaders(extra), body });
+      const res = await writes.send({ method: "PATCH", url: target, headers: jsonHeaders(extra), body });
       return readWriteResult(res, target, `PATCH of ${entity} record ${JSON.stringify(id)}`);
     },
 
     async delete(entity: string, id: string): Promise<boolean> {
-      const res = await http.send({ method: "DELETE", url: url(entity, id), headers: headers() }, { accept: [404] });
+      const res = await writes.send({ method: "DELETE", url: url(entity, id), headers: headers() }, { accept: [404] });
       return res.status !== 404;
     },
   };

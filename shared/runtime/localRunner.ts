@@ -5,7 +5,7 @@ import { ErrorCodes, SyncError, errorMessage } from "../errors.js";
 import { FunctionNames, Queues } from "../names.js";
 import type { QueueMessage, WorkQueue } from "../ports.js";
 import { serveHttp, type HttpRoute } from "./localHttp.js";
-import { HostQueueSettings, pumpOnce, type PumpQueue } from "./queuePump.js";
+import { ContinuousPump, HostQueueSettings, type PumpQueue } from "./queuePump.js";
 import { setServices, type Services } from "./services.js";
 
 // The package is CommonJS and this class is only reachable through its default export in ESM.
@@ -27,6 +27,9 @@ export interface LocalRunnerOptions {
   /** Largest accepted request body, as the Functions host's FUNCTIONS_REQUEST_BODY_SIZE_LIMIT. */
   maxBodyBytes?: number;
 }
+
+/** The shortest wait between polls of a queue (after a poll that found work). */
+const MIN_POLL_MS = 50;
 
 /** How long stop() lets in-flight requests finish before cutting their connections. */
 const STOP_GRACE_MS = 5_000;
@@ -63,17 +66,29 @@ export async function startLocalRunner(s: Services, options: LocalRunnerOptions)
     await target.send(message.body);
   };
 
-  let stopped = false;
-  let pumping: Promise<void> = Promise.resolve();
-  const pumpUntilEmpty = async () => {
-    while (!stopped && (await pumpOnce(pumps, toPoison)) > 0) { /* keep going while there is work */ }
+  // Each queue is polled as the host polls it: lanes up to the batch size while messages come, each
+  // taking the next message as soon as its last one is done; a queue found empty backs off up to `pollMs`.
+  const pump = new ContinuousPump(pumps, toPoison);
+  const report = () => {
+    try {
+      pump.rethrow();
+    } catch (e) {
+      s.logger.error("queue polling failed", { error: errorMessage(e) });
+    }
   };
+  let stopped = false;
+  let wake: (() => void) | undefined;
   const loop = async () => {
     while (!stopped) {
-      pumping = pumpUntilEmpty().catch((e: unknown) => s.logger.error("queue polling failed", { error: errorMessage(e) }));
-      await pumping;
-      if (!stopped) await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+      pump.poll(MIN_POLL_MS, options.pollMs ?? 500);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, MIN_POLL_MS);
+      });
+      report();
     }
+    pump.halt();
+    await pump.idle().catch((e: unknown) => s.logger.error("queue polling failed", { error: errorMessage(e) }));
   };
   const loopDone = loop();
 
@@ -103,8 +118,8 @@ export async function startLocalRunner(s: Services, options: LocalRunnerOptions)
     url,
     async idle() {
       for (;;) {
-        await pumping;
-        await pumpUntilEmpty();
+        pump.kick();
+        await pump.idle();
         const counts = await Promise.all(pumps.map((p) => p.queue.approximateCount()));
         if (counts.every((c) => c === 0)) return;
         await new Promise((r) => setTimeout(r, 50));
@@ -120,6 +135,7 @@ export async function startLocalRunner(s: Services, options: LocalRunnerOptions)
         const force = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
         await closed;
         clearTimeout(force);
+        wake?.();
         await loopDone;
         setServices(undefined);
       })();

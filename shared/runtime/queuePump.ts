@@ -58,7 +58,7 @@ async function handleOne({ queue, handler }: PumpQueue, message: QueueMessage<un
 }
 
 /** Renews the message's lease every `renewEveryMs` until stopped; `stop` waits for a renewal in flight. */
-function keepLeased(queue: WorkQueue<unknown>, message: QueueMessage<unknown>, lease: LeaseSettings): { stop(): Promise<void> } {
+export function keepLeased(queue: WorkQueue<unknown>, message: QueueMessage<unknown>, lease: LeaseSettings): { stop(): Promise<void> } {
   let renewing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
     // A lost lease is not this handler's to fail: complete or abandon reports it when the handler ends.
@@ -75,7 +75,7 @@ function keepLeased(queue: WorkQueue<unknown>, message: QueueMessage<unknown>, l
 
 /**
  * Processes what is visible on each queue once (a batch per queue, all of it awaited). Returns how
- * many messages were handled. The local Functions runner polls Azurite with it.
+ * many messages were handled. A run planned outside a drain relieves its write queues with it.
  */
 export async function pumpOnce(queues: PumpQueue[], onPoison: OnPoison, lease: LeaseSettings = RunningLease): Promise<number> {
   let handled = 0;
@@ -98,22 +98,52 @@ export class ContinuousPump {
   private readonly lanes = new Map<PumpQueue, number>();
   private waiters: Array<() => void> = [];
   private failure: unknown;
+  private halted = false;
+  private readonly polls = new Map<PumpQueue, { waitMs: number; at: number }>();
 
   constructor(readonly queues: PumpQueue[], private readonly onPoison: OnPoison, private readonly width: number = HostQueueSettings.batchSize, private readonly lease: LeaseSettings = RunningLease) {}
 
   /** Starts lanes on every queue up to the width (a lane that finds nothing ends at once). */
   kick(): void {
+    if (this.halted) return;
+    for (const q of this.queues) while ((this.lanes.get(q) ?? 0) < this.width) this.startLane(q, false);
+  }
+
+  /**
+   * Polls, as the host polls each queue: one lane on each queue that has none and is due, which
+   * starts another (up to the width) each time it finds a message. A queue whose lane found nothing
+   * is polled again after twice the last wait (from `minMs` up to `maxMs`); one that had messages,
+   * after `minMs`. An idle queue so costs one receive per `maxMs`, and a busy one is never waited for.
+   */
+  poll(minMs: number, maxMs: number): void {
+    const now = Date.now();
     for (const q of this.queues) {
-      while ((this.lanes.get(q) ?? 0) < this.width) {
-        this.lanes.set(q, (this.lanes.get(q) ?? 0) + 1);
-        this.lane(q)
-          .catch((e: unknown) => void (this.failure ??= e))
-          .finally(() => {
-            this.lanes.set(q, this.lanes.get(q)! - 1);
-            this.signal();
-          });
-      }
+      const due = this.polls.get(q) ?? { waitMs: maxMs / 2, at: 0 };
+      if (this.lanes.get(q) || now < due.at) continue;
+      this.polls.set(q, due);
+      this.startLane(q, true, (handled) => {
+        due.waitMs = handled > 0 ? minMs : Math.min(2 * due.waitMs, maxMs);
+        due.at = Date.now() + due.waitMs;
+      });
     }
+  }
+
+  /** Lanes take no more messages; `idle()` then waits for the ones in flight. */
+  halt(): void {
+    this.halted = true;
+  }
+
+  private startLane(q: PumpQueue, rampUp: boolean, ended?: (handled: number) => void): void {
+    if (this.halted) return;
+    this.lanes.set(q, (this.lanes.get(q) ?? 0) + 1);
+    let handled = 0;
+    this.lane(q, rampUp, () => void handled++)
+      .catch((e: unknown) => void (this.failure ??= e))
+      .finally(() => {
+        this.lanes.set(q, this.lanes.get(q)! - 1);
+        ended?.(handled);
+        this.signal();
+      });
   }
 
   /** Messages in flight on these queues (all queues when omitted). */
@@ -141,11 +171,13 @@ export class ContinuousPump {
     throw e;
   }
 
-  private async lane(pump: PumpQueue): Promise<void> {
-    for (;;) {
+  private async lane(pump: PumpQueue, rampUp: boolean, onHandled: () => void): Promise<void> {
+    while (!this.halted) {
       const [message] = await pump.queue.receive(1, this.lease.ms);
       if (!message) return;
+      if (rampUp && (this.lanes.get(pump) ?? 0) < this.width) this.startLane(pump, true);
       await handleOne(pump, message, this.onPoison, this.lease);
+      onHandled();
       this.signal();
     }
   }

@@ -12,11 +12,12 @@ import type { AppClient, Clock, DataverseClient, DataverseRow, DeadLetter, Direc
 import { runActivityMapping } from "./activityRun.js";
 import { writeToApp, type AppWriterContext } from "./appWriter.js";
 import { CompiledMapping } from "./compiledMapping.js";
-import type { DecideContext, RecordFailure } from "./decide.js";
+import type { DecideContext, Decisions, RecordFailure } from "./decide.js";
 import { writeToDataverse } from "./dataverseWriter.js";
 import { createLookupResolver, memoizeLookups, type LookupResolver } from "./lookups.js";
 import { planRun, readRowsById, type PlanSink, type RunPlan } from "./planner.js";
 import { planReconcile } from "./reconcileScan.js";
+import { groupRecordEvents, mapLimited, type RecordEventsResult } from "./recordEvents.js";
 import { refreshRecord } from "./refresh.js";
 import type { Registry } from "./registry.js";
 import { finishRun, newRun, plannedCounts, recordPlan, recordWrites, settleStatus } from "./runBook.js";
@@ -63,6 +64,9 @@ export interface StartRequest {
 
 /** Re-reads one write message decides side by side (each is a few reads and writes of one record). */
 const REFRESH_CONCURRENCY = 8;
+/** Records of one mapping and side whose notices are decided together (their rows: one read of 50). */
+const EVENT_CHUNK = 50;
+const CANONICAL_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Pending records a run reads and revisits at most (the rest wait for a later run, still recorded). */
 const PENDING_LIMIT = 10_000;
 /** Back-off of a pending record across runs: 5 min after the first failure, doubling, at most a day. */
@@ -257,7 +261,7 @@ export class SyncEngine {
     recordWriteLag(this.deps.telemetry, { mapping: m.name, direction: msg.direction, path: "scheduled", now: this.deps.clock.now() }, planned, outcome);
     // Re-reads (pending records, lost If-Match races) read their Dataverse rows 50 to a request,
     // then decide and write several records side by side.
-    const prefetched = await this.prefetchRows(m, refresh);
+    const prefetched = await this.prefetchRows(m, refresh.map((o) => o.dataverseId));
     let next = 0;
     const worker = async () => {
       while (next < refresh.length) {
@@ -272,14 +276,61 @@ export class SyncEngine {
     return outcome;
   }
 
-  /** A webhook notice: re-read the record on both sides and sync it now. */
+  /** A webhook notice: re-read the record on both sides and sync it now (throws when it could not be). */
   async handleRecordEvent(ev: RecordEventMessage): Promise<WriteOutcome> {
-    if (this.activities.has(ev.mapping)) return this.activityEvent(ev);
-    const m = this.mapping(ev.mapping);
-    const ids = ev.side === "dataverse" ? { dataverseId: ev.id } : { appId: ev.id };
-    const outcome = await this.refresh(m, ids, "events", 0);
-    await this.settle(ev.mapping, "events", ev.side === "dataverse" ? "toApp" : "toDataverse", outcome);
+    const { outcome, failed } = await this.handleRecordEvents([ev]);
+    if (failed.length) throw failed[0].error;
     return outcome;
+  }
+
+  /**
+   * Many webhook notices at once (a worker takes what its queue holds): per mapping and side, each
+   * record once however many notices name it, its Dataverse rows read 50 to a request, the writes
+   * of all of them through the batching writers. A record that could not be decided or written
+   * comes back in `failed` (its notices are to be delivered again); the others are durable (written,
+   * retried through a write queue, or pending) when this returns.
+   */
+  async handleRecordEvents(events: readonly RecordEventMessage[]): Promise<RecordEventsResult> {
+    const result: RecordEventsResult = { outcome: emptyOutcome(), failed: [] };
+    const fail = (evs: readonly RecordEventMessage[], error: unknown) => { for (const event of evs) result.failed.push({ event, error }); };
+    for (const group of groupRecordEvents(events)) {
+      if (this.activities.has(group.mapping)) {
+        for (const ev of group.events) await this.activityEvent(ev).then((o) => mergeOutcome(result.outcome, o), (e: unknown) => fail([ev], e));
+        continue;
+      }
+      for (let i = 0; i < group.ids.length; i += EVENT_CHUNK) {
+        const ids = group.ids.slice(i, i + EVENT_CHUNK);
+        try {
+          const m = this.mapping(group.mapping);
+          const { outcome, failed } = await this.refreshEvents(m, group.side, ids);
+          await this.settle(m.name, "events", group.side === "dataverse" ? "toApp" : "toDataverse", outcome);
+          mergeOutcome(result.outcome, outcome);
+          for (const f of failed) fail(group.byId.get(f.id)!, f.error);
+        } catch (e) {
+          // What this chunk wrote before the error is re-read, found equal and not written again.
+          fail(ids.flatMap((id) => group.byId.get(id)!), e);
+        }
+      }
+    }
+    return result;
+  }
+
+  /** Decides records named by notices of one side from fresh reads (their rows read together), then writes them all. */
+  private async refreshEvents(m: CompiledMapping, side: RecordEventMessage["side"], ids: string[]): Promise<{ outcome: WriteOutcome; failed: { id: string; error: unknown }[] }> {
+    const ctx = { ...(await this.decideContext(m, "events")), fresh: true };
+    const dataverseIds = side === "dataverse" ? ids : await mapLimited(ids, REFRESH_CONCURRENCY, async (id) => (await this.deps.state.getLinkByApp(m.name, id))?.dataverseId);
+    const prefetched = await this.prefetchRows(m, dataverseIds);
+    const failed: { id: string; error: unknown }[] = [];
+    const decided = await mapLimited(ids, REFRESH_CONCURRENCY, async (id) => {
+      try {
+        return await refreshRecord(this.deps, ctx, side === "dataverse" ? { dataverseId: id } : { appId: id }, prefetched);
+      } catch (error) {
+        failed.push({ id, error });
+        return undefined;
+      }
+    });
+    const outcome = await this.applyRefreshed(m, "events", decided.flatMap((decisions) => (decisions ? [{ decisions, attempt: 0 }] : [])));
+    return { outcome, failed };
   }
 
   /**
@@ -292,34 +343,53 @@ export class SyncEngine {
   ): Promise<WriteOutcome> {
     const ctx = { ...(await this.decideContext(m, runId)), fresh: true };
     const decisions = await refreshRecord(this.deps, ctx, ids, prefetched);
-    const settled = !decisions.failures.length && !decisions.pending.length && !decisions.parked.length;
-    // The record's pending entries go once its writes succeed (or at once when nothing needs writing).
-    const clear = settled && clearPending.length ? { clearDeadLetters: clearPending } : {};
-    const extra = (o: WriteOp) => ({ ...o, attempt, uncounted: true, ...clear });
-    const toDv = await writeToDataverse(this.writerContext(), m, decisions.toDataverse.map(extra));
-    const toApp = await writeToApp(this.writerContext(), m, decisions.toApp.map(extra));
+    return this.applyRefreshed(m, runId, [{ decisions, attempt, clearPending }]);
+  }
+
+  /** Writes what fresh reads decided, for one record or many (the writers batch them). */
+  private async applyRefreshed(m: CompiledMapping, runId: string, records: { decisions: Decisions; attempt: number; clearPending?: string[] }[]): Promise<WriteOutcome> {
+    const toDvOps: WriteOp[] = [];
+    const toAppOps: WriteOp[] = [];
+    const cleared: string[] = [];
+    for (const { decisions, attempt, clearPending = [] } of records) {
+      const settled = !decisions.failures.length && !decisions.pending.length && !decisions.parked.length;
+      // The record's pending entries go once its writes succeed (or at once when nothing needs writing).
+      const clear = settled && clearPending.length ? { clearDeadLetters: clearPending } : {};
+      const extra = (o: WriteOp) => ({ ...o, attempt, uncounted: true, ...clear });
+      toDvOps.push(...decisions.toDataverse.map(extra));
+      toAppOps.push(...decisions.toApp.map(extra));
+      if (settled && !decisions.toDataverse.length && !decisions.toApp.length) cleared.push(...clearPending);
+    }
+    const toDv = await writeToDataverse(this.writerContext(), m, toDvOps);
+    const toApp = await writeToApp(this.writerContext(), m, toAppOps);
     const lagAt = { mapping: m.name, path: runId === "events" ? "webhook" as const : "scheduled" as const, now: this.deps.clock.now() };
-    recordWriteLag(this.deps.telemetry, { ...lagAt, direction: "toDataverse" }, decisions.toDataverse, toDv);
-    recordWriteLag(this.deps.telemetry, { ...lagAt, direction: "toApp" }, decisions.toApp, toApp);
+    recordWriteLag(this.deps.telemetry, { ...lagAt, direction: "toDataverse" }, records.flatMap((r) => r.decisions.toDataverse), toDv);
+    recordWriteLag(this.deps.telemetry, { ...lagAt, direction: "toApp" }, records.flatMap((r) => r.decisions.toApp), toApp);
     if (toDv.retries.length) await this.enqueue("toDataverse", { runId, mapping: m.name }, toDv.retries, toDv.retryDelayMs);
     if (toApp.retries.length) await this.enqueue("toApp", { runId, mapping: m.name }, toApp.retries, toApp.retryDelayMs);
     toDv.retries = [];
     toApp.retries = [];
     const outcome = toDv;
     mergeOutcome(outcome, toApp);
-    outcome.failures.push(...decisions.failures);
-    outcome.counts.failed += decisions.failures.length;
-    if (settled && !decisions.toDataverse.length && !decisions.toApp.length) outcome.clearedDeadLetters.push(...clearPending);
-    await this.deadLetter(m.name, runId, decisions.pending, { failed: false });
-    for (const c of decisions.parked) await this.deps.state.putConflict(c);
-    for (const link of decisions.linkUpdates) await this.deps.state.putLink(link).catch(() => undefined);
-    for (const link of decisions.linkRemovals) await this.deps.state.deleteLink(link);
+    outcome.clearedDeadLetters.push(...cleared);
+    for (const { decisions } of records) {
+      outcome.failures.push(...decisions.failures);
+      outcome.counts.failed += decisions.failures.length;
+      await this.deadLetter(m.name, runId, decisions.pending, { failed: false });
+      for (const c of decisions.parked) await this.deps.state.putConflict(c);
+      for (const link of decisions.linkUpdates) await this.deps.state.putLink(link).catch(() => undefined);
+      for (const link of decisions.linkRemovals) await this.deps.state.deleteLink(link);
+    }
     return outcome;
   }
 
-  /** The Dataverse rows of many re-reads in a few requests (a single one is read by the refresh itself). */
-  private async prefetchRows(m: CompiledMapping, ops: WriteOp[]): Promise<Map<string, DataverseRow | null> | undefined> {
-    const ids = [...new Set(ops.map((o) => o.dataverseId).filter((id): id is string => !!id))];
+  /**
+   * The Dataverse rows of many re-reads in a few requests (a single one is read by the refresh
+   * itself). Only ids in Dataverse's own spelling (lower-case GUIDs) are read here: the map is
+   * looked up by the id as given, and a row found under another spelling must not look deleted.
+   */
+  private async prefetchRows(m: CompiledMapping, wanted: readonly (string | undefined)[]): Promise<Map<string, DataverseRow | null> | undefined> {
+    const ids = [...new Set(wanted.filter((id): id is string => !!id && CANONICAL_GUID.test(id)))];
     if (ids.length < 2) return undefined;
     const rows = new Map<string, DataverseRow | null>(ids.map((id) => [id, null]));
     for (const row of await readRowsById(this.deps, m, ids)) rows.set(String(row[m.primaryId]), row);

@@ -33,6 +33,11 @@ export interface ToAppResult {
   rateLimited: number;
   failed: number;
   seconds: number;
+  /**
+   * Dataverse requests of the load, by kind: the key write-backs (UpdateMultiple, single PATCHes,
+   * `$batch`) and everything else (the reads).
+   */
+  dataverseRequests: { keyWriteBacks: number; other: number };
 }
 
 const statuses = [100000000, 100000001, 100000002] as const;
@@ -54,12 +59,14 @@ export async function measureToApp(o: ToAppOptions): Promise<ToAppResult> {
     const writes = stack.app.requests.filter((r) => r.method === "POST" && r.path.startsWith("/sync/mentor") && r.status >= 200 && r.status < 300).map((r) => r.at);
     const spanS = writes.length > 1 ? (writes[writes.length - 1] - writes[0]) / 1000 : 0;
     const records = stack.app.list("mentor").length;
+    const dvRequests = stack.dataverse.log.entries().filter((e) => !e.inBatch && e.path.includes("/api/data/"));
+    const keyWriteBacks = dvRequests.filter((e) => e.path.endsWith("/contacts/Microsoft.Dynamics.CRM.UpdateMultiple") || e.path.endsWith("/$batch") || (e.method === "PATCH" && /\/contacts\([0-9a-f-]{36}\)$/.test(e.path))).length;
     const result: ToAppResult = {
       records, seconds: run.ms / 1000, recordsPerSecond: records / (run.ms / 1000), peakRssMb: run.maxRssMb,
       appWritesPerSecond: spanS > 0 ? writes.length / spanS : writes.length, appLimit: o.appLimit, rateLimited: stack.app.rateLimited,
-      failed: run.totals?.failed ?? 0,
+      failed: run.totals?.failed ?? 0, dataverseRequests: { keyWriteBacks, other: dvRequests.length - keyWriteBacks },
     };
-    o.log(`Dataverse → app: ${records} of ${o.records} in ${result.seconds.toFixed(1)} s (${result.recordsPerSecond.toFixed(1)}/s), app writes ${result.appWritesPerSecond.toFixed(1)}/s against a limit of ${o.appLimit ?? "none"}/s, ${result.rateLimited} × 429 from the app, ${result.failed} failed, peak RSS ${result.peakRssMb.toFixed(0)} MB`);
+    o.log(`Dataverse → app: ${records} of ${o.records} in ${result.seconds.toFixed(1)} s (${result.recordsPerSecond.toFixed(1)}/s), app writes ${result.appWritesPerSecond.toFixed(1)}/s against a limit of ${o.appLimit ?? "none"}/s, ${result.rateLimited} × 429 from the app, ${result.failed} failed, peak RSS ${result.peakRssMb.toFixed(0)} MB, Dataverse requests: ${keyWriteBacks} for the key write-backs, ${result.dataverseRequests.other} others`);
     return result;
   } finally {
     await stack.stop();

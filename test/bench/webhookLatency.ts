@@ -6,6 +6,10 @@
  * commit of the change in the emulator, which is when its webhook delivery starts. Service
  * protection is off here: this measures the pipeline, not throttling.
  */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
 import { loadSettings } from "../../shared/config/settings.js";
 import { parseSyncConfig } from "../../shared/config/loadConfig.js";
 import type { SyncConfigInput } from "../../shared/config/mapping.js";
@@ -25,6 +29,14 @@ export interface BurstLatency {
   p95Ms: number;
   p99Ms: number;
   maxMs: number;
+  /**
+   * CPU time per edit of the emulators, the sample app and the runner (all but Azurite), from the
+   * first edit until the last write arrived or the wait ended: what the pipeline costs, whatever
+   * else the machine is running.
+   */
+  cpuMsPerEdit?: number;
+  /** The machine's 1-minute load average when the burst ended (2 cores here: above 2, other work competed). */
+  loadAverage?: number;
 }
 
 export interface WebhookLatency {
@@ -40,6 +52,11 @@ export interface WebhookOptions {
   /** How long to wait for the last writes after the last burst. */
   drainMs?: number;
   log: (line: string) => void;
+  /**
+   * Where the Functions app runs: in a process of its own (default, as in production, where
+   * Dataverse and the app are elsewhere), or in this one, beside the emulators and the sample app.
+   */
+  runner?: "child" | "inline";
 }
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -60,13 +77,8 @@ export async function measureWebhookLatency(o: WebhookOptions): Promise<WebhookL
       const r = mentorRecord(i);
       stack.app.put("mentor", r.id, r.data);
     }
-    const services = await createServices({
-      settings: loadSettings(stack.env), config: parseSyncConfig(o.config, "bench config"), queues: "storage", logger: quiet, tablePrefix: prefix, queuePrefix: `${prefix}-`,
-    });
-    const runner = await startLocalRunner(services, { host: "127.0.0.1", port: 0, schedule: "" });
+    const runner = await (o.runner === "inline" ? inlineRunner : childRunner)(stack.env, o.config, prefix);
     try {
-      await services.engine.startRuns({ mode: "delta", dryRun: false, trigger: "startup" });
-      await runner.idle();
       const contactOf = new Map<string, string>();
       for (const row of stack.dataverse.rows("contact")) if (typeof row.hlf_mentorid === "string") contactOf.set(row.hlf_mentorid, String(row.contactid));
       if (contactOf.size < mentors) throw new Error(`webhook latency: the first sync linked ${contactOf.size} of ${mentors} mentors`);
@@ -79,6 +91,8 @@ export async function measureWebhookLatency(o: WebhookOptions): Promise<WebhookL
       let next = 0;
       for (const rate of o.rates) {
         const edits: { id: string; value: string; at: number }[] = [];
+        const cpuBefore = process.cpuUsage();
+        const runnerCpuBefore = runner.cpuMs();
         const started = Date.now();
         for (let s = 0; s < o.seconds; s++) {
           await new Promise((r) => setTimeout(r, Math.max(0, started + s * 1000 - Date.now())));
@@ -94,9 +108,12 @@ export async function measureWebhookLatency(o: WebhookOptions): Promise<WebhookL
         while (Date.now() < deadline && edits.some((e) => stack.app.get("mentor", e.id)?.data?.firstName !== e.value)) {
           await new Promise((r) => setTimeout(r, 100));
         }
-        bursts.push(burstLatency(rate, edits, stack.app.requests));
-        const b = bursts.at(-1)!;
-        o.log(`webhook latency at ${rate}/s for ${o.seconds} s: p50 ${b.p50Ms} ms, p95 ${b.p95Ms} ms, p99 ${b.p99Ms} ms, max ${b.maxMs} ms, ${b.delivered} of ${b.sent} written`);
+        const cpu = process.cpuUsage(cpuBefore);
+        const runnerCpuMs = runner.cpuMs() - runnerCpuBefore;
+        const cpuMs = (cpu.user + cpu.system) / 1000 + runnerCpuMs;
+        const b = { ...burstLatency(rate, edits, stack.app.requests), cpuMsPerEdit: Math.round((100 * cpuMs) / edits.length) / 100, loadAverage: loadavg()[0] };
+        bursts.push(b);
+        o.log(`webhook latency at ${rate}/s for ${o.seconds} s: p50 ${b.p50Ms} ms, p95 ${b.p95Ms} ms, p99 ${b.p99Ms} ms, max ${b.maxMs} ms, ${b.delivered} of ${b.sent} written; ${b.cpuMsPerEdit} ms CPU per edit (${(runnerCpuMs / edits.length).toFixed(1)} of them the runner's when it runs apart), load average ${b.loadAverage.toFixed(1)}`);
       }
       return { bursts };
     } finally {
@@ -105,6 +122,56 @@ export async function measureWebhookLatency(o: WebhookOptions): Promise<WebhookL
   } finally {
     await stack.stop();
   }
+}
+
+/** The local runner in this process, after the first sync. */
+async function inlineRunner(env: Record<string, string>, config: SyncConfigInput, prefix: string): Promise<BenchRunner> {
+  const services = await createServices({
+    settings: loadSettings(env), config: parseSyncConfig(config, "bench config"), queues: "storage", logger: quiet, tablePrefix: prefix, queuePrefix: `${prefix}-`,
+  });
+  const runner = await startLocalRunner(services, { host: "127.0.0.1", port: 0, schedule: "" });
+  await services.engine.startRuns({ mode: "delta", dryRun: false, trigger: "startup" });
+  await runner.idle();
+  return { url: runner.url, stop: () => runner.stop(), cpuMs: () => 0 };
+}
+
+/** The local runner in a process of its own (webhookRunner.ts), after the first sync. */
+async function childRunner(env: Record<string, string>, config: SyncConfigInput, prefix: string): Promise<BenchRunner> {
+  const script = fileURLToPath(new URL("./webhookRunner.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", script, JSON.stringify({ prefix, config })], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const ready = /^ready (\S+)$/m.exec(out);
+      if (ready) resolve(ready[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`the webhook runner process exited (${code}) before it was ready`)));
+  });
+  return {
+    url,
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+    // utime and stime, in clock ticks (100 a second on Linux), from /proc.
+    cpuMs: () => {
+      try {
+        const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ").pop()!.split(" ");
+        return (Number(fields[11]) + Number(fields[12])) * 10;
+      } catch {
+        return 0;
+      }
+    },
+  };
+}
+
+/** The Functions app the measurement sends its webhooks to; `cpuMs`: its CPU time when it runs in another process. */
+interface BenchRunner {
+  url: string;
+  stop(): Promise<void>;
+  cpuMs(): number;
 }
 
 /** Each edit's latency: the first app write of that mentor carrying the edit's value, after the edit. */

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCodes, SyncError } from "../../../shared/errors.js";
 import { offsetClock } from "../../support/offsetClock.js";
 import { startSyncHarness, type HarnessOptions, type SyncHarness } from "../../support/syncHarness.js";
-import { contactsByMentorId, duplicatesOf, restartedServices } from "./faultFixtures.js";
+import { contactsByMentorId, duplicatesOf, planOnly, restartedServices } from "./faultFixtures.js";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { runCycle } from "../../../shared/runtime/syncCycle.js";
@@ -19,18 +19,6 @@ import { OTHER_USER, configWithMentors, contact, contactIdOf, editDataverse, mar
 const testClock = offsetClock;
 
 const MINUTE = 60_000;
-
-/** Plans a delta run of `mapping` without writing it: its writes wait on the (in-memory) queues. */
-async function planOnly(h: SyncHarness, mapping = "mentors"): Promise<void> {
-  const { engine, queues } = h.services;
-  const relieve = engine.deps.relieve;
-  engine.deps.relieve = undefined;
-  await engine.startRuns({ mapping, mode: "delta", dryRun: false, trigger: "cli" });
-  const [runMsg] = await queues.runs.receive(1, 60_000);
-  await engine.handleRun(runMsg.body);
-  await queues.runs.complete(runMsg);
-  engine.deps.relieve = relieve;
-}
 
 async function pendingOf(h: SyncHarness, mapping = "mentors") {
   return h.services.state.listDeadLetters({ mapping });

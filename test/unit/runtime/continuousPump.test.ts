@@ -114,4 +114,60 @@ describe("ContinuousPump", () => {
     await pump.idle();
     expect(await queue.approximateCount()).toBe(0);
   });
+  it("a poll takes up a burst: its lane starts another for each message it finds, up to the width", async () => {
+    // Prepare
+    const { pump, started, gates, until } = await gatedQueue(12);
+    const continuous = new ContinuousPump([pump], noPoison, 4);
+
+    // Act: one poll, one lane to begin with.
+    continuous.poll(50, 500);
+    await until(() => started.length === 4);
+    for (let turn = 0; turn < 50; turn++) await new Promise((r) => setImmediate(r));
+
+    // Assess: four in flight (the width), none beyond it, and the rest follow as they finish.
+    expect(continuous.busy()).toBe(4);
+    expect(started).toHaveLength(4);
+    for (let i = 0; i < 12; i++) {
+      await until(() => gates.has(i));
+      gates.get(i)!();
+    }
+    await continuous.idle();
+    expect(started).toHaveLength(12);
+  });
+
+  it("a queue a poll found empty is not received from again until its back-off has passed", async () => {
+    // Prepare
+    const queue = new MemoryWorkQueue<number>("idle-items", { now: () => Date.now() });
+    let receives = 0;
+    const receive = queue.receive.bind(queue);
+    queue.receive = async (max, ms) => (receives++, receive(max, ms));
+    const continuous = new ContinuousPump([{ queue: queue as MemoryWorkQueue<unknown>, handler: async () => {} }], noPoison, 4);
+
+    // Act: an empty poll, then polls at once after it.
+    continuous.poll(50, 60_000);
+    await continuous.idle();
+    for (let i = 0; i < 5; i++) continuous.poll(50, 60_000);
+    await continuous.idle();
+
+    // Assess
+    expect(receives).toBe(1);
+  });
+
+  it("halted, a pump takes no more messages and lets the ones in flight finish", async () => {
+    // Prepare
+    const { queue, pump, started, gates, until } = await gatedQueue(5);
+    const continuous = new ContinuousPump([pump], noPoison, 2);
+    continuous.kick();
+    await until(() => started.length === 2);
+
+    // Act
+    continuous.halt();
+    for (const i of started) gates.get(i)!();
+    await continuous.idle();
+    continuous.kick();
+
+    // Assess
+    expect(started).toHaveLength(2);
+    expect(await queue.approximateCount()).toBe(3);
+  });
 });
