@@ -63,8 +63,15 @@
   $("#refresh").addEventListener("click", () => load());
 
   // ------------------------------------------------------------------ loading
+  /** The reload an action schedules (one at a time; any load makes it unnecessary). */
+  let reloadTimer;
+  /** Loads under way: the console is `aria-busy` while any runs. */
+  let loading = 0;
   async function load() {
+    clearTimeout(reloadTimer);
     if (!sessionStorage.getItem(KEY)) return showLogin();
+    loading += 1;
+    $("#console").setAttribute("aria-busy", "true");
     try {
       const [health, runs, pending, conflicts, connectivity] = await Promise.all([
         json("GET", "health"), json("GET", "sync/runs?limit=100"), json("GET", "pending?limit=500"),
@@ -82,6 +89,9 @@
     } catch (e) {
       if (e instanceof Unauthorized) { sessionStorage.removeItem(KEY); return showLogin("That key was refused. Enter the admin key again."); }
       status(`Could not load: ${e.message}`);
+    } finally {
+      loading -= 1;
+      if (!loading) $("#console").setAttribute("aria-busy", "false");
     }
   }
 
@@ -221,11 +231,15 @@
       if (e instanceof Unauthorized) return showLogin("That key was refused. Enter the admin key again.");
       status(`Failed: ${e.message}`);
     }
-    setTimeout(load, 1000);
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(load, 1000);
   }
 
   // ------------------------------------------------------------------ conflicts
   function renderConflicts(items) {
+    // A reload must not undo what the operator has chosen so far in a conflict still open.
+    const chosen = new Map([...document.querySelectorAll("#conflicts input[type=radio]:checked")].map((i) => [i.name, i.value]));
+    const side = (name, value) => (chosen.get(name) ?? "app") === value ? { checked: "" } : {};
     $("#conflict-count").textContent = String(items.length);
     $("#conflicts-empty").hidden = items.length > 0;
     $("#conflicts").replaceChildren(...items.map((c) => {
@@ -233,8 +247,8 @@
       const rows = c.fields.map((f) => el("tr", { "data-field": f.app },
         el("td", {}, el("strong", {}, f.app), el("br"), el("span", { class: "muted" }, f.dataverse)),
         el("td", {}, fmt(f.base)),
-        el("td", { class: "choice" }, el("label", {}, el("input", { type: "radio", name: name(f), value: "app", checked: "" }), " ", fmt(f.appValue))),
-        el("td", { class: "choice" }, el("label", {}, el("input", { type: "radio", name: name(f), value: "dataverse" }), " ", fmt(f.dataverseValue)))));
+        el("td", { class: "choice" }, el("label", {}, el("input", { type: "radio", name: name(f), value: "app", ...side(name(f), "app") }), " ", fmt(f.appValue))),
+        el("td", { class: "choice" }, el("label", {}, el("input", { type: "radio", name: name(f), value: "dataverse", ...side(name(f), "dataverse") }), " ", fmt(f.dataverseValue)))));
       const path = `conflicts/${encodeURIComponent(c.mapping)}/${c.key}/resolve`;
       const perField = () => {
         const fields = {};
