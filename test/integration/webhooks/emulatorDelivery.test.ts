@@ -71,7 +71,16 @@ describe("webhooks delivered by the Dataverse emulator", () => {
     });
     h.stack.app.patch("mentor", "m-0001", { score: 12 });
 
-    expect((await h.cycle()).totals.written).toBe(1);
+    // The run goes through the runner, the one consumer of its queues (an in-process cycle beside
+    // the runner's pump would race it for the run message).
+    const started = await fetch(`${runner!.url}/api/sync`, {
+      method: "POST", headers: { "content-type": "application/json", "x-functions-key": h.services.settings.adminApiKey! }, body: JSON.stringify({ mode: "delta" }),
+    });
+    expect(started.status).toBe(202);
+    const { runs } = (await started.json()) as { runs: { mapping: string; runId: string }[] };
+    await runner!.idle();
+    const mentors = await h.services.state.getRun(runs.find((r) => r.mapping === "mentors")!.runId);
+    expect(mentors!.toDataverse.updated).toBe(1);
     await h.stack.dataverse.webhooks.idle();
 
     expect(h.stack.dataverse.webhooks.deliveries()).toMatchObject([{ status: "succeeded", httpStatus: 202 }]);
