@@ -6,7 +6,7 @@ import { ErrorCodes, SyncError, errorMessage } from "../errors.js";
 import { TelemetryEvents } from "../names.js";
 import type { RunMonitor } from "../telemetry/runMonitor.js";
 import { recordWriteLag } from "../telemetry/syncMetrics.js";
-import { planExpiries, type ExpiryIndex } from "./expiryRules.js";
+import { ensureExpiryIndex, planExpiries, type ExpiryIndex } from "./expiryRules.js";
 import type { Notifier } from "../ops/notifier.js";
 import type { AppClient, Clock, DataverseClient, DataverseRow, DeadLetter, DirectionKey, Logger, PayloadStore, RunMode, RunRecord, SyncStateStore, Telemetry, WorkQueue } from "../ports.js";
 import { runActivityMapping } from "./activityRun.js";
@@ -206,6 +206,8 @@ export class SyncEngine {
         if (ids.appId) pendingKeys.add(`a:${ids.appId}`);
         if (ids.dataverseId) pendingKeys.add(`d:${ids.dataverseId}`);
       }
+      // The expiry index of links from before the rule, built before this run writes links of its own.
+      if (this.deps.expiry && msg.mode !== "reconcile" && sink) await ensureExpiryIndex({ ...this.deps, expiry: this.deps.expiry }, m);
       const ctx = { ...(await this.decideContext(m, msg.runId)), reconcile: msg.mode === "reconcile", pending: pendingKeys };
       // A reconcile run compares both complete reads with the links by hash, in bounded memory.
       plan = msg.mode === "reconcile"

@@ -133,6 +133,24 @@ function boundOf(rule: ExpiryRule, now: number): string {
 }
 
 /**
+ * Indexes, once, the links written before the mapping had a rule (every link written since is
+ * indexed by its writer, trackingExpiries). A run calls it BEFORE it writes: built at the end, it
+ * re-indexed every link the run had just written and indexed already (a first load of 1,000,000
+ * records put its 1,000,000 entries twice).
+ */
+export async function ensureExpiryIndex(deps: Pick<ExpiryDeps, "state" | "expiry">, m: CompiledMapping): Promise<void> {
+  const rules = expiryRulesOf(m.mapping);
+  if (!rules.length || (await deps.expiry.built(m.name))) return;
+  let batch: ExpiryEntry[] = [];
+  for await (const link of deps.state.listLinks(m.name)) {
+    batch.push(...entriesOf(rules, link));
+    if (batch.length >= 1000) await deps.expiry.put(batch.splice(0));
+  }
+  await deps.expiry.put(batch);
+  await deps.expiry.markBuilt(m.name);
+}
+
+/**
  * The writes that apply the mapping's expiry rules to the records whose date has passed. Each due
  * entry is checked against its link (the base both sides held at the last sync): an entry whose date
  * or value changed since is dropped. The Dataverse rows of the rest are read again (50 to a request),
@@ -143,16 +161,7 @@ export async function planExpiries(deps: ExpiryDeps, m: CompiledMapping, lookups
   const plan: ExpiryPlan = { toDataverse: [], toApp: [], read: 0, dropped: 0 };
   const rules = expiryRulesOf(m.mapping);
   if (!rules.length) return plan;
-  if (!options.dryRun && !(await deps.expiry.built(m.name))) {
-    // Links written before the rule existed: index them once.
-    let batch: ExpiryEntry[] = [];
-    for await (const link of deps.state.listLinks(m.name)) {
-      batch.push(...entriesOf(rules, link));
-      if (batch.length >= 1000) await deps.expiry.put(batch.splice(0));
-    }
-    await deps.expiry.put(batch);
-    await deps.expiry.markBuilt(m.name);
-  }
+  if (!options.dryRun) await ensureExpiryIndex(deps, m);
   const now = deps.clock.now();
   const candidates = new Map<string, { link: Link; rules: ExpiryRule[] }>();
   const drop: ExpiryEntry[] = [];

@@ -65,6 +65,27 @@ describe("expiry rules on the local stack: time passing changes a field on both 
     expect(writesSince(h, after)).toEqual({ dataverse: [], app: [] });
   });
 
+  it("the first run builds the index of older links before it reads and writes, so what it writes is indexed once", async () => {
+    const clock = offsetClock();
+    clock.setDate("2026-12-06T06:00:00Z");
+    h = await startSyncHarness({ config: expiringMentors(), clock });
+    const index = h.services.engine.deps.expiry!;
+    const stack = h.stack;
+    let appRequestsWhenBuilt: number | undefined;
+    const markBuilt = index.markBuilt.bind(index);
+    index.markBuilt = async (mapping) => {
+      if (mapping === "mentors") appRequestsWhenBuilt ??= stack.app.requests.filter((r) => r.path.startsWith("/sync/mentor")).length;
+      return markBuilt(mapping);
+    };
+
+    await h.cycle();
+
+    // Built at the end of planning, it re-indexed every link the run had written meanwhile (a large
+    // run writes while it plans): a first load of 1,000,000 records put its entries twice.
+    expect(appRequestsWhenBuilt).toBe(0);
+    expect(await index.built("mentors")).toBe(true);
+  });
+
   it("a dry run after the date passed lists the expiry writes and writes nothing; the real run then applies them", async () => {
     const clock = offsetClock();
     clock.setDate("2026-12-06T06:00:00Z");
