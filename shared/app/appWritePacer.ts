@@ -42,8 +42,8 @@ export class AppWritePacer implements AttemptGate {
   private lastThrottledAt = Number.NEGATIVE_INFINITY;
   private nextSlotAt = Number.NEGATIVE_INFINITY;
   private waited = false;
-  private readonly started = new TimeWindow();
-  private readonly accepted = new TimeWindow();
+  private readonly started = new TimeWindow(WINDOW_MS);
+  private readonly accepted = new TimeWindow(WINDOW_MS);
   /** 429s seen, and how often writes waited for the pace or a Retry-After. */
   readonly stats = { throttled: 0, waits: 0 };
 
@@ -133,10 +133,15 @@ function isResponse(v: unknown): v is HttpResponse {
   return typeof v === "object" && v !== null && typeof (v as HttpResponse).status === "number" && (v as HttpResponse).headers instanceof Headers;
 }
 
-/** Times in ascending order, oldest dropped by `trim`; compacted now and then, not on every trim. */
-class TimeWindow {
+/**
+ * Times in ascending order within the last `spanMs` (each add drops what fell out, so an app that
+ * never answers 429 does not grow it); compacted now and then, not on every trim.
+ */
+export class TimeWindow {
   private times: number[] = [];
   private head = 0;
+
+  constructor(private readonly spanMs: number) {}
 
   get size(): number {
     return this.times.length - this.head;
@@ -148,6 +153,7 @@ class TimeWindow {
 
   add(t: number): void {
     this.times.push(t);
+    this.trim(t - this.spanMs);
   }
 
   trim(before: number): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AppWritePacer } from "../../../shared/app/appWritePacer.js";
+import { AppWritePacer, TimeWindow } from "../../../shared/app/appWritePacer.js";
 import type { HttpResponse } from "../../../shared/http/httpClient.js";
 import type { Clock } from "../../../shared/ports.js";
 
@@ -125,5 +125,14 @@ describe("the app write pacer", () => {
     expect(back).toBeCloseTo(18, 5);
     expect(after15s).toBeCloseTo(18, 5);
     expect(pacer.writesPerSecond).toBeCloseTo(19, 5);
+  });
+});
+
+describe("the pacer's time window", () => {
+  it("keeps only the last span's times as they are added, so writes that never meet a 429 do not pile up", () => {
+    const window = new TimeWindow(1000);
+    for (let t = 0; t < 100_000; t += 1) window.add(t);
+    expect(window.size).toBe(1000);
+    expect(window.at(0)).toBe(99_000);
   });
 });
