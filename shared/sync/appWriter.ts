@@ -1,3 +1,4 @@
+import { mapLimited } from "../mapLimited.js";
 import { ErrorCodes, isSyncError, type SyncError } from "../errors.js";
 import type { AppClient, BulkResult, KeyValues } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
@@ -115,17 +116,9 @@ async function writeKeysBack(ctx: AppWriterContext, m: CompiledMapping, keyBacks
     return;
   }
   // Taken keys are rare (a re-plan raced the create): resolved one by one, a few side by side.
-  let next = 0;
-  const worker = async () => {
-    while (next < linked.length) {
-      const i = next++;
-      const r = results[i];
-      await settle(linked[i], async () => {
-        if (!r.ok) await onDuplicate(linked[i])(r.error);
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(DUPLICATE_CONCURRENCY, linked.length) }, worker));
+  await mapLimited(linked.map((k, i) => [k, results[i]] as const), DUPLICATE_CONCURRENCY, ([k, r]) => settle(k, async () => {
+    if (!r.ok) await onDuplicate(k)(r.error);
+  }));
 }
 
 /** Rows whose taken key is resolved side by side (each costs a read, maybe a delete, and a write). */

@@ -17,7 +17,8 @@ import { writeToDataverse } from "./dataverseWriter.js";
 import { createLookupResolver, memoizeLookups, type LookupResolver } from "./lookups.js";
 import { planRun, readRowsById, type PlanSink, type RunPlan } from "./planner.js";
 import { planReconcile } from "./reconcileScan.js";
-import { groupRecordEvents, mapLimited, type RecordEventsResult } from "./recordEvents.js";
+import { mapLimited } from "../mapLimited.js";
+import { groupRecordEvents, type RecordEventsResult } from "./recordEvents.js";
 import { refreshRecord } from "./refresh.js";
 import type { Registry } from "./registry.js";
 import { finishRun, newRun, plannedCounts, recordPlan, recordWrites, settleStatus } from "./runBook.js";
@@ -264,15 +265,10 @@ export class SyncEngine {
     // Re-reads (pending records, lost If-Match races) read their Dataverse rows 50 to a request,
     // then decide and write several records side by side.
     const prefetched = await this.prefetchRows(m, refresh.map((o) => o.dataverseId));
-    let next = 0;
-    const worker = async () => {
-      while (next < refresh.length) {
-        const op = refresh[next++];
-        mergeOutcome(outcome, await this.refresh(m, { appId: op.appId, dataverseId: op.dataverseId }, msg.runId, op.attempt, op.clearDeadLetters, prefetched));
-        if (!op.uncounted) outcome.finished += 1; // the planned op is done: what it became is in the counts
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(REFRESH_CONCURRENCY, refresh.length) }, worker));
+    await mapLimited(refresh, REFRESH_CONCURRENCY, async (op) => {
+      mergeOutcome(outcome, await this.refresh(m, { appId: op.appId, dataverseId: op.dataverseId }, msg.runId, op.attempt, op.clearDeadLetters, prefetched));
+      if (!op.uncounted) outcome.finished += 1; // the planned op is done: what it became is in the counts
+    });
     await this.settle(msg.mapping, msg.runId, msg.direction, outcome);
     if (msg.payloadRef) await this.dropPayload(msg);
     return outcome;

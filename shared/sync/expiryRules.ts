@@ -1,3 +1,4 @@
+import { mapLimited } from "../mapLimited.js";
 import type { Mapping, SyncConfig } from "../config/mapping.js";
 import { fieldDirection } from "../config/mapping.js";
 import type { Canonical, Clock, DataverseClient, Link, SyncStateStore } from "../ports.js";
@@ -113,17 +114,8 @@ export interface ExpiryPlan {
 /** Links read side by side: a run's due entries are its expiring records only, but there may be thousands. */
 const LINK_READS = 16;
 
-async function linksOf(state: SyncStateStore, mapping: string, entries: readonly ExpiryEntry[]): Promise<(Link | null)[]> {
-  const out: (Link | null)[] = new Array(entries.length).fill(null);
-  let next = 0;
-  const worker = async () => {
-    while (next < entries.length) {
-      const i = next++;
-      out[i] = await state.getLinkByApp(mapping, entries[i].appId);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LINK_READS, entries.length) }, worker));
-  return out;
+function linksOf(state: SyncStateStore, mapping: string, entries: readonly ExpiryEntry[]): Promise<(Link | null)[]> {
+  return mapLimited(entries, LINK_READS, (e) => state.getLinkByApp(mapping, e.appId));
 }
 
 /** The bound entries must sort before: today's date for date fields (a date passes at its end), now for datetimes. */
