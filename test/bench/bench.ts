@@ -35,7 +35,9 @@ const program = new Command("bench")
   .option("--no-budget", "run the sync without the shared throttle budget (429s and Retry-After only)")
   .option("--requests-only-budget", "the shared budget counts requests only, not execution time (the behaviour before it metered time)", false)
   .option("--load-only", "measure the full load and the run that reads its echoes (throughput, pipeline, memory); no delta, scale-out or JSON", false)
-  .option("--naive-seconds <s>", "how long the naive baseline runs", Number, 10)
+  .option("--naive-seconds <s>", "how long the naive baseline runs (real seconds, on its own clock)", Number, 60)
+  .option("--naive-window-seconds <s>", "the naive baseline's window (simulated seconds, same rates): Retry-After's whole second is 1/N of it", Number, 20)
+  .option("--naive-time-scale <x>", "the naive baseline's time scale (its rate is reported at --time-scale's pace)", Number, 1)
   .option("--peer-seconds <s>", "how long the $batch peers run at most (real seconds)", Number, 30)
   .option("--runs <n>", "run the whole benchmark n times (each in its own process) and report medians with their spread (default 3; 1 with --load-only)", (v) => Number.parseInt(v, 10))
   .option("--skip <parts>", `leave out parts of the benchmark, comma-separated: ${[...PeerNames, "storm", "webhook", "toApp"].join(", ")}`, (v) => v.split(",").map((p) => p.trim()).filter(Boolean), [] as string[])
@@ -50,7 +52,7 @@ const program = new Command("bench")
   .option("--finops <n>", "only measure F&O jobs: an export of n rows into the app and an import of n app records into F&O, each in its own process (peak RSS, F&O calls)", (v) => Number.parseInt(v, 10))
   .option("--tenants <n>", "only measure n registered tenants' full loads of --records each, at the same time (shares of the ceiling, spread)", (v) => Number.parseInt(v, 10))
   .parse();
-const opts = program.opts<{ servers: number; records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; exportRows?: number; activities?: number; expiry?: number; loadOnly: boolean; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean; peerSeconds: number; runs?: number; skip: string[]; stormWindows: number; stormRecords: number; toAppRecords?: number; appRate: number; webhookSeconds: number }>();
+const opts = program.opts<{ servers: number; records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; naiveWindowSeconds: number; naiveTimeScale: number; exportRows?: number; activities?: number; expiry?: number; loadOnly: boolean; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean; peerSeconds: number; runs?: number; skip: string[]; stormWindows: number; stormRecords: number; toAppRecords?: number; appRate: number; webhookSeconds: number }>();
 opts.noBudget = !opts.budget;
 const tenantCount = (program.opts() as { tenants?: number }).tenants;
 const finopsRows = (program.opts() as { finops?: number }).finops;
@@ -68,9 +70,9 @@ function benchConfig(): SyncConfigInput {
   return { ...config, options: { ...config.options, chunkSize: opts.bulkSize, massDeleteMinimum: 1_000_000 } };
 }
 
-async function stackWith(storage: string): Promise<EmulatorStack> {
+async function stackWith(storage: string, throttle = limits): Promise<EmulatorStack> {
   // No bodies in the request log: a long load's 500-record bodies would push its first calls out, and only timings are read.
-  return startEmulatorStack({ storageConnectionString: storage, seed: false, dataverse: { throttle: limits, log: { bodies: false } } });
+  return startEmulatorStack({ storageConnectionString: storage, seed: false, dataverse: { throttle, log: { bodies: false } } });
 }
 
 function writesSince(stack: EmulatorStack, since: number): number {
@@ -139,6 +141,7 @@ try {
   // (b) the peers (test/bench/peers), each on its own emulator so its window does not eat into ours.
   const peers = opts.loadOnly ? {} : await runPeers({
     stack: () => stackWith(azurite.connectionString), timeScale: opts.timeScale, records: total, naiveSeconds: opts.naiveSeconds,
+    naive: { stack: () => stackWith(azurite.connectionString, scaledLimits(opts.naiveWindowSeconds, opts.naiveTimeScale, opts.servers)), timeScale: opts.naiveTimeScale },
     batchSeconds: opts.peerSeconds, only: PeerNames.filter((p: PeerName) => !skipped(p)), log,
   });
 
