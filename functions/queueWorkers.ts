@@ -15,7 +15,7 @@ export async function runWorker(message: unknown, context: InvocationContext): P
   const run = decodeQueueMessage(message) as RunMessage;
   // A run of an F&O job (the mapping file's `finops` array) goes to the job's runner, not the engine.
   if (!(run as { tenant?: string }).tenant && (await handleFinopsRunMessage(await getServices(), run))) return;
-  await fairly(run, context, (s) => s.queues.runs, async ({ engine }) => {
+  await fairly(run, dequeueCountOf(context), context, (s) => s.queues.runs, async ({ engine }) => {
     context.log(`planning run ${run.runId} of ${run.mapping} (${run.mode})`);
     await engine.handleRun(run);
   });
@@ -23,7 +23,7 @@ export async function runWorker(message: unknown, context: InvocationContext): P
 
 export async function writeWorker(message: unknown, context: InvocationContext): Promise<void> {
   const write = decodeQueueMessage(message) as WriteMessage;
-  await fairly(write, context, (s) => write.direction === "toDataverse" ? s.queues.dataverseWrites : s.queues.appWrites, async ({ engine }) => {
+  await fairly(write, dequeueCountOf(context), context, (s) => write.direction === "toDataverse" ? s.queues.dataverseWrites : s.queues.appWrites, async ({ engine }) => {
     const outcome = await engine.handleWrite(write);
     context.log(`${write.mapping} ${write.direction}: ${outcome.finished} finished, ${outcome.retries.length} to retry, ${outcome.failures.length} dead-lettered`);
   });
@@ -42,12 +42,15 @@ export async function recordEventWorker(message: unknown, context: InvocationCon
   let triggerError: unknown;
   try {
     const byTenant = new Map<string, RecordEventMessage[]>([[tenantOfMessage(trigger), [trigger]]]);
-    for (const { body } of taken.messages) {
+    // The most deliveries any notice of a tenant has had (a tenant's notices are deferred together).
+    const deliveries = new Map<string, number>([[tenantOfMessage(trigger), dequeueCountOf(context)]]);
+    for (const { body, dequeueCount } of taken.messages) {
       const tenant = tenantOfMessage(body);
       byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), body]);
+      deliveries.set(tenant, Math.max(deliveries.get(tenant) ?? 0, dequeueCount));
     }
-    for (const events of byTenant.values()) {
-      await fairly(events, context, (s) => s.queues.recordEvents, async ({ engine }) => {
+    for (const [tenant, events] of byTenant) {
+      await fairly(events, deliveries.get(tenant) ?? 1, context, (s) => s.queues.recordEvents, async ({ engine }) => {
         const result = await engine.handleRecordEvents(events);
         for (const f of result.failed) failed.add(f.event);
         triggerError ??= result.failed.find((f) => f.event === trigger)?.error;
@@ -69,12 +72,16 @@ export async function recordEventWorker(message: unknown, context: InvocationCon
 
 const fairShare = new FairShare();
 
+/** The host's delivery count of the triggering message (1 on its first delivery). */
+const dequeueCountOf = (context: InvocationContext): number => Number(context.triggerMetadata?.dequeueCount ?? 1) || 1;
+
 /**
  * Runs messages of one tenant (`tenant`, absent = default) within the tenant's fair share of this
  * instance's workers (shared/tenants/fairShare.ts); over it, the messages go back on their queue,
- * shortly delayed. Messages of a tenant deleted meanwhile are dropped.
+ * shortly delayed, as new messages (a deferral is no failed delivery: nothing counts toward the
+ * poison queue). Messages delivered before run over the cap. Messages of a tenant deleted meanwhile are dropped.
  */
-async function fairly(bodies: object | readonly object[], context: InvocationContext, queueOf: (s: Services) => WorkQueue<any>, work: (s: Services) => Promise<void>): Promise<void> {
+async function fairly(bodies: object | readonly object[], dequeueCount: number, context: InvocationContext, queueOf: (s: Services) => WorkQueue<any>, work: (s: Services) => Promise<void>): Promise<void> {
   const all = Array.isArray(bodies) ? bodies : [bodies];
   const base = await getServices();
   const services = await servicesForMessage(all[0], base);
@@ -84,7 +91,7 @@ async function fairly(bodies: object | readonly object[], context: InvocationCon
   }
   const tenant = tenantOfMessage(all[0]);
   const shared = await servesTenants(base);
-  if (!fairShare.tryEnter(tenant, shared)) {
+  if (!fairShare.tryEnter(tenant, shared, dequeueCount)) {
     // The tenant's own queue view tags the message with its tenant again.
     for (const body of all) {
       const { tenant: _t, ...message } = body as { tenant?: string };

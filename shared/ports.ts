@@ -302,6 +302,13 @@ export interface SyncStateStore {
 
   getLinkByApp(mapping: string, appId: string): Promise<Link | null>;
   getLinkByDataverse(mapping: string, dataverseId: string): Promise<Link | null>;
+  /**
+   * The links of many records at once (a batch of webhook notices): a few Table queries instead of
+   * a read (or two) per record. Keyed by the id asked for; an id without a link is absent.
+   */
+  getLinksByApp(mapping: string, appIds: readonly string[]): Promise<Map<string, Link>>;
+  /** As getLinkByDataverse for each id (a stale pointer finds nothing), keyed by the Dataverse id. */
+  getLinksByDataverse(mapping: string, dataverseIds: readonly string[]): Promise<Map<string, Link>>;
   /** Writes both index entries atomically; compare-and-set on `etag` when given. */
   putLink(link: Link): Promise<Link>;
   /**

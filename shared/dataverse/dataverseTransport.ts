@@ -133,7 +133,9 @@ export class DataverseTransport {
         await this.settle(reservation, 0, false);
         if (budget) await budget.penalize(Math.min(retryAfterMsOf(res.headers, clock.now()), this.http.bounds.maxRetryAfterMs));
       } else {
-        await this.settle(reservation, elapsedMs, res.status < 500, rateLimitHeadersOf(res.headers));
+        // Not awaited: the budget takes the correction into account at once, and its write to the
+        // shared row (a Table round trip, seconds on a loaded store) must not hold the answer back.
+        void this.settle(reservation, elapsedMs, res.status < 500, rateLimitHeadersOf(res.headers));
       }
       this.limiter.observe(res.status, res.headers.get("x-ms-dop-hint"));
       return res;

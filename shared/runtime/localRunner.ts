@@ -66,7 +66,8 @@ export async function startLocalRunner(s: Services, options: LocalRunnerOptions)
     await target.send(message.body);
   };
 
-  // Each queue is polled as the host polls it: lanes up to the batch size while messages come, each
+  // Each queue is polled as the host polls it: lanes up to the host's batchSize + newBatchThreshold
+  // (HOST_QUEUE_CONCURRENCY, 12 per queue with host.json) while messages come, each
   // taking the next message as soon as its last one is done; a queue found empty backs off up to `pollMs`.
   const pump = new ContinuousPump(pumps, toPoison);
   const report = () => {

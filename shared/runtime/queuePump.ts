@@ -5,7 +5,16 @@ import { MemoryWorkQueue } from "../state/memoryQueue.js";
 import type { Services } from "./services.js";
 
 /** host.json values the local pump mirrors (extensions.queues). */
-export const HostQueueSettings = { maxDequeueCount: 5, visibilityTimeoutMs: 30_000, batchSize: 8 } as const;
+export const HostQueueSettings = { maxDequeueCount: 5, visibilityTimeoutMs: 30_000, batchSize: 8, newBatchThreshold: 4 } as const;
+
+/**
+ * Messages of one queue the Functions host runs at once per instance: it takes a batch of
+ * `batchSize` and fetches the next batch when those still running fall to `newBatchThreshold`, so
+ * up to batchSize + newBatchThreshold (12 with host.json) run together. The local pump keeps that
+ * many lanes per queue (it refills a lane as soon as it is free rather than in batches: see
+ * ContinuousPump).
+ */
+export const HOST_QUEUE_CONCURRENCY = HostQueueSettings.batchSize + HostQueueSettings.newBatchThreshold;
 
 type Handler = (body: unknown, meta: { dequeueCount: number }) => Promise<void>;
 
@@ -89,7 +98,7 @@ export async function pumpOnce(queues: PumpQueue[], onPoison: OnPoison, lease: L
 
 /**
  * In-process queue processing the way the host keeps a queue busy: each queue has up to `width`
- * messages in flight and takes the next one as soon as one finishes, rather than waiting for a
+ * messages in flight (default HOST_QUEUE_CONCURRENCY, the host's batchSize + newBatchThreshold) and takes the next one as soon as one finishes, rather than waiting for a
  * whole batch (a batch barrier leaves the service idle while the slowest message of the batch ends:
  * about 10 % of a bulk load's ceiling). Lanes end when their queue has nothing visible; `kick`
  * starts them again.
@@ -101,7 +110,7 @@ export class ContinuousPump {
   private halted = false;
   private readonly polls = new Map<PumpQueue, { waitMs: number; at: number }>();
 
-  constructor(readonly queues: PumpQueue[], private readonly onPoison: OnPoison, private readonly width: number = HostQueueSettings.batchSize, private readonly lease: LeaseSettings = RunningLease) {}
+  constructor(readonly queues: PumpQueue[], private readonly onPoison: OnPoison, private readonly width: number = HOST_QUEUE_CONCURRENCY, private readonly lease: LeaseSettings = RunningLease) {}
 
   /** Starts lanes on every queue up to the width (a lane that finds nothing ends at once). */
   kick(): void {
@@ -110,7 +119,8 @@ export class ContinuousPump {
   }
 
   /**
-   * Polls, as the host polls each queue: one lane on each queue that has none and is due, which
+   * Polls, as the host polls each queue: one lane on each queue that is due and runs no more than
+   * newBatchThreshold messages (a lane that waits on a slow message does not stop the queue), which
    * starts another (up to the width) each time it finds a message. A queue whose lane found nothing
    * is polled again after twice the last wait (from `minMs` up to `maxMs`); one that had messages,
    * after `minMs`. An idle queue so costs one receive per `maxMs`, and a busy one is never waited for.
@@ -119,7 +129,8 @@ export class ContinuousPump {
     const now = Date.now();
     for (const q of this.queues) {
       const due = this.polls.get(q) ?? { waitMs: maxMs / 2, at: 0 };
-      if (this.lanes.get(q) || now < due.at) continue;
+      // The host fetches a queue's next batch once no more than newBatchThreshold of its messages run.
+      if ((this.lanes.get(q) ?? 0) > HostQueueSettings.newBatchThreshold || now < due.at) continue;
       this.polls.set(q, due);
       this.startLane(q, true, (handled) => {
         due.waitMs = handled > 0 ? minMs : Math.min(2 * due.waitMs, maxMs);

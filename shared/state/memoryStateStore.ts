@@ -56,6 +56,23 @@ export class MemoryStateStore implements SyncStateStore {
     return link && link.dataverseId === dataverseId ? link : null;
   }
 
+  async getLinksByApp(mapping: string, appIds: readonly string[]): Promise<Map<string, Link>> {
+    return this.linksOf(appIds, (id) => this.getLinkByApp(mapping, id));
+  }
+
+  async getLinksByDataverse(mapping: string, dataverseIds: readonly string[]): Promise<Map<string, Link>> {
+    return this.linksOf(dataverseIds, (id) => this.getLinkByDataverse(mapping, id));
+  }
+
+  private async linksOf(ids: readonly string[], read: (id: string) => Promise<Link | null>): Promise<Map<string, Link>> {
+    const out = new Map<string, Link>();
+    for (const id of ids) {
+      const link = await read(id);
+      if (link) out.set(id, link);
+    }
+    return out;
+  }
+
   async putLink(link: Link): Promise<Link> {
     const pk = encodeKey(link.mapping);
     const what = `link ${link.mapping}/${link.appId}`;

@@ -4,7 +4,7 @@ import { encodeKey, LinkRowPrefix, linkAppRowKey, linkDataverseRowKey } from "./
 import { readJson, writeJson } from "./jsonColumn.js";
 import { retryOnConcurrency } from "./casRetry.js";
 import { concurrencyError, isConcurrency, statusOf, translateStorageError } from "./tableErrors.js";
-import { defined, deleteIfExists, getOrNull, optionalString, requireEtag, wrap, type Row } from "./tableSupport.js";
+import { defined, deleteIfExists, getMany, getOrNull, optionalString, requireEtag, wrap, type Row } from "./tableSupport.js";
 
 /**
  * Links: two index entities per link in the mapping's partition, written in one transaction:
@@ -32,6 +32,23 @@ export class TableLinks {
     const link = await this.getByApp(mapping, appId);
     // The pointer may outlive a re-pointed link for an instant; the link itself is the truth.
     return link && link.dataverseId === dataverseId ? link : null;
+  }
+
+  /** The links of many app ids, a few queries in all (SyncStateStore.getLinksByApp). */
+  async getManyByApp(mapping: string, appIds: readonly string[]): Promise<Map<string, Link>> {
+    const rows = await getMany(this.client, encodeKey(mapping), appIds.map(linkAppRowKey), "read links");
+    return new Map(rows.map((row) => toLink(row, mapping)).map((link) => [link.appId, link]));
+  }
+
+  /** The links of many Dataverse ids: their pointers in a few queries, then the links they name. */
+  async getManyByDataverse(mapping: string, dataverseIds: readonly string[]): Promise<Map<string, Link>> {
+    const pointers = await getMany(this.client, encodeKey(mapping), dataverseIds.map(linkDataverseRowKey), "read link pointers");
+    const appIds = pointers.flatMap((p) => optionalString(p.appId) ?? []);
+    const wanted = new Set(dataverseIds);
+    const out = new Map<string, Link>();
+    // As getByDataverse: a pointer may outlive a re-pointed link for an instant; the link is the truth.
+    for (const link of (await this.getManyByApp(mapping, appIds)).values()) if (wanted.has(link.dataverseId)) out.set(link.dataverseId, link);
+    return out;
   }
 
   async put(link: Link): Promise<Link> {

@@ -62,6 +62,8 @@ export async function createTableStateStore(options: TableStateStoreOptions): Pr
 
     getLinkByApp: (mapping, appId) => links.getByApp(mapping, appId),
     getLinkByDataverse: (mapping, dataverseId) => links.getByDataverse(mapping, dataverseId),
+    getLinksByApp: (mapping, appIds) => links.getManyByApp(mapping, appIds),
+    getLinksByDataverse: (mapping, dataverseIds) => links.getManyByDataverse(mapping, dataverseIds),
     putLink: (link) => links.put(link),
     putLinks: (many) => links.putMany(many),
     deleteLink: (link) => links.delete(link),

@@ -200,6 +200,8 @@ async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, 
         await recordLink(ctx.state, m, op.appId!, op.dataverseId!, op.base, { appVersion: res.version }, ctx.now());
         return succeeded(out, "updated", op);
       } catch (e) {
+        // Decided without reading the app record, which is gone now: read and decide again (delete policy).
+        if (isSyncError(e) && e.code === ErrorCodes.NotFound && op.appUnread) return void out.retries.push({ ...op, appUnread: undefined, attempt: op.attempt + 1, refresh: true });
         if (isSyncError(e) && e.code === ErrorCodes.NotFound) {
           out.notes.push(`${m.name}: app record ${op.appId} was deleted before it could be updated`);
           return succeeded(out, "skipped", op);

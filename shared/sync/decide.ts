@@ -164,7 +164,7 @@ export async function decidePair(ctx: DecideContext, pair: Pair, out: Decisions)
     emitMerge(ctx, pair, appId!, dvId!, merge, out);
     return;
   }
-  if (appVals) return planCreate(ctx, "toDataverse", appId!, undefined, appVals, out, pair.app?.updatedAt);
+  if (appVals) return planCreate(ctx, "toDataverse", appId!, undefined, appVals, out, pair.app?.updatedAt, pair.app?.version);
   // Under `deactivate` an inactive row stands for a deleted record (often one we deactivated): not a new one.
   if (dvVals && m.mapping.deletes === "deactivate" && isInactive(pair.dv!)) return void (out.skipped.toApp += 1);
   if (dvVals) return planCreate(ctx, "toApp", undefined, dvId!, dvVals, out, pair.dv?.["modifiedon"]);
@@ -228,7 +228,7 @@ function emitMerge(ctx: DecideContext, pair: Pair, appId: string, dataverseId: s
 /** When the source changed (the app's updatedAt, the row's modifiedon): the start of the write's sync lag. */
 const changedAt = (at: unknown): { changedAt?: string } => (typeof at === "string" && at ? { changedAt: at } : {});
 
-function planCreate(ctx: DecideContext, direction: DirectionKey, appId: string | undefined, dataverseId: string | undefined, values: Canonical, out: Decisions, sourceChangedAt?: unknown): void {
+function planCreate(ctx: DecideContext, direction: DirectionKey, appId: string | undefined, dataverseId: string | undefined, values: Canonical, out: Decisions, sourceChangedAt?: unknown, appVersion?: string): void {
   const m = ctx.mapping;
   const target = direction === "toDataverse" ? "dataverse" : "app";
   const writable = m.writableTo(target);
@@ -245,7 +245,8 @@ function planCreate(ctx: DecideContext, direction: DirectionKey, appId: string |
       return fail(out, direction, appId!, new SyncError("permanent", ErrorCodes.Rejected, `${m.name}: app record ${appId} has no value for the key field(s) ${keys}, so it cannot be matched in Dataverse`), { side: "app", appId });
     }
     const id = deterministicGuid(m.name, m.mapping.dataverse.entitySet, appId!);
-    out.toDataverse.push({ kind: "create", appId, dataverseId: id, values: written, base, attempt: 0, ...changedAt(sourceChangedAt) });
+    // The app version it was read at goes into the link: a later Dataverse edit can be written to the app at it (refresh.ts).
+    out.toDataverse.push({ kind: "create", appId, dataverseId: id, values: written, base, attempt: 0, ...(appVersion !== undefined ? { appVersion } : {}), ...changedAt(sourceChangedAt) });
   } else {
     out.toApp.push({ kind: "create", dataverseId, values: written, base, attempt: 0, ...changedAt(sourceChangedAt) });
   }

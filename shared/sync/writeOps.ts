@@ -46,6 +46,11 @@ export interface WriteOp {
    * not as a planned op of the run (the op it replaced is counted once, by the refresh).
    */
   uncounted?: boolean;
+  /**
+   * An app update decided without reading the app record (a Dataverse notice, refresh.ts): its
+   * If-Match is the link's app version, and a 412 or 404 sends the record to a fresh re-read.
+   */
+  appUnread?: boolean;
   /** Dead letters of this record, removed once this write succeeds. */
   clearDeadLetters?: string[];
   /** When the source record changed (app updatedAt / Dataverse modifiedon): sync lag is measured from it. */

@@ -64,7 +64,11 @@ export interface BudgetReservation {
 export interface SettleOptions {
   learn?: boolean;
   burstRemaining?: number;
-  /** The answer's `x-ms-ratelimit-time-remaining-xrm-requests`, in the clock's ms. */
+  /**
+   * The answer's `x-ms-ratelimit-time-remaining-xrm-requests`, in the clock's ms. Not used for the
+   * server count: a request's duration holds more than the server's execution (latency, and at one
+   * server the requests it shares the server's execution with), so time read one server as two.
+   */
   timeRemainingMs?: number;
 }
 
@@ -84,12 +88,20 @@ interface Lease {
 const WINDOW_MARGIN = 0.01;
 const WINDOW_MARGIN_MS = 100;
 /**
- * The smallest ratio of the window is divided by this before it is rounded down. At one server the
- * ratio is about 1 but overstated by what a request's duration holds beyond the server's execution
- * (latency, the client's and the server's own processing: up to 30 % on a loaded machine, measured),
- * so one server is never taken for two below a ratio of 2.5; four servers read as three.
+ * The server count is the ratio of the window's sums (ServerEstimate) taken from its whole part up
+ * from here: at one server the ratio cannot exceed 1 / (1 - ARRIVAL_SHARE) = 1.11, so one server
+ * is never read as two (that takes 1.7); at S servers evenly used it is about S, and 3.7 reads as 4.
  */
-const SERVER_DISCOUNT = 1.25;
+const SERVER_ROUND_UP = 0.7;
+/**
+ * This process's requests count against an answer only when sent at least this share of the
+ * window before it (or the budget's slack, when longer), so each of them had reached the server
+ * when it answered, whatever a loaded machine, a large body or a slow network added to the way;
+ * the count is scaled back to the whole window (by at most 1 / (1 - ARRIVAL_SHARE)).
+ */
+const ARRIVAL_SHARE = 0.1;
+/** Answers in the window that a learned count of n needs (at least), before it is raised to n. */
+const EVIDENCE_PER_SERVER = 2;
 
 /**
  * A per-identity budget shared by every process through one store row, over two dimensions of a
@@ -111,6 +123,12 @@ export class ThrottleBudget {
   private current: Lease | undefined;
   private blockedUntil = 0;
   private leasing: Promise<void> | undefined;
+  /** Requests (and their estimated execution ms) waiting for the next lease: it is sized for all of them. */
+  private demand = { requests: 0, executionMs: 0 };
+  /** Corrections waiting for the row, written together by one update (`record`). */
+  private corrections: Grant[] = [];
+  private nextWrite: Promise<void> | undefined;
+  private writes: Promise<void> = Promise.resolve();
   /** Aborted when this process gives time back, so its own waiters look again instead of sleeping a window. */
   private wakeup = new AbortController();
   private readonly counters: BudgetStats = { granted: 0, conflicts: 0, waitedMs: 0, reservedMs: 0, observedMs: 0, servers: 1 };
@@ -166,8 +184,15 @@ export class ThrottleBudget {
         };
       }
       // One lease at a time per process; the others wait for it and then look again.
-      this.leasing ??= this.lease(estimateMs).finally(() => (this.leasing = undefined));
-      await this.leasing;
+      this.demand.requests += 1;
+      this.demand.executionMs += estimateMs;
+      try {
+        this.leasing ??= this.lease(estimateMs).finally(() => (this.leasing = undefined));
+        await this.leasing;
+      } finally {
+        this.demand.requests -= 1;
+        this.demand.executionMs -= estimateMs;
+      }
     }
   }
 
@@ -220,8 +245,9 @@ export class ThrottleBudget {
           sleepMs = msUntilFree(grants, now, this.span, fits);
           return undefined;
         }
-        const execMs = maxExec ? Math.max(estimateMs, Math.min(this.execQuantum, maxExec - used.executionMs)) : 0;
-        granted = { at: now, tokens: Math.min(this.leaseSize, maxRequests - used.requests), execMs };
+        // Sized for every request waiting for it, so a burst of calls costs one row round trip, not one each.
+        const execMs = maxExec ? Math.max(estimateMs, Math.min(Math.max(this.execQuantum, this.demand.executionMs), maxExec - used.executionMs)) : 0;
+        granted = { at: now, tokens: Math.min(Math.max(this.leaseSize, this.demand.requests), maxRequests - used.requests), execMs };
         this.counters.servers = servers;
         return { blockedUntil: row.blockedUntil, grants: compact([...grants, [now, granted.tokens, execMs]]) };
       });
@@ -247,24 +273,39 @@ export class ThrottleBudget {
       return;
     }
     // A debt counts from now; a surplus is given back dated like the lease it came from.
-    const at = excess > 0 ? now : lease.at;
-    await this.update((row, t) => {
-      if (at <= t - this.span) return undefined;
-      return { blockedUntil: row.blockedUntil, grants: compact([...row.grants.filter(([a]) => a > t - this.span), [at, 0, excess] as Grant]) };
-    });
+    await this.record([excess > 0 ? now : lease.at, 0, excess]);
     if (excess < 0) this.wake();
   }
 
   /**
-   * One answer's monitoring headers: the answering server's spent time (limit - time remaining)
-   * against what this process's requests can have spent in the window, or, when execution time is
-   * not metered, the answering server's request count against this process's requests.
+   * Writes a correction to the row together with the others made meanwhile: one update at a time
+   * per process, each taking every correction that waited for it. (One update per answer, all on
+   * one row, made this process's own updates collide: with twenty bulk calls answered close
+   * together on a loaded store, an answer waited seconds for its correction, and a lease behind it.)
    */
+  private record(grant: Grant): Promise<void> {
+    this.corrections.push(grant);
+    if (!this.nextWrite) {
+      const write = this.writes.then(async () => {
+        // From here on, corrections wait for the next write.
+        this.nextWrite = undefined;
+        const batch = this.corrections;
+        this.corrections = [];
+        await this.update((row, t) => {
+          const fresh = batch.filter(([at]) => at > t - this.span);
+          if (!fresh.length) return undefined;
+          return { blockedUntil: row.blockedUntil, grants: compact([...row.grants.filter(([a]) => a > t - this.span), ...fresh]) };
+        });
+      });
+      this.nextWrite = write;
+      this.writes = write.catch(() => {});
+    }
+    return this.nextWrite;
+  }
+
+  /** One answer's `x-ms-ratelimit-burst-remaining-xrm-requests` against this process's requests (ServerEstimate). */
   private learnServers(run: OwnRun, options: SettleOptions | undefined): void {
-    const now = this.clock.now();
-    run.end = now;
-    if (this.maxExec && options?.timeRemainingMs !== undefined) this.servers.observeTime(now, this.maxExec - options.timeRemainingMs, this.maxExec);
-    else if (options?.burstRemaining !== undefined) this.servers.observe(now, options.burstRemaining);
+    if (options?.burstRemaining !== undefined) this.servers.observe(this.clock.now(), options.burstRemaining, run);
   }
 
   private wake(): void {
@@ -302,24 +343,37 @@ export class ThrottleBudget {
  * How many web servers' limits this process's traffic can use, from the answers' request counters.
  * `x-ms-ratelimit-burst-remaining-xrm-requests` is what the ANSWERING server has left of its
  * per-user request limit, so (limit - remaining) is how many of the identity's requests that server
- * saw in its window. Every request this process sent within the window, up to `slack` ago (the
- * budget's own allowance for the delay between a grant and the server's arrival), had arrived when
- * that answer was made, so at one server the ratio own / seen is at most 1; with the requests
- * spread evenly over S servers it is about S. Refused or failed attempts are not counted (the
- * server did not count them either). The estimate is the smallest ratio of the window's answers,
- * discounted (SERVER_DISCOUNT) and rounded down. Other processes or applications on the same identity raise
- * `seen` and lower the estimate (the safe side). After a 429 it steps down by one and stays there
- * for a window.
+ * saw in its window (`seen`). This process's requests in the same window (`own`) are counted up to
+ * ARRIVAL_SHARE of the window (or the budget's slack, when longer) before the answer, when each of
+ * them had arrived, and scaled back to the whole window. At one server every one of them is in the
+ * server's count, so own / seen is at most 1 / (1 - ARRIVAL_SHARE), however many run at once and
+ * however long they take; with the requests spread evenly over S servers it is about S. The
+ * answered request counts once on both sides (a call longer than the window has left the server's
+ * count when it is answered; one answered within the share is not in `own`). Refused or failed
+ * attempts are not counted (the server did not count them either).
+ *
+ * The estimate is the ratio of the sums over the window's answers (one server that saw a request
+ * more or less than its neighbours moves the sums by one, where a ratio of a few bulk calls would
+ * jump), rounded down unless within 1 - SERVER_ROUND_UP of the next whole number; it rises to n
+ * only with at least EVIDENCE_PER_SERVER × n answers in the window, and falls at once. Other processes
+ * or applications on the same identity raise `seen` and lower the estimate (the safe side: P
+ * processes sharing a budget read S / P). After a 429 it steps down by one and stays there for a
+ * window. The estimate stands when the window's answers expire (the last evidence stands).
+ *
+ * Request counts, not execution time: the time-remaining header compared with how long this
+ * process's requests were under way overstates at one server by everything in a request's duration
+ * that is not the server's execution (latency, and requests sharing the server's execution when
+ * more run than it executes at full speed), so it needed a discount (÷ 1.25) that read four servers
+ * as three, and still read one as two when enough requests ran at once.
  */
 interface OwnRun {
+  /** When it was sent (granted). */
   at: number;
-  /** When it was answered; undefined while it runs. */
-  end?: number;
 }
 
 class ServerEstimate {
   private runs: OwnRun[] = [];
-  private samples: Array<[at: number, ratio: number]> = [];
+  private samples: Array<[at: number, own: number, seen: number]> = [];
   private learned = 1;
   private heldUntil = 0;
 
@@ -329,9 +383,16 @@ class ServerEstimate {
   current(now: number): number {
     this.prune(now);
     if (now < this.heldUntil || this.samples.length === 0) return this.learned;
-    // The smallest ratio of the window: overstatements (time reserved, not yet spent) pass, a window's floor does not.
-    const least = Math.min(...this.samples.map(([, r]) => r));
-    this.learned = Math.min(this.max, Math.max(1, Math.floor(least / SERVER_DISCOUNT)));
+    let own = 0;
+    let seen = 0;
+    for (const [, o, n] of this.samples) {
+      own += o;
+      seen += n;
+    }
+    const read = Math.min(this.max, Math.max(1, Math.floor(own / seen + 1 - SERVER_ROUND_UP)));
+    // Up at once to what the window's answers can show: n servers take at least 2n answers (a few
+    // answers from servers that happened to see fewer than their share would read too many). Down at once.
+    this.learned = read <= this.learned ? read : Math.max(this.learned, Math.min(read, Math.floor(this.samples.length / EVIDENCE_PER_SERVER)));
     return this.learned;
   }
 
@@ -347,34 +408,20 @@ class ServerEstimate {
     if (i >= 0) this.runs.splice(i, 1);
   }
 
-  observe(now: number, burstRemaining: number): void {
-    if (this.max <= 1 || !Number.isFinite(burstRemaining)) return;
-    this.prune(now);
-    const seen = this.perServerRequests - burstRemaining;
-    if (seen < 1 || now < this.heldUntil) return;
-    const from = now - this.windowMs;
-    const until = now - this.slackMs;
-    let own = 0;
-    for (const r of this.runs) if (r.at > from && r.at <= until) own += 1;
-    this.samples.push([now, own / seen]);
-    this.current(now);
-  }
-
-  /**
-   * `serverMs`: what the answering server has spent of the window. This process's requests can
-   * have spent at most the time each was under way within the window (sent to answered, or to now);
-   * at one server that is about what the server counts (a little more: latency is in it), with the
-   * requests spread evenly over S servers about S times it. Sampled only while this process used at
-   * least half a server's limit in the window, so a few short requests do not count.
-   */
-  observeTime(now: number, serverMs: number, perServerMs: number): void {
-    if (this.max <= 1 || now < this.heldUntil) return;
+  /** One answer to `answered`, made when the answering server had `burstRemaining` requests left. */
+  observe(now: number, burstRemaining: number, answered: OwnRun): void {
+    if (this.max <= 1 || !Number.isFinite(burstRemaining) || now < this.heldUntil) return;
     this.prune(now);
     const from = now - this.windowMs;
+    const until = now - Math.max(this.slackMs, this.windowMs * ARRIVAL_SHARE);
+    const counted = (at: number) => at > from && at <= until;
+    const seen = this.perServerRequests - burstRemaining + (answered.at > from ? 0 : 1);
+    if (seen < 1) return;
     let own = 0;
-    for (const r of this.runs) own += Math.max(0, Math.min(now, r.end ?? now) - Math.max(from, r.at));
-    if (own < perServerMs / 2 || !(serverMs > perServerMs / 20)) return;
-    this.samples.push([now, own / serverMs]);
+    for (const r of this.runs) if (counted(r.at)) own += 1;
+    // Scaled to the whole window, never by more than for ARRIVAL_SHARE (a longer slack leaves own short: the safe side).
+    const scale = Math.min(this.windowMs / Math.max(1, until - from), 1 / (1 - ARRIVAL_SHARE));
+    this.samples.push([now, own * scale + (counted(answered.at) ? 0 : 1), seen]);
     this.current(now);
   }
 
@@ -386,7 +433,8 @@ class ServerEstimate {
 
   private prune(now: number): void {
     const from = now - this.windowMs;
-    if (this.runs.length && this.runs.some((r) => r.end !== undefined && r.end <= from)) this.runs = this.runs.filter((r) => r.end === undefined || r.end > from);
+    // Sent in date order; one sent before the window is never counted again.
+    if (this.runs.length && this.runs[0].at <= from) this.runs = this.runs.filter((r) => r.at > from);
     if (this.samples.length && this.samples[0][0] <= from) this.samples = this.samples.filter(([at]) => at > from);
   }
 }

@@ -51,12 +51,14 @@ const program = new Command("bench")
   .option("--expiry <n>", "only measure expiry rules: n mentors, 1 % expiring; a plain delta run against the run after their date passed", (v) => Number.parseInt(v, 10))
   .option("--finops <n>", "only measure F&O jobs: an export of n rows into the app and an import of n app records into F&O, each in its own process (peak RSS, F&O calls)", (v) => Number.parseInt(v, 10))
   .option("--tenants <n>", "only measure n registered tenants' full loads of --records each, at the same time (shares of the ceiling, spread)", (v) => Number.parseInt(v, 10))
+  .option("--tenants-fair", "only measure a tenant's nightly run alone and during another tenant's full load of --records, through the storage queues and the local runner (--runs trials, default 3)", false)
   .parse();
 const opts = program.opts<{ servers: number; records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; naiveWindowSeconds: number; naiveTimeScale: number; exportRows?: number; activities?: number; expiry?: number; loadOnly: boolean; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean; peerSeconds: number; runs?: number; skip: string[]; stormWindows: number; stormRecords: number; toAppRecords?: number; appRate: number; webhookSeconds: number }>();
 opts.noBudget = !opts.budget;
 const tenantCount = (program.opts() as { tenants?: number }).tenants;
+const tenantsFair = (program.opts() as { tenantsFair?: boolean }).tenantsFair === true;
 const finopsRows = (program.opts() as { finops?: number }).finops;
-const singleMeasurement = finopsRows !== undefined || tenantCount !== undefined || opts.exportRows !== undefined || opts.expiry !== undefined || opts.activities !== undefined;
+const singleMeasurement = tenantsFair || finopsRows !== undefined || tenantCount !== undefined || opts.exportRows !== undefined || opts.expiry !== undefined || opts.activities !== undefined;
 const runs = opts.runs ?? (opts.loadOnly || singleMeasurement ? 1 : 3);
 const skipped = (part: string) => opts.skip.includes(part);
 
@@ -110,6 +112,11 @@ if (opts.expiry !== undefined) {
 if (tenantCount !== undefined) {
   const { runTenantsBench } = await import("./tenantsBench.js");
   await measureAlone("tenants", (storage) => runTenantsBench(tenantCount, opts.records, storage, limits, opts.bulkSize, log));
+}
+
+if (tenantsFair) {
+  const { runTenantsFairBench } = await import("./tenantsFairBench.js");
+  await measureAlone("tenantsFair", (storage) => runTenantsFairBench(opts.records, opts.runs ?? 3, storage, limits, log));
 }
 
 if (opts.activities !== undefined) {

@@ -9,9 +9,8 @@
 import type { Logger } from "../../shared/ports.js";
 import { runCycle } from "../../shared/runtime/syncCycle.js";
 import { tenantsOf } from "../../shared/tenants/tenants.js";
-import { registerTenantApi } from "../../shared/tenants/tenantsApi.js";
 import type { ThrottleOptionsInput } from "../emulators/dataverse/throttle.js";
-import { startTenantStack } from "../integration/tenants/tenantStack.js";
+import { registerTenants, startTenantStack } from "../integration/tenants/tenantStack.js";
 import { GROUPS, groupId, mentorRecord } from "./benchData.js";
 import { ceilingFor } from "./ceiling.js";
 
@@ -46,12 +45,7 @@ export async function runTenantsBench(count: number, records: number, storage: s
   });
   const stack = await startTenantStack({ tenants: ids, storage, seed, throttle: limits, lightLogs: true, logger: silent });
   try {
-    for (const t of Object.values(stack.tenants)) {
-      const res = await registerTenantApi(stack.request("POST", "tenants", {
-        body: { id: t.id, tenantId: t.entraTenantId, dynamicsInstanceUrl: t.dataverse.origin, appBaseUrl: t.app.baseUrl },
-      }), stack.base);
-      if (res.status !== 201) throw new Error(`tenant ${t.id} not registered: ${JSON.stringify(res.jsonBody)}`);
-    }
+    await registerTenants(stack);
     const services = await Promise.all(ids.map((id) => tenantsOf(stack.base).services(id)));
     const ceiling = ceilingFor(limits, bulkSize, records).forRun;
     log(`multi-tenant benchmark: ${count} tenants × ${records} mentors, at the same time; ceiling per environment ${ceiling.toFixed(1)} records/s`);

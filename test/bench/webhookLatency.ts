@@ -138,7 +138,9 @@ async function inlineRunner(env: Record<string, string>, config: SyncConfigInput
 /** The local runner in a process of its own (webhookRunner.ts), after the first sync. */
 async function childRunner(env: Record<string, string>, config: SyncConfigInput, prefix: string): Promise<BenchRunner> {
   const script = fileURLToPath(new URL("./webhookRunner.ts", import.meta.url));
-  const child = spawn(process.execPath, ["--import", "tsx", script, JSON.stringify({ prefix, config })], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  // WEBHOOK_RUNNER_CPU_PROF=<dir>: the runner writes a V8 CPU profile there when it stops (node --cpu-prof).
+  const profile = process.env.WEBHOOK_RUNNER_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.WEBHOOK_RUNNER_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", script, JSON.stringify({ prefix, config })], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";

@@ -171,5 +171,36 @@ export function describeLinkContract(getStore: () => SyncStateStore): void {
       await expect(store.putLink(aLink({ appId: "m-2", base: { notes: "x".repeat(500_000) } }))).rejects.toMatchObject(tooLarge);
       expect(await store.getLinkByApp("mentors", "m-2")).toBeNull();
     });
+
+    it("reads the links of many records at once by app id and by Dataverse id, the same as one at a time", async () => {
+      // 40 links: more than one query's worth of keys; awkward ids; one mapping's links only.
+      const ids = [...Array.from({ length: 40 - awkwardIds.length }, (_, i) => `m-${String(i).padStart(4, "0")}`), ...awkwardIds];
+      const saved = await Promise.all(ids.map((id) => store.putLink(aLink({ appId: id, dataverseId: `dv ${id}`, hash: `h-${id}` }))));
+      await store.putLink(aLink({ mapping: "groups", appId: "g-north", dataverseId: "dv g-north" }));
+
+      const byApp = await store.getLinksByApp("mentors", [...ids, ids[0], "m-missing", "g-north"]);
+      const byDataverse = await store.getLinksByDataverse("mentors", [...ids.map((id) => `dv ${id}`), "dv m-missing", "dv g-north"]);
+
+      expect([...byApp.keys()].sort()).toEqual([...ids].sort());
+      expect([...byDataverse.keys()].sort()).toEqual(ids.map((id) => `dv ${id}`).sort());
+      ids.forEach((id, i) => {
+        expect(byApp.get(id)).toEqual({ ...aLink({ appId: id, dataverseId: `dv ${id}`, hash: `h-${id}` }), etag: saved[i].etag });
+        expect(byDataverse.get(`dv ${id}`)).toEqual(byApp.get(id));
+      });
+      expect(await store.getLinksByApp("mentors", [])).toEqual(new Map());
+    });
+
+    it("finds no link for a Dataverse id whose pointer outlived its link's re-pointing (the link is the truth)", async () => {
+      await store.putLinks([aLink({ appId: "m-moved", dataverseId: "dv-old" }), aLink({ appId: "m-kept", dataverseId: "dv-kept" })]);
+      // putLinks does not look for the old pointer: `d|dv-old` still names m-moved, whose link now names dv-new.
+      await store.putLinks([aLink({ appId: "m-moved", dataverseId: "dv-new" })]);
+
+      const links = await store.getLinksByDataverse("mentors", ["dv-old", "dv-new", "dv-kept"]);
+
+      expect(await store.getLinkByDataverse("mentors", "dv-old")).toBeNull();
+      expect(links.has("dv-old")).toBe(false);
+      expect(links.get("dv-new")?.appId).toBe("m-moved");
+      expect(links.get("dv-kept")?.appId).toBe("m-kept");
+    });
   });
 }

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Services } from "../../../shared/runtime/services.js";
 import { runCycle } from "../../../shared/runtime/syncCycle.js";
 import { tenantsOf } from "../../../shared/tenants/tenants.js";
-import { registerTenantApi } from "../../../shared/tenants/tenantsApi.js";
-import { startTenantStack, type TenantStack } from "./tenantStack.js";
+import { registerTenants, startTenantStack, type TenantStack } from "./tenantStack.js";
 
 /**
  * The bound: a tenant under a 429 storm costs another tenant NO throttling. The calm tenant's
@@ -16,12 +15,7 @@ describe("a 429 storm on one tenant does not slow another", () => {
 
   beforeAll(async () => {
     stack = await startTenantStack({ tenants: ["storm", "calm", "solo"] });
-    for (const t of Object.values(stack.tenants)) {
-      const res = await registerTenantApi(stack.request("POST", "tenants", {
-        body: { id: t.id, tenantId: t.entraTenantId, dynamicsInstanceUrl: t.dataverse.origin, appBaseUrl: t.app.baseUrl },
-      }), stack.base);
-      expect(res.status).toBe(201);
-    }
+    await registerTenants(stack);
     [storm, calm, calmAlone] = await Promise.all(["storm", "calm", "solo"].map((id) => tenantsOf(stack.base).services(id)));
   }, 60_000);
   afterAll(async () => stack?.stop());

@@ -10,6 +10,7 @@ import type { Logger } from "../../../shared/ports.js";
 import { createServices, type Services } from "../../../shared/runtime/services.js";
 import type { ApiRequest, ApiResponse } from "../../../shared/api/apiTypes.js";
 import { defaultRegistry } from "../../../shared/sync/registry.js";
+import { registerTenantApi } from "../../../shared/tenants/tenantsApi.js";
 import { startSampleApp, demoSeed, type SampleApp, type SeedData } from "../../emulators/app/index.js";
 import { DEMO_SCHEMA_PATH, startDataverseEmulator, type DataverseEmulator } from "../../emulators/dataverse/index.js";
 import { startTokenServer, type TokenServer } from "../../emulators/token/index.js";
@@ -60,6 +61,12 @@ export interface TenantStackOptions {
   /** Keep request bodies out of the emulators' logs (long benchmark loads). */
   lightLogs?: boolean;
   logger?: Logger;
+  /** "storage": the deployment's queues on Azurite, as the local runner and the Functions host use them (default "memory"). */
+  queues?: "memory" | "storage";
+  /** Mapping-file options over the demo's (e.g. a smaller `chunkSize`). */
+  configOptions?: Record<string, unknown>;
+  /** The fetch every tenant's Dataverse client uses (tests observe or hold requests with it). */
+  dataverseFetch?: typeof fetch;
 }
 
 const secret = () => randomBytes(24).toString("base64url");
@@ -132,8 +139,13 @@ export async function startTenantStack(options: TenantStackOptions): Promise<Ten
     };
     const tablePrefix = `mt${randomBytes(5).toString("hex")}`;
     const demo = JSON.parse(readFileSync(resolve("sync.config.json"), "utf8")) as object;
-    const config = parseSyncConfig(options.seed ? { ...demo, options: { ...(demo as { options?: object }).options, massDeleteMinimum: 1_000_000 } } : demo, "test config", { registry: defaultRegistry.names() });
-    const base = await createServices({ settings: loadSettings(env), config, queues: "memory", tablePrefix, logger, env });
+    const demoOptions = { ...(demo as { options?: object }).options, ...(options.seed ? { massDeleteMinimum: 1_000_000 } : {}), ...options.configOptions };
+    const config = parseSyncConfig({ ...demo, options: demoOptions }, "test config", { registry: defaultRegistry.names() });
+    const base = await createServices({
+      settings: loadSettings(env), config, queues: options.queues ?? "memory", tablePrefix, logger, env,
+      ...(options.queues === "storage" ? { queuePrefix: `${tablePrefix}-` } : {}),
+      ...(options.dataverseFetch ? { dataverseFetch: options.dataverseFetch } : {}),
+    });
     return {
       token, clientId, env, home, tenants, base, tablePrefix, logs, notices,
       request(method, path, o = {}) {
@@ -154,6 +166,16 @@ export async function startTenantStack(options: TenantStackOptions): Promise<Ten
 }
 
 export const bodyOf = (r: ApiResponse) => r.jsonBody as Record<string, any>;
+
+/** Registers every emulated customer as `POST /api/tenants` does (a token and WhoAmI); throws naming one that was refused. */
+export async function registerTenants(stack: TenantStack): Promise<void> {
+  for (const t of Object.values(stack.tenants)) {
+    const res = await registerTenantApi(stack.request("POST", "tenants", {
+      body: { id: t.id, tenantId: t.entraTenantId, dynamicsInstanceUrl: t.dataverse.origin, appBaseUrl: t.app.baseUrl },
+    }), stack.base);
+    if (res.status !== 201) throw new Error(`tenant ${t.id} not registered: ${res.status} ${JSON.stringify(res.jsonBody)}`);
+  }
+}
 
 /** The demo schema without its demo rows (the platform's users and business unit stay). */
 function withoutRows(): object {

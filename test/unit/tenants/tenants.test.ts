@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Tables } from "../../../shared/names.js";
 import { MemoryWorkQueue } from "../../../shared/state/memoryQueue.js";
@@ -105,5 +106,26 @@ describe("fair share of an instance's workers", () => {
     expect(fair.tryEnter("big", true)).toBe(true);
     const single = new FairShare();
     for (let i = 0; i < 8; i++) expect(single.tryEnter(DEFAULT_TENANT, false)).toBe(true);
+  });
+
+  it("a tenant's share is at most host.json's newBatchThreshold: one tenant's messages alone never stop the host fetching a queue", () => {
+    // The host fetches a queue's next batch only when those running fall to newBatchThreshold.
+    const queues = JSON.parse(readFileSync("host.json", "utf8")).extensions.queues;
+
+    const share = new FairShare().cap;
+
+    expect(share).toBeGreaterThanOrEqual(1);
+    expect(share).toBeLessThanOrEqual(queues.newBatchThreshold);
+  });
+
+  it("lets a message delivered before run over the cap, so its failed attempts still count toward poison", () => {
+    const fair = new FairShare();
+    for (let i = 0; i < fair.cap; i++) expect(fair.tryEnter("big", true)).toBe(true);
+
+    const firstDelivery = fair.tryEnter("big", true, 1);
+    const retry = fair.tryEnter("big", true, 2);
+
+    expect(firstDelivery).toBe(false);
+    expect(retry).toBe(true);
   });
 });

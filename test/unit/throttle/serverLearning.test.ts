@@ -41,11 +41,11 @@ describe("ThrottleBudget: learning how many web servers its requests spread over
     expect(firstWindow).toBeLessThanOrEqual(10);
   });
 
-  it("uses more than one server's allowance once the answers show a quarter of its requests on each (four servers read as three: the estimate is discounted)", async () => {
+  it("uses four servers' allowance once the answers show a quarter of its requests on each (four servers read as four)", async () => {
     const clock = new FakeClock();
     const b = budget(clock);
     await send(clock, b, 40, quarter);
-    expect(b.stats().servers).toBe(3);
+    expect(b.stats().servers).toBe(4);
     // Act: the next window admits more than one server's 10 requests.
     const next = await send(clock, b, 40, quarter);
     expect(next).toBeGreaterThan(10);
@@ -56,10 +56,10 @@ describe("ThrottleBudget: learning how many web servers its requests spread over
     const b = budget(clock);
     await send(clock, b, 40, quarter);
     await b.penalize(100);
-    expect(b.stats().servers).toBe(2);
+    expect(b.stats().servers).toBe(3);
     clock.time += 200;
     await send(clock, b, 5, quarter);
-    expect(b.stats().servers).toBe(2);
+    expect(b.stats().servers).toBe(3);
   });
 
   it("never goes beyond maxServers (1 keeps the limits one server's)", async () => {
