@@ -48,6 +48,17 @@ describe("collections", () => {
     expect(await mentorIds(filter)).toEqual(expected);
   });
 
+  it("answers a filter of ids (found by key) as it answers the same ids through the scan", async () => {
+    const all = (await page("contacts?$select=contactid,hlf_mentorid")).value;
+    const [x, y] = [String(all[0].contactid), String(all[2].contactid)];
+    const missing = "c0a80001-0000-4000-8000-0000000fffff";
+    const byKey = await page(`contacts?$select=hlf_mentorid&$filter=${encodeURIComponent(`contactid eq ${y.toUpperCase()} or contactid eq ${missing} or contactid eq ${x} or contactid eq ${y}`)}`);
+    const scanned = await page(`contacts?$select=hlf_mentorid&$filter=${encodeURIComponent(`(contactid eq ${y} or contactid eq ${missing} or contactid eq ${x}) and contactid ne null`)}`);
+
+    expect(byKey.value).toEqual(scanned.value);
+    expect(byKey.value.map((r) => r.contactid)).toEqual([x, y].sort());
+  });
+
   it("rejects an unknown property in $filter and $select with 400", async () => {
     const filter = await t.api("contacts?$filter=nosuch eq 1");
     const select = await t.api("contacts?$select=hlf_groupid");
