@@ -133,8 +133,10 @@ export class DataverseTransport {
         await this.settle(reservation, 0, false);
         if (budget) await budget.penalize(Math.min(retryAfterMsOf(res.headers, clock.now()), this.http.bounds.maxRetryAfterMs));
       } else {
-        // Not awaited: the budget takes the correction into account at once, and its write to the
-        // shared row (a Table round trip, seconds on a loaded store) must not hold the answer back.
+        // Not awaited: the budget's write to the shared row (a Table round trip, seconds on a loaded
+        // store) must not hold the answer back. Small corrections apply in this process at once;
+        // larger ones reach the row with the next batched write, so a lease taken meanwhile may not
+        // see a debt yet. The cost is at most a 429 that is retried after Retry-After, never a write lost.
         void this.settle(reservation, elapsedMs, res.status < 500, rateLimitHeadersOf(res.headers));
       }
       this.limiter.observe(res.status, res.headers.get("x-ms-dop-hint"));
