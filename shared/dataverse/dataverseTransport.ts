@@ -4,6 +4,7 @@ import { systemClock } from "../http/clock.js";
 import { parseJson } from "../http/exactJson.js";
 import { HttpClient, type AttemptGate, type HttpRequest, type HttpResponse, type SendOptions } from "../http/httpClient.js";
 import type { HttpBounds } from "../http/httpBounds.js";
+import type { ExchangeHead } from "../http/exchange.js";
 import { parseRetryAfter } from "../http/retryAfter.js";
 import type { RetryPolicy } from "../http/retryPolicy.js";
 import { Settings } from "../names.js";
@@ -109,18 +110,17 @@ export class DataverseTransport {
     this.logger = options.logger;
     this.tokens = options.tokens;
     this.limiter = new ConcurrencyLimiter({ max: options.maxConcurrency });
-    const baseFetch = options.fetch ?? globalThis.fetch;
-    // A fetch decorator: every attempt is counted and feeds the limiter (429s and the dop hint).
+    // Around every exchange on the wire: each attempt is counted and feeds the limiter (429s and the dop hint).
     const budget = options.budget;
     const clock = options.clock ?? systemClock;
     this.clock = clock;
-    const observedFetch: typeof fetch = async (input, init) => {
+    const metered = async (exchange: () => Promise<ExchangeHead>): Promise<ExchangeHead> => {
       const reservation = attemptReservation.getStore();
       this.counters.requests++;
       const started = clock.now();
-      let res: Response;
+      let res: ExchangeHead;
       try {
-        res = await baseFetch(input, init);
+        res = await exchange();
       } catch (e) {
         await this.settle(reservation, clock.now() - started, false);
         throw e;
@@ -149,7 +149,8 @@ export class DataverseTransport {
       ? { run: (attempt) => this.limiter.run(async () => attemptReservation.run(await budget.acquire(callCost.getStore() ?? costOf(undefined)), attempt)) }
       : this.limiter;
     this.http = new HttpClient({
-      fetch: observedFetch,
+      fetch: options.fetch,
+      around: metered,
       clock: options.clock,
       policy: options.policy,
       timeoutMs: options.timeoutMs,

@@ -7,28 +7,43 @@ import { ErrorCodes, SyncError } from "../errors.js";
  * Every read also ends when `signal` aborts (the body timeout), even if the stream ignores it.
  */
 export async function readBoundedText(res: Response, maxBytes: number, signal: AbortSignal, target: string): Promise<string> {
-  const declared = Number(res.headers.get("content-length"));
+  if (!res.body) {
+    const declared = Number(res.headers.get("content-length"));
+    if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(target, maxBytes, declared);
+    return "";
+  }
+  const reader = res.body.getReader();
+  const chunks: AsyncIterator<Uint8Array> = { next: () => reader.read() as Promise<IteratorResult<Uint8Array>> };
+  return readBoundedChunks(chunks, () => void reader.cancel().catch(() => undefined), Number(res.headers.get("content-length")), maxBytes, signal, target);
+}
+
+/**
+ * readBoundedText over any stream of chunks (an undici body, a web stream's reader): `declared` is
+ * the Content-Length (NaN when absent), `cancel` stops the stream when the body is refused or the
+ * read fails.
+ */
+export async function readBoundedChunks(
+  chunks: AsyncIterator<Uint8Array>, cancel: () => void, declared: number, maxBytes: number, signal: AbortSignal, target: string,
+): Promise<string> {
   if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
+    cancel();
     throw tooLarge(target, maxBytes, declared);
   }
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
+  const parts: Uint8Array[] = [];
   let size = 0;
   try {
     for (;;) {
-      const { done, value } = await untilAborted(reader.read(), signal);
+      const { done, value } = await untilAborted(chunks.next(), signal);
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) throw tooLarge(target, maxBytes);
-      chunks.push(value);
+      parts.push(value);
     }
   } catch (e) {
-    reader.cancel().catch(() => undefined);
+    cancel();
     throw e;
   }
-  return Buffer.concat(chunks, size).toString("utf8");
+  return Buffer.concat(parts, size).toString("utf8");
 }
 
 function tooLarge(target: string, maxBytes: number, declared?: number): SyncError {

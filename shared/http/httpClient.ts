@@ -1,8 +1,7 @@
 import { ErrorCodes, SyncError } from "../errors.js";
 import type { Clock } from "../ports.js";
-import { readBoundedText } from "./boundedBody.js";
 import { systemClock } from "./clock.js";
-import { connectDispatcher } from "./connectDispatcher.js";
+import { fetchExchange, undiciExchange, type Exchange, type ExchangeHead } from "./exchange.js";
 import { boundsWith, MAX_TIMER_MS, type HttpBounds } from "./httpBounds.js";
 import { defaultRetryPolicy, retryDelay, type RetryPolicy } from "./retryPolicy.js";
 import { BoundExceeded, safeUrl, toTransportError } from "./transportError.js";
@@ -39,7 +38,13 @@ export interface AttemptGate {
 }
 
 export interface HttpClientOptions {
+  /** Sends through this fetch instead of undici's `request` (tests; a wrapper that tags requests). */
   fetch?: typeof fetch;
+  /**
+   * Wraps each exchange on the wire, inside the gate, up to its response headers: the Dataverse
+   * transport meters its requests for the throttle budget here.
+   */
+  around?: (exchange: () => Promise<ExchangeHead>) => Promise<ExchangeHead>;
   clock?: Clock;
   policy?: RetryPolicy;
   /** Shorthand for `bounds.firstByteTimeoutMs`. */
@@ -82,13 +87,13 @@ export interface SendOptions {
  * size limit, the whole call by its total, and no Retry-After is waited beyond what the call may.
  */
 export class HttpClient {
-  private readonly fetchImpl: typeof fetch;
+  private readonly exchange: Exchange;
   private readonly clock: Clock;
   private readonly policy: RetryPolicy;
   readonly bounds: HttpBounds;
 
   constructor(private readonly options: HttpClientOptions) {
-    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.exchange = options.fetch ? fetchExchange(options.fetch) : undiciExchange;
     this.clock = options.clock ?? systemClock;
     this.policy = options.policy ?? defaultRetryPolicy;
     this.bounds = boundsWith({ firstByteTimeoutMs: options.timeoutMs, ...options.bounds });
@@ -158,16 +163,11 @@ export class HttpClient {
       const controller = new AbortController();
       let timer = this.arm(controller, "first-byte", req.timeoutMs ?? this.bounds.firstByteTimeoutMs, deadline);
       try {
-        const res = await this.fetchImpl(req.url, {
-          method: req.method,
-          headers: req.headers,
-          body: req.body,
-          signal: controller.signal,
-          dispatcher: connectDispatcher(this.bounds.connectTimeoutMs),
-        } as RequestInit);
+        const send = () => this.exchange({ method: req.method, url: req.url, headers: req.headers, body: req.body, signal: controller.signal, connectTimeoutMs: this.bounds.connectTimeoutMs });
+        const res = await (this.options.around ? this.options.around(send) : send());
         clearTimeout(timer);
         timer = this.arm(controller, "body", this.bounds.bodyTimeoutMs, deadline);
-        const text = await readBoundedText(res, this.bounds.maxResponseBytes, controller.signal, `${req.method} ${this.describe(req)}`);
+        const text = await res.text(this.bounds.maxResponseBytes, controller.signal, `${req.method} ${this.describe(req)}`);
         return toResponse(res.status, res.headers, text);
       } catch (e) {
         // fetch rejects with the abort reason; a stream may reject with its own AbortError instead.

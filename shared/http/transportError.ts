@@ -24,7 +24,7 @@ export interface TransportErrorContext {
 }
 
 /**
- * Errors thrown by fetch itself (or by `prepare`): SyncErrors pass through, the rest become
+ * Errors thrown by the exchange itself (fetch or undici's request, or by `prepare`): SyncErrors pass through, the rest become
  * transient, or permanent for a redirect loop. fetch quotes the whole URL in some messages
  * ("Request cannot be constructed from a URL that includes credentials: <url>"), so the URL is
  * replaced by the endpoint's name in the detail too; host:port never carries a secret.
@@ -40,8 +40,9 @@ export function toTransportError(e: unknown, ctx: TransportErrorContext): SyncEr
   if (name === "TimeoutError" || name === "AbortError") {
     return new SyncError("transient", ErrorCodes.Timeout, `${target} timed out`, { cause: e });
   }
+  // fetch wraps the system error as its cause; undici's request rejects with it directly.
   const cause = (e as { cause?: unknown } | null)?.cause;
-  const code = causeCode(cause);
+  const code = causeCode(cause) ?? causeCode(e);
   const where = hostPort(ctx.url);
   const check = ctx.setting ? `; check ${ctx.setting} and that the service is up` : "";
   if (code === "ECONNREFUSED") {
@@ -51,7 +52,7 @@ export function toTransportError(e: unknown, ctx: TransportErrorContext): SyncEr
     return new SyncError("transient", ErrorCodes.ConnectTimeout,
       `${target} failed: no connection to ${where} within the connect timeout (options.http.connectTimeoutMs)${check}`, { cause: e, details: { host: where } });
   }
-  if (/redirect count exceeded/i.test(errorText(cause))) {
+  if (/redirect count exceeded|max redirects/i.test(`${errorText(cause)} ${errorText(e)}`)) {
     return new SyncError("permanent", ErrorCodes.RedirectLoop,
       `${target} failed: redirect loop (the server kept redirecting, more than 20 times)${ctx.setting ? `; check ${ctx.setting}` : ""}`, { cause: e });
   }
