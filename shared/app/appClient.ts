@@ -20,6 +20,8 @@ export interface AppClientOptions {
   /** APP_API_KEY, sent as `Authorization: Bearer`. */
   apiKey: string;
   fetch?: typeof fetch;
+  /** Sent on every call besides the key (a registered tenant's X-Sync-Tenant). */
+  headers?: Record<string, string>;
   clock?: Clock;
   policy?: RetryPolicy;
   timeoutMs?: number;
@@ -57,7 +59,7 @@ export function createAppClient(options: AppClientOptions): AppClient {
   const writes = new HttpClient({ ...httpOptions, gate: options.pacer ?? new AppWritePacer(options.clock ?? systemClock) });
   const url = (entity: string, id?: string) =>
     `${base}/sync/${encodeURIComponent(entity)}${id === undefined ? "" : `/${encodeURIComponent(id)}`}`;
-  const headers = (extra: Record<string, string> = {}) => ({ authorization, accept: "application/json", ...extra });
+  const headers = (extra: Record<string, string> = {}) => ({ ...options.headers, authorization, accept: "application/json", ...extra });
   const jsonHeaders = (extra: Record<string, string> = {}) => headers({ "content-type": "application/json", ...extra });
 
   return {

@@ -155,7 +155,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
       recordThrottled(telemetry, retryAfterMs);
     },
   });
-  const app = createAppClient({ baseUrl: settings.app.baseUrl, apiKey: settings.app.apiKey, clock, logger, feedLimits: config.options.feeds, bounds: config.options.http, fetch: scope.appFetch() });
+  const app = createAppClient({ baseUrl: settings.app.baseUrl, apiKey: settings.app.apiKey, clock, logger, feedLimits: config.options.feeds, bounds: config.options.http, headers: scope.appHeaders() });
 
   const tableStore = await createTableStateStore({ ...tableTarget, tablePrefix, allowInsecureConnection: true });
   await tableStore.ensureTables();

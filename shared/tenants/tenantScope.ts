@@ -30,13 +30,9 @@ export function tenantScoped(tenant: string) {
         metric: (name, value, properties) => telemetry.metric(name, value, { tenant, ...properties }),
       };
     },
-    appFetch(base: typeof fetch = globalThis.fetch): typeof fetch | undefined {
-      if (!tagged) return undefined;
-      return (input, init) => {
-        const headers = new Headers(init?.headers);
-        headers.set(TENANT_HEADER, tenant);
-        return base(input, { ...init, headers });
-      };
+    /** Headers for a registered tenant's app calls (X-Sync-Tenant); none for the default tenant. */
+    appHeaders(): Record<string, string> {
+      return tagged ? { [TENANT_HEADER]: tenant } : {};
     },
     /** The queue as is, with `tenant` added to every message sent (every other member passes through). */
     queue<T>(queue: WorkQueue<T>): WorkQueue<T> {

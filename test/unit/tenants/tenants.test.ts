@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { createAppClient } from "../../../shared/app/appClient.js";
 import { Tables } from "../../../shared/names.js";
 import { MemoryWorkQueue } from "../../../shared/state/memoryQueue.js";
 import { FairShare } from "../../../shared/tenants/fairShare.js";
@@ -47,13 +48,15 @@ describe("what a tenant's services add to the shared parts", () => {
 
   it("sends X-Sync-Tenant on a registered tenant's app calls only", async () => {
     const seen: (string | null)[] = [];
-    const base = (async (_url: unknown, init?: RequestInit) => {
+    const fetch = (async (_url: unknown, init?: RequestInit) => {
       seen.push(new Headers(init?.headers).get("x-sync-tenant"));
-      return new Response("{}");
-    }) as typeof fetch;
-    await tenantScoped("acme").appFetch(base)!("http://app/sync/x", { headers: { authorization: "Bearer k" } });
-    expect(seen).toEqual(["acme"]);
-    expect(tenantScoped(DEFAULT_TENANT).appFetch(base)).toBeUndefined();
+      return new Response(JSON.stringify({ id: "1", version: "1", fields: {} }), { headers: { "content-type": "application/json" } });
+    }) as typeof globalThis.fetch;
+    for (const tenant of ["acme", DEFAULT_TENANT]) {
+      const app = createAppClient({ baseUrl: "http://app", apiKey: "k", fetch, headers: tenantScoped(tenant).appHeaders() });
+      await app.get("mentor", "1");
+    }
+    expect(seen).toEqual(["acme", null]);
   });
 
   it("puts the tenant on a registered tenant's log lines, events and metrics, and nothing on the default tenant's", () => {
