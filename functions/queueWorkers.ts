@@ -8,7 +8,7 @@ import { servesTenants } from "../shared/tenants/tenants.js";
 import type { WorkQueue } from "../shared/ports.js";
 import type { RecordEventMessage, RunMessage, WriteMessage } from "../shared/sync/writeOps.js";
 import { handleFinopsRunMessage } from "../shared/finops/finopsTriggers.js";
-import { takeEvents } from "../shared/runtime/recordEventBatch.js";
+import { EXTRA_EVENTS, eventMessage, settleEvents, takeEvents } from "../shared/runtime/recordEventBatch.js";
 
 /** Queue handlers: decode the message, call the engine. Thrown errors let the host retry, then poison. */
 export async function runWorker(message: unknown, context: InvocationContext): Promise<void> {
@@ -30,44 +30,49 @@ export async function writeWorker(message: unknown, context: InvocationContext):
 }
 
 /**
- * A record event, with the other notices visible on its queue now (shared/runtime/recordEventBatch.ts):
- * they are handled together, per tenant. The trigger is the host's to complete (or retry, then
- * poison) and the others are this worker's, each settled only after its record synced or is pending.
+ * A record-events message (one notice, or a group of notices that arrived together), with the
+ * other messages visible on its queue now (shared/runtime/recordEventBatch.ts): their notices are
+ * handled together, per tenant. Each message is settled only after each of its notices synced or is
+ * pending; failed notices are delivered again (settleEvents). The trigger is the host's to
+ * complete (returning) or retry, then poison (throwing); the others are this worker's.
  */
 export async function recordEventWorker(message: unknown, context: InvocationContext): Promise<void> {
-  const trigger = decodeQueueMessage(message) as RecordEventMessage;
+  const trigger = eventMessage(decodeQueueMessage(message), dequeueCountOf(context));
   const base = await getServices();
-  const taken = await takeEvents(base.queues.recordEvents, base.logger);
+  const taken = await takeEvents(base.queues.recordEvents, base.logger, Math.max(0, EXTRA_EVENTS + 1 - trigger.notices.length));
   const failed = new Set<RecordEventMessage>();
   let triggerError: unknown;
   try {
-    const byTenant = new Map<string, RecordEventMessage[]>([[tenantOfMessage(trigger), [trigger]]]);
+    const byTenant = new Map<string, RecordEventMessage[]>();
     // The most deliveries any notice of a tenant has had (a tenant's notices are deferred together).
-    const deliveries = new Map<string, number>([[tenantOfMessage(trigger), dequeueCountOf(context)]]);
-    for (const { body, dequeueCount } of taken.messages) {
-      const tenant = tenantOfMessage(body);
-      byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), body]);
-      deliveries.set(tenant, Math.max(deliveries.get(tenant) ?? 0, dequeueCount));
+    const deliveries = new Map<string, number>();
+    for (const { notices, deliveries: count } of [trigger, ...taken.messages]) {
+      for (const notice of notices) {
+        const tenant = tenantOfMessage(notice);
+        byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), notice]);
+        deliveries.set(tenant, Math.max(deliveries.get(tenant) ?? 0, count));
+      }
     }
+    const inTrigger = new Set(trigger.notices);
     for (const [tenant, events] of byTenant) {
       await fairly(events, deliveries.get(tenant) ?? 1, context, (s) => s.queues.recordEvents, async ({ engine }) => {
         const result = await engine.handleRecordEvents(events);
         for (const f of result.failed) failed.add(f.event);
-        triggerError ??= result.failed.find((f) => f.event === trigger)?.error;
+        triggerError ??= result.failed.find((f) => inTrigger.has(f.event))?.error;
         context.log(`${events.length} record event(s): ${result.outcome.counts.created + result.outcome.counts.updated + result.outcome.counts.deleted} write(s), ${result.failed.length} to deliver again`);
       }).catch((e: unknown) => {
         // This tenant's notices come again; the other tenants' go on.
         for (const ev of events) failed.add(ev);
-        if (events.includes(trigger)) triggerError ??= e;
+        if (events.some((ev) => inTrigger.has(ev))) triggerError ??= e;
       });
     }
   } catch (e) {
-    for (const { body } of taken.messages) failed.add(body);
+    for (const m of taken.messages) for (const notice of m.notices) failed.add(notice);
     await taken.settle(failed, e);
     throw e;
   }
   await taken.settle(failed, triggerError);
-  if (failed.has(trigger)) throw triggerError;
+  if ((await settleEvents(base.queues.recordEvents, trigger, failed, base.logger, triggerError)) === "deliver again") throw triggerError ?? new Error("a record event of this message failed");
 }
 
 const fairShare = new FairShare();

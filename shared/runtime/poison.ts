@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { ErrorCodes, SyncError } from "../errors.js";
 import { Queues } from "../names.js";
 import type { RecordFailure } from "../sync/decide.js";
-import { opsOfPayload, recordIdOf, writeOpsOf, type RecordEventMessage, type RunMessage, type WriteMessage, type WriteOp } from "../sync/writeOps.js";
+import { opsOfPayload, recordIdOf, writeOpsOf, type RunMessage, type WriteMessage, type WriteOp } from "../sync/writeOps.js";
+import { noticesOf } from "../state/noticeGroups.js";
 import type { Services } from "./services.js";
 
 /**
@@ -34,8 +35,8 @@ export async function recordPoisonMessage(s: Services, queue: string, body: unkn
     await s.engine.deadLetter(w.mapping, w.runId, ops.map((op) => failure(w.direction, recordIdOf(w.direction, op), { direction: w.direction, op: { ...op, attempt: 0 } })));
     await s.engine.settlePoisoned(w, ops, marker);
   } else if (base.endsWith(Queues.recordEvents)) {
-    const ev = body as RecordEventMessage;
-    await s.engine.deadLetter(ev.mapping, "events", [failure(ev.side === "dataverse" ? "toApp" : "toDataverse", ev.id, { event: ev })]);
+    // One notice, or a group of notices that arrived together (shared/state/noticeGroups.ts): each its dead letter.
+    for (const ev of noticesOf(body)) await s.engine.deadLetter(ev.mapping, "events", [failure(ev.side === "dataverse" ? "toApp" : "toDataverse", ev.id, { event: ev })]);
   }
   s.logger.error("message moved to poison", { queue, reason });
 }

@@ -21,6 +21,8 @@ import { createTableExpiryIndex } from "../state/tableExpiryIndex.js";
 import { MemoryWorkQueue } from "../state/memoryQueue.js";
 import { relieveWriteQueues } from "./queuePump.js";
 import { createStorageQueue } from "../state/storageQueue.js";
+import { groupCommitted } from "../state/groupCommitQueue.js";
+import type { RecordEventBody } from "../state/noticeGroups.js";
 import { createTableStateStore } from "../state/tableStateStore.js";
 import { SyncEngine, type EngineQueues } from "../sync/engine.js";
 import { defaultRegistry, type Registry } from "../sync/registry.js";
@@ -166,19 +168,20 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   const state = trackingExpiries(tableStore, expiry, config);
 
   const queueName = (n: string) => `${options.queuePrefix ?? ""}${n}`;
-  const makeQueue = async <T>(name: string): Promise<WorkQueue<T>> => {
+  const makeQueue = async <T>(name: string, storageView: (q: WorkQueue<T>) => WorkQueue<T> = (q) => q): Promise<WorkQueue<T>> => {
     if (options.queues === "memory") return scope.queue(new MemoryWorkQueue<T>(queueName(name), clock));
     const q = await createStorageQueue<T>(storage.kind === "connection-string"
       ? { connectionString: storage.connectionString, name: queueName(name) }
       : { accountUrl: storage.queueServiceUri, credential: storageCredential(storage), name: queueName(name) });
     await q.ensure();
-    return scope.queue(q);
+    return scope.queue(storageView(q));
   };
   const queues: ServiceQueues = {
     runs: await makeQueue(Queues.runs),
     dataverseWrites: await makeQueue(Queues.dataverseWrites),
     appWrites: await makeQueue(Queues.appWrites),
-    recordEvents: await makeQueue(Queues.recordEvents),
+    // Notices that arrive together share one message (group commit: shared/state/groupCommitQueue.ts).
+    recordEvents: await makeQueue<RecordEventMessage>(Queues.recordEvents, (q) => groupCommitted(q as WorkQueue<RecordEventBody>)),
   };
 
   let self: Promise<string> | undefined;

@@ -1,45 +1,20 @@
-import functions from "@azure/functions";
 import { afterEach, describe, expect, it } from "vitest";
-import { recordEventWorker } from "../../../functions/queueWorkers.js";
-import type { QueueMessage, WorkQueue } from "../../../shared/ports.js";
+import type { WorkQueue } from "../../../shared/ports.js";
 import { EventLease } from "../../../shared/runtime/recordEventBatch.js";
 import { setServices } from "../../../shared/runtime/services.js";
 import type { RecordEventMessage } from "../../../shared/sync/writeOps.js";
-import { GROUPS, groupId, mentorId, mentorRecord } from "../../bench/benchData.js";
+import { mentorId } from "../../bench/benchData.js";
 import { offsetClock } from "../../support/offsetClock.js";
-import { startSyncHarness, type SyncHarness } from "../../support/syncHarness.js";
+import type { SyncHarness } from "../../support/syncHarness.js";
+import { deliver, editedMentors, stopEdited, withoutAppVersion, writesPerMentor } from "./recordEventFixtures.js";
 
-const { InvocationContext } = functions;
-
-let h: SyncHarness | undefined;
-afterEach(async () => {
-  setServices(undefined);
-  await h?.stop();
-  h = undefined;
-});
+afterEach(stopEdited);
 
 const clock = offsetClock();
 
-/** `n` mentors synced once (each linked to its contact), then edited in Dataverse by a person. */
-async function editedMentors(n: number): Promise<{ h: SyncHarness; events: RecordEventMessage[]; valueOf: (i: number) => string }> {
-  h = await startSyncHarness({ seed: false, clock });
-  for (let g = 0; g < GROUPS; g++) h.stack.app.put("group", groupId(g), { name: `Group ${g}`, region: `Region ${g % 4}` });
-  for (let i = 0; i < n; i++) h.stack.app.put("mentor", mentorRecord(i).id, mentorRecord(i).data);
-  expect((await h.cycle()).status).toBe("succeeded");
-  const contactOf = new Map(h.stack.dataverse.rows("contact").map((r) => [String(r.hlf_mentorid), String(r.contactid)]));
-  const valueOf = (i: number) => `Edited${i}`;
-  const events: RecordEventMessage[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = contactOf.get(mentorId(i))!;
-    h.stack.dataverse.ctx.ops.update("contact", id, { firstname: valueOf(i) }, h.stack.person.userId);
-    events.push({ mapping: "mentors", side: "dataverse", id, message: "Update", receivedAt: new Date(clock.now()).toISOString() });
-  }
-  return { h, events, valueOf };
-}
-
 /** The same, with a notice of each edit on the record-events queue and the services the worker finds. */
 async function queuedEdits(n: number) {
-  const edited = await editedMentors(n);
+  const edited = await editedMentors(n, clock);
   setServices(edited.h.services);
   const queue = edited.h.services.queues.recordEvents;
   for (const ev of edited.events) await queue.send(ev);
@@ -49,40 +24,9 @@ async function queuedEdits(n: number) {
 const contactReads = (h: SyncHarness, since: number) =>
   h.stack.dataverse.log.entries().slice(since).filter((e) => e.method === "GET" && e.path.includes("contacts"));
 
-/** The app writes of each mentor since `since`, by mentor id. */
-function writesPerMentor(h: SyncHarness, since: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const w of h.appWrites(since)) {
-    const id = /^\/sync\/mentor\/([^/?]+)/.exec(w.path)?.[1];
-    if (id) out.set(id, (out.get(id) ?? 0) + 1);
-  }
-  return out;
-}
-
-/** Mentor `i`'s link without the app version (as links stored before it was kept): a notice of it reads the app record. */
-async function withoutAppVersion(h: SyncHarness, i: number): Promise<void> {
-  const link = (await h.services.state.getLinkByApp("mentors", mentorId(i)))!;
-  await h.services.state.putLink({ ...link, appVersion: undefined });
-}
-
-const context = () => new InvocationContext({ functionName: "recordEventWorker" });
-
-/** What the host does: the trigger message first, the handler, then the trigger completed (or left on a throw). */
-async function deliver(queue: WorkQueue<RecordEventMessage>): Promise<{ trigger?: QueueMessage<RecordEventMessage>; error?: unknown }> {
-  const [trigger] = await queue.receive(1, 30_000);
-  if (!trigger) return {};
-  try {
-    await recordEventWorker(trigger.body, context());
-    await queue.complete(trigger);
-    return { trigger };
-  } catch (error) {
-    return { trigger, error };
-  }
-}
-
 describe("record events handled together", () => {
   it("reads the rows of N notices for distinct records in ceil(N/50) requests and writes each record once", async () => {
-    const { h, events, valueOf } = await editedMentors(60);
+    const { h, events, valueOf } = await editedMentors(60, clock);
     const reads = h.stack.dataverse.log.entries().length;
     const writes = h.stack.app.requests.length;
 
@@ -95,7 +39,7 @@ describe("record events handled together", () => {
   }, 120_000);
 
   it("decides a record named by several notices in one batch once", async () => {
-    const { h, events } = await editedMentors(3);
+    const { h, events } = await editedMentors(3, clock);
     const writes = h.stack.app.requests.length;
 
     const result = await h.services.engine.handleRecordEvents([...events, ...events, events[0]]);
