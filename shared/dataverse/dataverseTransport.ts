@@ -18,7 +18,7 @@ export type { RequestCost };
 /** An admitted attempt: told what it took (real ms) once it is answered. */
 export interface RequestReservation {
   /** The answer's `x-ms-ratelimit-*` monitoring headers (the answering server's): requests and execution ms left. */
-  settle(observedMs: number, options?: { learn?: boolean; burstRemaining?: number; timeRemainingMs?: number }): Promise<void>;
+  settle(observedMs: number, options?: { learn?: boolean; burstRemaining?: number; timeRemainingMs?: number; server?: string }): Promise<void>;
 }
 
 /** A request budget shared with other processes (shared/throttle ThrottleBudget satisfies it). */
@@ -137,7 +137,7 @@ export class DataverseTransport {
         // store) must not hold the answer back. Small corrections apply in this process at once;
         // larger ones reach the row with the next batched write, so a lease taken meanwhile may not
         // see a debt yet. The cost is at most a 429 that is retried after Retry-After, never a write lost.
-        void this.settle(reservation, elapsedMs, res.status < 500, rateLimitHeadersOf(res.headers));
+        void this.settle(reservation, elapsedMs, res.status < 500, { ...rateLimitHeadersOf(res.headers), ...answeringServerOf(res.headers) });
       }
       this.limiter.observe(res.status, res.headers.get("x-ms-dop-hint"));
       return res;
@@ -192,7 +192,7 @@ export class DataverseTransport {
   }
 
   /** A budget that cannot record a correction must not fail the request it was about. */
-  private async settle(reservation: RequestReservation | void | undefined, observedMs: number, learn: boolean, remaining?: { burstRemaining?: number; timeRemainingMs?: number }): Promise<void> {
+  private async settle(reservation: RequestReservation | void | undefined, observedMs: number, learn: boolean, remaining?: { burstRemaining?: number; timeRemainingMs?: number; server?: string }): Promise<void> {
     if (!reservation) return;
     try {
       await reservation.settle(observedMs, { learn, ...remaining });
@@ -249,4 +249,17 @@ function rateLimitHeadersOf(headers: Headers): { burstRemaining?: number; timeRe
   const burstRemaining = number("x-ms-ratelimit-burst-remaining-xrm-requests");
   const timeRemainingMs = number("x-ms-ratelimit-time-remaining-xrm-requests");
   return { ...(burstRemaining === undefined ? {} : { burstRemaining: Math.floor(burstRemaining) }), ...(timeRemainingMs === undefined ? {} : { timeRemainingMs }) };
+}
+
+/**
+ * Which web server answered, from the service's `ARRAffinity` cookie (Set-Cookie; PAR): the value
+ * names the server. The cookie is never sent back (affinity stays off, so requests spread); the
+ * budget only counts how many servers its answers came from. Absent: undefined.
+ */
+function answeringServerOf(headers: Headers): { server?: string } {
+  for (const cookie of headers.getSetCookie?.() ?? []) {
+    const match = /^ARRAffinity=([^;]+)/.exec(cookie.trim());
+    if (match) return { server: match[1] };
+  }
+  return {};
 }

@@ -70,6 +70,12 @@ export interface SettleOptions {
    * server the requests it shares the server's execution with), so time read one server as two.
    */
   timeRemainingMs?: number;
+  /**
+   * Which web server answered: the value of the answer's `ARRAffinity` cookie (Set-Cookie), an
+   * opaque id. The product never sends the cookie back (affinity stays off); distinct values show
+   * how many servers its requests reached.
+   */
+  server?: string;
 }
 
 interface Lease {
@@ -102,6 +108,14 @@ const SERVER_ROUND_UP = 0.7;
 const ARRIVAL_SHARE = 0.1;
 /** Answers in the window that a learned count of n needs (at least), before it is raised to n. */
 const EVIDENCE_PER_SERVER = 2;
+/**
+ * Answers lower the learned count only when this process sent at least this many requests per
+ * server learned in the window before each of them: with fewer, the answered request (counted on
+ * both sides) and the rounding read four servers as three, and an idle window read them as one.
+ */
+const INFORMATIVE_PER_SERVER = 4;
+/** Distinct servers (ARRAffinity values) count for this many windows after their last answer. */
+const SERVER_SEEN_WINDOWS = 5;
 
 /**
  * A per-identity budget shared by every process through one store row, over two dimensions of a
@@ -305,7 +319,9 @@ export class ThrottleBudget {
 
   /** One answer's `x-ms-ratelimit-burst-remaining-xrm-requests` against this process's requests (ServerEstimate). */
   private learnServers(run: OwnRun, options: SettleOptions | undefined): void {
-    if (options?.burstRemaining !== undefined) this.servers.observe(this.clock.now(), options.burstRemaining, run);
+    const now = this.clock.now();
+    if (options?.server) this.servers.reached(now, options.server);
+    if (options?.burstRemaining !== undefined) this.servers.observe(now, options.burstRemaining, run);
   }
 
   private wake(): void {
@@ -376,24 +392,46 @@ class ServerEstimate {
   private samples: Array<[at: number, own: number, seen: number]> = [];
   private learned = 1;
   private heldUntil = 0;
+  private refusedAt = Number.NEGATIVE_INFINITY;
+  /** Servers seen answering (ARRAffinity value → last answer), oldest first. */
+  private readonly affinity = new Map<string, number>();
 
   constructor(private readonly windowMs: number, private readonly slackMs: number, private readonly max: number, private readonly perServerRequests: number) {}
 
   /** The learned count; it is kept when the window's samples have expired (the last evidence stands). */
   current(now: number): number {
     this.prune(now);
-    if (now < this.heldUntil || this.samples.length === 0) return this.learned;
+    if (now < this.heldUntil) return this.learned;
+    // Servers that answered lately (their ARRAffinity values): the requests reach that many, seen directly.
+    // Not for a while after a 429: then only the request counters raise the count again.
+    const reached = now < this.refusedAt + SERVER_SEEN_WINDOWS * this.windowMs ? 1 : Math.min(this.max, this.affinity.size);
+    // Never more servers than have answered, when they say which they are (bursts of long calls
+    // made the request counters read six servers at four).
+    const most = this.affinity.size ? Math.min(this.max, this.affinity.size) : this.max;
+    this.learned = Math.min(this.learned, most);
+    if (this.samples.length === 0) return (this.learned = Math.min(most, Math.max(this.learned, reached)));
     let own = 0;
     let seen = 0;
     for (const [, o, n] of this.samples) {
       own += o;
       seen += n;
     }
-    const read = Math.min(this.max, Math.max(1, Math.floor(own / seen + 1 - SERVER_ROUND_UP)));
+    const read = Math.min(most, Math.max(1, Math.floor(own / seen + 1 - SERVER_ROUND_UP)));
+    // Down only on answers that each had several of our requests per server learned in their window:
+    // with fewer, the one answered request counted on both sides weighs enough to read four as three.
+    if (read < this.learned && own < INFORMATIVE_PER_SERVER * this.learned * this.samples.length) return this.learned;
     // Up at once to what the window's answers can show: n servers take at least 2n answers (a few
-    // answers from servers that happened to see fewer than their share would read too many). Down at once.
-    this.learned = read <= this.learned ? read : Math.max(this.learned, Math.min(read, Math.floor(this.samples.length / EVIDENCE_PER_SERVER)));
+    // answers from servers that happened to see fewer than their share would read too many), or n
+    // servers seen answering. Down at once.
+    this.learned = read <= this.learned ? read : Math.max(this.learned, Math.min(read, Math.max(reached, Math.floor(this.samples.length / EVIDENCE_PER_SERVER))));
     return this.learned;
+  }
+
+  /** An answer from the server whose ARRAffinity cookie is `server`. */
+  reached(now: number, server: string): void {
+    if (this.max <= 1) return;
+    this.affinity.delete(server);
+    this.affinity.set(server, now);
   }
 
   sent(at: number): OwnRun {
@@ -419,6 +457,8 @@ class ServerEstimate {
     if (seen < 1) return;
     let own = 0;
     for (const r of this.runs) if (counted(r.at)) own += 1;
+    // Only the answered request (or nothing) of ours in the window: no evidence of a spread either way.
+    if (own < 2) return;
     // Scaled to the whole window, never by more than for ARRIVAL_SHARE (a longer slack leaves own short: the safe side).
     const scale = Math.min(this.windowMs / Math.max(1, until - from), 1 / (1 - ARRIVAL_SHARE));
     this.samples.push([now, own * scale + (counted(answered.at) ? 0 : 1), seen]);
@@ -429,10 +469,15 @@ class ServerEstimate {
     this.learned = Math.max(1, this.current(now) - 1);
     this.samples = [];
     this.heldUntil = now + this.windowMs;
+    this.refusedAt = now;
   }
 
   private prune(now: number): void {
     const from = now - this.windowMs;
+    for (const [server, at] of this.affinity) {
+      if (at > now - SERVER_SEEN_WINDOWS * this.windowMs) break;
+      this.affinity.delete(server);
+    }
     // Sent in date order; one sent before the window is never counted again.
     if (this.runs.length && this.runs[0].at <= from) this.runs = this.runs.filter((r) => r.at > from);
     if (this.samples.length && this.samples[0][0] <= from) this.samples = this.samples.filter(([at]) => at > from);
