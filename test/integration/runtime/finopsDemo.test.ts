@@ -67,7 +67,9 @@ describe("npm start: the Finance & Operations demo", { timeout: 180_000 }, () =>
 
     // Assess
     expect(s.output()).toContain(`F&O emulator          ${fo}`);
-    expect(s.output()).toContain(`F&O job ${importJob.name}: succeeded, 2 record(s) sent to F&O, 0 failed`);
+    // The startup run sends the two groups, unless the job's own timer (second 15 of each minute) fired
+    // as the stack started and its run sent them first; either way they reach F&O once (imported, below).
+    expect(s.output()).toMatch(new RegExp(`F&O job ${importJob.name}: succeeded, [02] record\\(s\\) sent to F&O, 0 failed`));
     expect(s.output()).toContain(`F&O job ${exportJob.name}: succeeded, 3 record(s) written to the app, 0 failed`);
     expect(s.output()).toContain("first sync succeeded");
     expect(imported).toEqual([{ VENDORGROUPID: "g-north", DESCRIPTION: "North" }, { VENDORGROUPID: "g-south", DESCRIPTION: "South" }]);
