@@ -2,6 +2,7 @@ import type { WorkQueue } from "../ports.js";
 import type { RecordEventMessage } from "../sync/writeOps.js";
 import { noticeBody, type RecordEventBody } from "./noticeGroups.js";
 import { MAX_QUEUE_MESSAGE_CHARS } from "./queueMessages.js";
+import { withSend } from "./sendView.js";
 
 export interface GroupCommitLimits {
   /** Notices in one message: about what one worker's receive took when each notice was a message. */
@@ -67,11 +68,5 @@ export function groupCommitted(queue: WorkQueue<RecordEventBody>, limits: GroupC
     });
   };
   // Every other member (receive, complete, poison, ensure…) is the queue's own.
-  return new Proxy(queue, {
-    get(target, prop) {
-      if (prop === "send") return send;
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  }) as unknown as WorkQueue<RecordEventMessage>;
+  return withSend(queue, send) as unknown as WorkQueue<RecordEventMessage>;
 }

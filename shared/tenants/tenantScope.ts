@@ -1,5 +1,6 @@
 import type { Logger, Telemetry, WorkQueue } from "../ports.js";
 import { DEFAULT_TENANT } from "./tenantIds.js";
+import { withSend } from "../state/sendView.js";
 
 /** The header the App Sync API receives on every call made for a registered tenant. */
 export const TENANT_HEADER = "X-Sync-Tenant";
@@ -38,13 +39,7 @@ export function tenantScoped(tenant: string) {
     queue<T>(queue: WorkQueue<T>): WorkQueue<T> {
       if (!tagged) return queue;
       const send: WorkQueue<T>["send"] = (message, options) => queue.send({ ...(message as object), tenant } as T, options);
-      return new Proxy(queue, {
-        get(target, prop) {
-          if (prop === "send") return send;
-          const value: unknown = Reflect.get(target, prop, target);
-          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
+      return withSend(queue, send);
     },
     notifierOptions(): { tenant?: string } {
       return tagged ? { tenant } : {};
