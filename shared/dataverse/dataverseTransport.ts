@@ -11,14 +11,18 @@ import { Settings } from "../names.js";
 import type { Clock, Logger } from "../ports.js";
 import { classifyDataverseError } from "./classifyDataverseError.js";
 import type { RequestCost } from "../throttle/costEstimator.js";
+import type { SettleOptions } from "../throttle/throttleBudget.js";
 import { ConcurrencyLimiter } from "./concurrencyLimiter.js";
 
 export type { RequestCost };
 
 /** An admitted attempt: told what it took (real ms) once it is answered. */
 export interface RequestReservation {
-  /** The answer's `x-ms-ratelimit-*` monitoring headers (the answering server's): requests and execution ms left. */
-  settle(observedMs: number, options?: { learn?: boolean; burstRemaining?: number; timeRemainingMs?: number; server?: string }): Promise<void>;
+  /**
+   * What the answer said: its `x-ms-ratelimit-*` monitoring headers (the answering server's requests
+   * and execution ms left) and which server it was (its `ARRAffinity` cookie).
+   */
+  settle(observedMs: number, options?: SettleOptions): Promise<void>;
 }
 
 /** A request budget shared with other processes (shared/throttle ThrottleBudget satisfies it). */
@@ -192,7 +196,7 @@ export class DataverseTransport {
   }
 
   /** A budget that cannot record a correction must not fail the request it was about. */
-  private async settle(reservation: RequestReservation | void | undefined, observedMs: number, learn: boolean, remaining?: { burstRemaining?: number; timeRemainingMs?: number; server?: string }): Promise<void> {
+  private async settle(reservation: RequestReservation | void | undefined, observedMs: number, learn: boolean, remaining?: Omit<SettleOptions, "learn">): Promise<void> {
     if (!reservation) return;
     try {
       await reservation.settle(observedMs, { learn, ...remaining });

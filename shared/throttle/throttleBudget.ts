@@ -31,8 +31,9 @@ export interface ThrottleBudgetOptions {
   /**
    * The limits above are one web server's (Dataverse enforces them per user per web server). With
    * affinity off, requests spread over the environment's servers, so the identity may use up to
-   * `maxServers` times them: the budget learns how many from the `x-ms-ratelimit-burst-remaining-
-   * xrm-requests` of its answers, and steps back on a 429 (default 8; 1 keeps one server's limits).
+   * `maxServers` times them: the budget learns how many from its answers (how many distinct servers
+   * answered, by their `ARRAffinity` cookie, and their `x-ms-ratelimit-burst-remaining-xrm-requests`),
+   * and steps back on a 429 (default 8; 1 keeps one server's limits).
    */
   maxServers?: number;
 }
