@@ -40,7 +40,7 @@ const program = new Command("bench")
   .option("--naive-time-scale <x>", "the naive baseline's time scale (its rate is reported at --time-scale's pace)", Number, 1)
   .option("--peer-seconds <s>", "how long the $batch peers run at most (real seconds)", Number, 30)
   .option("--runs <n>", "run the whole benchmark n times (each in its own process) and report medians with their spread (default 3; 1 with --load-only)", (v) => Number.parseInt(v, 10))
-  .option("--skip <parts>", `leave out parts of the benchmark, comma-separated: ${[...PeerNames, "storm", "webhook", "toApp"].join(", ")}`, (v) => v.split(",").map((p) => p.trim()).filter(Boolean), [] as string[])
+  .option("--skip <parts>", `leave out parts of the benchmark, comma-separated: ${[...PeerNames, "workersAlone", "storm", "webhook", "toApp"].join(", ")}`, (v) => v.split(",").map((p) => p.trim()).filter(Boolean), [] as string[])
   .option("--storm-windows <n>", "windows the throttling storm lasts (our load must outlast it: see docs/benchmark.md)", (v) => Number.parseInt(v, 10), 20)
   .option("--storm-records <n>", "contacts d365-sync writes through the storm (enough to outlast it and the recovery)", (v) => Number.parseInt(v, 10), 20_000)
   .option("--to-app-records <n>", "rows of the Dataverse → app load (default the smaller of --records and 500; see docs/benchmark.md, Dataverse → app)", (v) => Number.parseInt(v, 10))
@@ -202,7 +202,7 @@ try {
   // Scale-out: several worker processes, one identity, one emulator, one Azurite.
   await pause(windowRealMs);
   const workerRecords = opts.workerRecords ?? Math.floor(records / 2);
-  const scale = opts.workers > 0 ? await measureWorkers({ stack, storage: azurite.connectionString, ...base, workers: opts.workers, records: workerRecords, windowRealMs, limits, meterExecution: !opts.requestsOnlyBudget, log }) : undefined;
+  const scale = opts.workers > 0 ? await measureWorkers({ stack, storage: azurite.connectionString, ...base, workers: opts.workers, records: workerRecords, windowRealMs, limits, meterExecution: !opts.requestsOnlyBudget, skipAlone: skipped("workersAlone"), log }) : undefined;
   await stack.stop();
 
   // A throttling storm from another client on the same identity, on a fresh emulator.

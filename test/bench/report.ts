@@ -22,7 +22,7 @@ export interface BenchFigures {
   deltaRun: WorkerResult;
   changed: number;
   idleWrites: number;
-  scale?: { alone: ScaleOutRun; shared: ScaleOutRun };
+  scale?: { alone?: ScaleOutRun; shared: ScaleOutRun };
   /** Several web servers (measured by the servers part of the benchmark); absent when not measured. */
   servers?: { count: number; vsCeiling: number; throttled: number };
   storm?: StormResult;
@@ -53,7 +53,7 @@ export function printReport(f: BenchFigures, log: (line: string) => void): void 
     `peak resident memory of the sync process: ${f.fullRun.maxRssMb.toFixed(0)} MB (full load), ${f.settleRun.maxRssMb.toFixed(0)} MB (the run after it, reading the load's ${f.records} echoes)`,
   ];
   if (f.scale) {
-    for (const r of [f.scale.alone, f.scale.shared]) {
+    for (const r of [f.scale.alone, f.scale.shared].filter((r) => r !== undefined)) {
       lines.push(`${r.workers} worker processes ${r.shared ? "with the shared budget" : "without it"}: ${r.recordsPerSecond.toFixed(1)} rec/s = ${r.vsCeiling.toFixed(3)} of the ceiling, ${(r.throttledShare * 100).toFixed(1)} % of ${r.requests} requests throttled`);
     }
   }
@@ -85,7 +85,7 @@ export function printReport(f: BenchFigures, log: (line: string) => void): void 
     unchangedWrites: f.idleWrites,
     peakRssMb: Math.round(f.fullRun.maxRssMb),
     echoRun: { peakRssMb: Math.round(f.settleRun.maxRssMb), timeVsFull: round(f.settleRun.ms / f.fullRun.ms), requests: f.settleRun.requests },
-    scaleOut: f.scale && Object.fromEntries([f.scale.alone, f.scale.shared].map((r) => [r.shared ? "shared" : "alone", {
+    scaleOut: f.scale && Object.fromEntries([f.scale.alone, f.scale.shared].filter((r) => r !== undefined).map((r) => [r.shared ? "shared" : "alone", {
       workers: r.workers, records: r.records, vsCeiling: round(r.vsCeiling), throttledShare: round(r.throttledShare, 4), failed: r.failed,
     }])),
     servers: f.servers && { count: f.servers.count, vsCeiling: round(f.servers.vsCeiling), throttled: round(f.servers.throttled, 4) },

@@ -30,6 +30,8 @@ export interface ScaleOutOptions {
   limits: ThrottleOptionsInput;
   /** false: the shared budget counts requests only (as before execution time was metered). */
   meterExecution: boolean;
+  /** Only the shared-budget run (`--skip workersAlone`): the processes on their own are left out. */
+  skipAlone?: boolean;
   log: (line: string) => void;
 }
 
@@ -37,9 +39,9 @@ export interface ScaleOutOptions {
  * N worker processes with the same client id bulk-write disjoint slices at the same moment: first
  * each on its own (what scale-out does today), then sharing one budget through Table Storage.
  */
-export async function measureWorkers(o: ScaleOutOptions): Promise<{ alone: ScaleOutRun; shared: ScaleOutRun }> {
-  const alone = await once(o, false, 0);
-  await new Promise((r) => setTimeout(r, o.windowRealMs));
+export async function measureWorkers(o: ScaleOutOptions): Promise<{ alone?: ScaleOutRun; shared: ScaleOutRun }> {
+  const alone = o.skipAlone ? undefined : await once(o, false, 0);
+  if (alone) await new Promise((r) => setTimeout(r, o.windowRealMs));
   const shared = await once(o, true, o.records);
   return { alone, shared };
 }
