@@ -5,44 +5,111 @@ import { readJson, writeJson } from "./jsonColumn.js";
 import { retryOnConcurrency } from "./casRetry.js";
 import { concurrencyError, isConcurrency, statusOf, translateStorageError } from "./tableErrors.js";
 import { defined, deleteIfExists, getMany, getOrNull, optionalString, requireEtag, wrap, type Row } from "./tableSupport.js";
+import { ErrorCodes, SyncError } from "../errors.js";
+import { mapLimited } from "../mapLimited.js";
 
 /**
- * Links: two index entities per link in the mapping's partition, written in one transaction:
- * `a|<appId>` holds the link, `d|<dataverseId>` points back to the app id. A link's ETag is the
- * ETag of its `a|` entity. Without a caller ETag, writes re-read and retry on a lost race, so a
- * concurrent writer can never leave a pointer to a link that no longer owns it.
+ * Links: two index entities per link: `a|<appId>` holds the link, `d|<dataverseId>` points back to
+ * the app id. A link's ETag is the ETag of its `a|` entity. The link is the truth: a pointer counts
+ * only while the link it names names its Dataverse id back.
+ *
+ * Where they live (LinkLayout): a mapping whose links were first written by this version spreads
+ * them over BUCKETS partitions, `a|` by a hash of the app id and `d|` by a hash of the Dataverse id,
+ * because one partition serves about 2,000 entities per second ("Scalability and performance
+ * targets for Table storage", learn.microsoft.com/azure/storage/tables/scalability-targets) and a
+ * load at several web servers' allowance writes more. A link and its pointer then usually sit in
+ * different partitions, so no transaction holds both: the pointer is written first and the link
+ * second, and a link is deleted before its pointer. A crash in between leaves a pointer whose link
+ * does not name it, which reads ignore and the retried write completes; never a link that its
+ * Dataverse id cannot find. A mapping that already had links in its single partition keeps them
+ * there (`buckets: 1`, link and pointer in one transaction, as before); the choice is recorded once
+ * per mapping in a `~layout` entity, so every process agrees on it.
  */
 /** A Table transaction holds at most 100 operations and 4 MiB; we stay below both. */
 const MAX_ACTIONS = 100;
 const MAX_TRANSACTION_CHARS = 1_500_000;
 const TRANSACTION_CONCURRENCY = 4;
+/**
+ * Partitions a new mapping's links spread over: at four web servers' allowance (about 1,200 records
+ * a second in the benchmark's cost model, two to four entity writes each) a partition takes 300–600
+ * entities a second; a write message of 500 links touches each partition once or twice.
+ */
+export const LINK_BUCKETS = 8;
+/** Partition of the layout entities (RowKey: the encoded mapping name); `~` sorts after every encoded key. */
+const LAYOUT_PARTITION = "~layout";
+
+/** The partitions of one mapping's links. */
+class LinkLayout {
+  constructor(private readonly mapping: string, readonly buckets: number) {}
+
+  /** One partition for link and pointer: written together in one transaction. */
+  get single(): boolean {
+    return this.buckets === 1;
+  }
+
+  app(appId: string): string {
+    return this.partition(appId);
+  }
+
+  dataverse(dataverseId: string): string {
+    return this.partition(dataverseId);
+  }
+
+  partitions(): string[] {
+    return this.single ? [encodeKey(this.mapping)] : Array.from({ length: this.buckets }, (_, b) => `${encodeKey(this.mapping)}|${b}`);
+  }
+
+  private partition(id: string): string {
+    // `|` is escaped by encodeKey, so a bucket's partition never equals another mapping's.
+    return this.single ? encodeKey(this.mapping) : `${encodeKey(this.mapping)}|${fnv1a(id) % this.buckets}`;
+  }
+}
+
+/** FNV-1a over the id's UTF-16 code units: stable across processes and versions (it decides where links live). */
+function fnv1a(value: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < value.length; i++) {
+    h ^= value.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+type Batch = { actions: TransactionAction[]; links: Link[] };
+type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
 export class TableLinks {
-  constructor(private readonly client: TableClient) {}
+  private readonly layouts = new Map<string, Promise<LinkLayout>>();
+
+  constructor(private readonly client: TableClient, private readonly newBuckets: number = LINK_BUCKETS) {}
 
   async getByApp(mapping: string, appId: string): Promise<Link | null> {
-    const row = await getOrNull(this.client, encodeKey(mapping), linkAppRowKey(appId), "read link");
+    const layout = await this.layout(mapping);
+    const row = await getOrNull(this.client, layout.app(appId), linkAppRowKey(appId), "read link");
     return row ? toLink(row, mapping) : null;
   }
 
   async getByDataverse(mapping: string, dataverseId: string): Promise<Link | null> {
-    const pointer = await getOrNull(this.client, encodeKey(mapping), linkDataverseRowKey(dataverseId), "read link pointer");
+    const layout = await this.layout(mapping);
+    const pointer = await getOrNull(this.client, layout.dataverse(dataverseId), linkDataverseRowKey(dataverseId), "read link pointer");
     const appId = optionalString(pointer?.appId);
     if (appId === undefined) return null;
     const link = await this.getByApp(mapping, appId);
-    // The pointer may outlive a re-pointed link for an instant; the link itself is the truth.
+    // The pointer may outlive a re-pointed link, or precede a link not written yet; the link is the truth.
     return link && link.dataverseId === dataverseId ? link : null;
   }
 
   /** The links of many app ids, a few queries in all (SyncStateStore.getLinksByApp). */
   async getManyByApp(mapping: string, appIds: readonly string[]): Promise<Map<string, Link>> {
-    const rows = await getMany(this.client, encodeKey(mapping), appIds.map(linkAppRowKey), "read links");
+    const layout = await this.layout(mapping);
+    const rows = await this.readMany(groupBy(appIds, (id) => layout.app(id), linkAppRowKey), "read links");
     return new Map(rows.map((row) => toLink(row, mapping)).map((link) => [link.appId, link]));
   }
 
   /** The links of many Dataverse ids: their pointers in a few queries, then the links they name. */
   async getManyByDataverse(mapping: string, dataverseIds: readonly string[]): Promise<Map<string, Link>> {
-    const pointers = await getMany(this.client, encodeKey(mapping), dataverseIds.map(linkDataverseRowKey), "read link pointers");
+    const layout = await this.layout(mapping);
+    const pointers = await this.readMany(groupBy(dataverseIds, (id) => layout.dataverse(id), linkDataverseRowKey), "read link pointers");
     const appIds = pointers.flatMap((p) => optionalString(p.appId) ?? []);
     const wanted = new Set(dataverseIds);
     const out = new Map<string, Link>();
@@ -57,73 +124,27 @@ export class TableLinks {
   }
 
   /**
-   * Upserts in transactions of up to 50 links (two entities each) per partition: one round trip per
-   * 50 links instead of a read and a write per link. A claim (Link.claim) goes in as a create of its
-   * `a|` entity: when one exists, the transaction fails as a whole, and its links are written one by
-   * one (claimOnce decides each claim). Returns the refused claims.
+   * Upserts in transactions of up to 100 entities per partition: one round trip per 50–100 links
+   * instead of a read and a write per link. A claim (Link.claim) goes in as a create of its `a|`
+   * entity: when one exists, the transaction fails as a whole, and its links are written one by one
+   * (claimOnce decides each claim). Returns the refused claims. With buckets, every pointer is
+   * written before any link (see the class doc).
    */
   async putMany(links: Link[]): Promise<Link[]> {
-    const byPartition = new Map<string, Map<string, Link>>();
+    const byMapping = new Map<string, Map<string, Link>>();
     for (const link of links) {
-      const pk = encodeKey(link.mapping);
-      const inPartition = byPartition.get(pk) ?? new Map<string, Link>();
-      inPartition.set(link.appId, link); // a link written twice: the last one wins, as with single puts
-      byPartition.set(pk, inPartition);
-    }
-    const batches: { actions: TransactionAction[]; links: Link[] }[] = [];
-    for (const [pk, inPartition] of byPartition) {
-      let batch: { actions: TransactionAction[]; links: Link[] } = { actions: [], links: [] };
-      let chars = 0;
-      const pointers = new Set<string>();
-      for (const link of inPartition.values()) {
-        const entity = linkEntity(pk, link);
-        const size = JSON.stringify(entity).length;
-        const { actions } = batch;
-        if (actions.length + 2 > MAX_ACTIONS || (actions.length && chars + size > MAX_TRANSACTION_CHARS)) {
-          batches.push(batch);
-          batch = { actions: [], links: [] };
-          chars = 0;
-          pointers.clear();
-        }
-        batch.actions.push(link.claim ? ["create", entity] : ["upsert", entity, "Replace"]);
-        batch.links.push(link);
-        chars += size;
-        // Two links claiming one Dataverse id in a transaction would be a duplicate entity: first one wins the slot.
-        if (!pointers.has(link.dataverseId)) {
-          pointers.add(link.dataverseId);
-          batch.actions.push(["upsert", pointerEntity(pk, link), "Replace"]);
-        }
-      }
-      if (batch.actions.length) batches.push(batch);
+      const inMapping = byMapping.get(link.mapping) ?? new Map<string, Link>();
+      inMapping.set(link.appId, link); // a link written twice: the last one wins, as with single puts
+      byMapping.set(link.mapping, inMapping);
     }
     const refused: Link[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length) {
-        const batch = batches[next++];
-        try {
-          await this.submit(batch.actions, "a batch of links");
-        } catch (e) {
-          if (!isConcurrency(e) || !batch.links.some((l) => l.claim)) throw e;
-          for (const link of batch.links) {
-            if (!link.claim) await this.submit([["upsert", linkEntity(encodeKey(link.mapping), link), "Replace"], ["upsert", pointerEntity(encodeKey(link.mapping), link), "Replace"]], `link ${link.mapping}/${link.appId}`);
-            else if (!(await retryOnConcurrency(`link ${link.mapping}/${link.appId}`, () => this.claimOnce(link)))) refused.push(link);
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(TRANSACTION_CONCURRENCY, batches.length) }, worker));
+    for (const [mapping, inMapping] of byMapping) {
+      const layout = await this.layout(mapping);
+      const unique = [...inMapping.values()];
+      if (layout.single) refused.push(...(await this.putManyTogether(layout, unique)));
+      else refused.push(...(await this.putManySpread(layout, unique)));
+    }
     return refused;
-  }
-
-  /** One claim: written when the app id has no link, an intent, or a link to the same row; false when refused. */
-  private async claimOnce(link: Link): Promise<boolean> {
-    const pk = encodeKey(link.mapping);
-    const current = await getOrNull(this.client, pk, linkAppRowKey(link.appId), "read link");
-    if (current && current.pendingCreate !== true && optionalString(current.dataverseId) !== link.dataverseId) return false;
-    const entity = linkEntity(pk, link);
-    await this.submit([current ? ["update", entity, "Replace", { etag: current.etag }] : ["create", entity], ["upsert", pointerEntity(pk, link), "Replace"]], `link ${link.mapping}/${link.appId}`);
-    return true;
   }
 
   async delete(link: Link): Promise<void> {
@@ -133,86 +154,250 @@ export class TableLinks {
 
   async *digests(mapping: string): AsyncIterable<LinkDigest> {
     const select = ["appId", "dataverseId", "hash", "pendingCreate"];
-    const rows = this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: appRowsFilter(mapping), select } });
+    for await (const row of this.appRows(mapping, select)) {
+      yield { appId: String(row.appId), dataverseId: String(row.dataverseId), hash: String(row.hash ?? ""), ...(row.pendingCreate === true ? { pendingCreate: true } : {}) };
+    }
+  }
+
+  async *list(mapping: string): AsyncIterable<Link> {
+    for await (const row of this.appRows(mapping)) yield toLink(row, mapping);
+  }
+
+  async count(mapping: string): Promise<number> {
+    const layout = await this.layout(mapping);
+    return wrap("count links", async () => {
+      let n = 0;
+      for (const pk of layout.partitions()) {
+        const rows = this.client.listEntities({ queryOptions: { filter: appRowsFilter(pk), select: ["RowKey"] } });
+        for await (const page of rows.byPage({ maxPageSize: 1000 })) n += page.length;
+      }
+      return n;
+    });
+  }
+
+  /** Where `mapping`'s links live, decided once per mapping for every process (see the class doc), then cached. */
+  private layout(mapping: string): Promise<LinkLayout> {
+    let found = this.layouts.get(mapping);
+    if (!found) {
+      found = this.decideLayout(mapping);
+      this.layouts.set(mapping, found);
+      // A failed read is not remembered: the next call asks the store again.
+      found.catch(() => this.layouts.delete(mapping));
+    }
+    return found;
+  }
+
+  private async decideLayout(mapping: string): Promise<LinkLayout> {
+    const key = encodeKey(mapping);
+    for (;;) {
+      const marker = await getOrNull(this.client, LAYOUT_PARTITION, key, "read the link layout");
+      if (marker) {
+        const buckets = Number(marker.buckets);
+        if (!Number.isInteger(buckets) || buckets < 1 || buckets > 256) {
+          throw new SyncError("permanent", ErrorCodes.BadRequest, `the link layout of mapping ${mapping} is damaged (buckets: ${String(marker.buckets)}); it must be a whole number from 1 to 256`);
+        }
+        return new LinkLayout(mapping, buckets);
+      }
+      // Links from before buckets (any entity in the mapping's own partition) stay where they are.
+      const legacy = await wrap("read the link layout", async () => {
+        for await (const page of this.client.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${key}`, select: ["RowKey"] } }).byPage({ maxPageSize: 1 })) return page.length > 0;
+        return false;
+      });
+      try {
+        await this.client.createEntity({ partitionKey: LAYOUT_PARTITION, rowKey: key, buckets: legacy ? 1 : this.newBuckets });
+      } catch (e) {
+        // Another process decided first: read its choice.
+        if (statusOf(e) === 409) continue;
+        throw translateStorageError(e, "record the link layout");
+      }
+      return new LinkLayout(mapping, legacy ? 1 : this.newBuckets);
+    }
+  }
+
+  private async *appRows(mapping: string, select?: string[]): AsyncIterable<Row> {
+    const layout = await this.layout(mapping);
     try {
-      for await (const row of rows) {
-        yield { appId: String(row.appId), dataverseId: String(row.dataverseId), hash: String(row.hash ?? ""), ...(row.pendingCreate === true ? { pendingCreate: true } : {}) };
+      for (const pk of layout.partitions()) {
+        yield* this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: appRowsFilter(pk), ...(select ? { select } : {}) } }) as AsyncIterable<Row>;
       }
     } catch (e) {
       throw translateStorageError(e, "list links");
     }
   }
 
-  async *list(mapping: string): AsyncIterable<Link> {
-    const rows = this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: appRowsFilter(mapping) } });
-    try {
-      for await (const row of rows) yield toLink(row, mapping);
-    } catch (e) {
-      throw translateStorageError(e, "list links");
-    }
+  private async readMany(groups: Map<string, string[]>, operation: string): Promise<Row[]> {
+    const out: Row[] = [];
+    for (const [pk, rowKeys] of groups) out.push(...(await getMany(this.client, pk, rowKeys, operation)));
+    return out;
   }
 
-  async count(mapping: string): Promise<number> {
-    return wrap("count links", async () => {
-      let n = 0;
-      const rows = this.client.listEntities({ queryOptions: { filter: appRowsFilter(mapping), select: ["RowKey"] } });
-      for await (const page of rows.byPage({ maxPageSize: 1000 })) n += page.length;
-      return n;
+  /** One partition: each link and its pointer in the same transaction, 50 links to a transaction. */
+  private async putManyTogether(layout: LinkLayout, links: Link[]): Promise<Link[]> {
+    const [pk] = layout.partitions();
+    const batches: Batch[] = [];
+    let batch: Batch = { actions: [], links: [] };
+    let chars = 0;
+    const pointers = new Set<string>();
+    for (const link of links) {
+      const entity = linkEntity(pk, link);
+      const size = JSON.stringify(entity).length;
+      if (batch.actions.length + 2 > MAX_ACTIONS || (batch.actions.length && chars + size > MAX_TRANSACTION_CHARS)) {
+        batches.push(batch);
+        batch = { actions: [], links: [] };
+        chars = 0;
+        pointers.clear();
+      }
+      batch.actions.push(link.claim ? ["create", entity] : ["upsert", entity, "Replace"]);
+      batch.links.push(link);
+      chars += size;
+      // Two links claiming one Dataverse id in a transaction would be a duplicate entity: first one wins the slot.
+      if (!pointers.has(link.dataverseId)) {
+        pointers.add(link.dataverseId);
+        batch.actions.push(["upsert", pointerEntity(pk, link), "Replace"]);
+      }
+    }
+    if (batch.actions.length) batches.push(batch);
+    return this.submitLinkBatches(layout, batches);
+  }
+
+  /** Buckets: every pointer first (grouped by its partition), then the links (grouped by theirs). */
+  private async putManySpread(layout: LinkLayout, links: Link[]): Promise<Link[]> {
+    const pointers = new Map<string, Link>();
+    // Two links naming one Dataverse id: the first one's pointer, as in one transaction.
+    for (const link of links) if (!pointers.has(link.dataverseId)) pointers.set(link.dataverseId, link);
+    const pointerBatches = batchesOf([...pointers.values()], (l) => layout.dataverse(l.dataverseId), (pk, l) => ["upsert", pointerEntity(pk, l), "Replace"]);
+    await mapLimited(pointerBatches, TRANSACTION_CONCURRENCY, (b) => this.submit(b.actions, "a batch of link pointers"));
+    const linkBatches = batchesOf(links, (l) => layout.app(l.appId), (pk, l) => (l.claim ? ["create", linkEntity(pk, l)] : ["upsert", linkEntity(pk, l), "Replace"]));
+    return this.submitLinkBatches(layout, linkBatches);
+  }
+
+  /** Sends link batches a few at a time; a batch whose claim met an existing link is written one by one. */
+  private async submitLinkBatches(layout: LinkLayout, batches: Batch[]): Promise<Link[]> {
+    const refused: Link[] = [];
+    await mapLimited(batches, TRANSACTION_CONCURRENCY, async (batch) => {
+      try {
+        await this.submit(batch.actions, "a batch of links");
+      } catch (e) {
+        if (!isConcurrency(e) || !batch.links.some((l) => l.claim)) throw e;
+        for (const link of batch.links) {
+          if (!link.claim) await this.writeTogether(layout, link, [["upsert", linkEntity(layout.app(link.appId), link), "Replace"]]);
+          else if (!(await retryOnConcurrency(`link ${link.mapping}/${link.appId}`, () => this.claimOnce(layout, link)))) refused.push(link);
+        }
+      }
     });
+    return refused;
+  }
+
+  /** One claim: written when the app id has no link, an intent, or a link to the same row; false when refused. */
+  private async claimOnce(layout: LinkLayout, link: Link): Promise<boolean> {
+    const pkA = layout.app(link.appId);
+    const current = await getOrNull(this.client, pkA, linkAppRowKey(link.appId), "read link");
+    if (current && current.pendingCreate !== true && optionalString(current.dataverseId) !== link.dataverseId) {
+      // Refused. With buckets its pointer went first: take it back if it is still ours.
+      if (!layout.single) await this.dropOwnedPointer(layout, link.dataverseId, link.appId);
+      return false;
+    }
+    const entity = linkEntity(pkA, link);
+    await this.writeTogether(layout, link, [current ? ["update", entity, "Replace", { etag: current.etag }] : ["create", entity]]);
+    return true;
+  }
+
+  /**
+   * The link write `linkActions` (on its `a|` entity) with the link's pointer: in one transaction in
+   * a single partition; with buckets, the pointer first.
+   */
+  private async writeTogether(layout: LinkLayout, link: Link, linkActions: TransactionAction[]): Promise<void> {
+    const what = `link ${link.mapping}/${link.appId}`;
+    if (layout.single) {
+      await this.submit([...linkActions, ["upsert", pointerEntity(layout.partitions()[0], link), "Replace"]], what);
+      return;
+    }
+    await this.submit([["upsert", pointerEntity(layout.dataverse(link.dataverseId), link), "Replace"]], `the pointer of ${what}`);
+    await this.submit(linkActions, what);
   }
 
   private async putOnce(link: Link, callerEtag: string | undefined): Promise<Link> {
-    const pk = encodeKey(link.mapping);
+    const layout = await this.layout(link.mapping);
+    const pkA = layout.app(link.appId);
     const what = `link ${link.mapping}/${link.appId}`;
-    const current = await getOrNull(this.client, pk, linkAppRowKey(link.appId), "read link");
+    const current = await getOrNull(this.client, pkA, linkAppRowKey(link.appId), "read link");
     if (callerEtag && current?.etag !== callerEtag) throw concurrencyError(what);
-    const entity = linkEntity(pk, link);
-    const actions: TransactionAction[] = [
-      current ? ["update", entity, "Replace", { etag: current.etag }] : ["create", entity],
-      ["upsert", pointerEntity(pk, link), "Replace"],
-    ];
+    const entity = linkEntity(pkA, link);
+    const write: TransactionAction = current ? ["update", entity, "Replace", { etag: current.etag }] : ["create", entity];
     const oldDataverseId = optionalString(current?.dataverseId);
-    if (oldDataverseId !== undefined && oldDataverseId !== link.dataverseId) {
-      const old = await this.ownedPointer(pk, oldDataverseId, link.appId);
-      if (old) actions.push(["delete", old]);
+    const old = oldDataverseId !== undefined && oldDataverseId !== link.dataverseId ? await this.ownedPointer(layout, oldDataverseId, link.appId) : null;
+    if (layout.single) {
+      const etags = await this.submit([write, ["upsert", pointerEntity(pkA, link), "Replace"], ...(old ? [["delete", { partitionKey: old.partitionKey, rowKey: old.rowKey }] as TransactionAction] : [])], what);
+      return { ...link, etag: requireEtag(etags[0], "write link") };
     }
-    const etags = await this.submit(actions, what);
-    return { ...link, etag: requireEtag(etags[0], "write link") };
+    // Buckets: the pointer first; when the link then loses its race, the pointer is put back as it was.
+    const pkD = layout.dataverse(link.dataverseId);
+    const before = await getOrNull(this.client, pkD, linkDataverseRowKey(link.dataverseId), "read link pointer");
+    const mine = pointerEntity(pkD, link);
+    const ours = before?.appId === link.appId ? before.etag : (await this.submit([before ? ["update", mine, "Replace", { etag: before.etag }] : ["create", mine]], `the pointer of ${what}`))[0];
+    let etag: string | undefined;
+    try {
+      etag = (await this.submit([write], what))[0];
+    } catch (e) {
+      if (isConcurrency(e) && before?.appId !== link.appId && ours) await this.restorePointer(pkD, link.dataverseId, before, ours);
+      throw e;
+    }
+    // The pointer of the Dataverse id this link named before: gone only while it still names this link.
+    if (old) await deleteIfExists(this.client, old.partitionKey, old.rowKey, "delete link pointer", old.etag).catch(ignoreConcurrency);
+    return { ...link, etag: requireEtag(etag, "write link") };
   }
 
   private async deleteOnce(link: Link, callerEtag: string | undefined): Promise<void> {
-    const pk = encodeKey(link.mapping);
+    const layout = await this.layout(link.mapping);
+    const pkA = layout.app(link.appId);
     const what = `link ${link.mapping}/${link.appId}`;
-    const current = await getOrNull(this.client, pk, linkAppRowKey(link.appId), "read link");
+    const current = await getOrNull(this.client, pkA, linkAppRowKey(link.appId), "read link");
     if (!current) {
       if (callerEtag) throw concurrencyError(what);
       return;
     }
     if (callerEtag && current.etag !== callerEtag) throw concurrencyError(what);
     const dataverseId = optionalString(current.dataverseId);
-    const pointer = dataverseId === undefined ? null : await this.ownedPointer(pk, dataverseId, link.appId);
-    if (callerEtag) {
-      // A transaction's delete ignores ETags, so a conditional delete goes alone first; a pointer
-      // left behind by a crash in between is ignored on read (the link is the truth).
+    const pointer = dataverseId === undefined ? null : await this.ownedPointer(layout, dataverseId, link.appId);
+    if (callerEtag || !layout.single) {
+      // A transaction's delete ignores ETags, and with buckets the two are in different partitions:
+      // the link goes alone first; a pointer left behind by a crash in between is ignored on read.
       try {
-        await this.client.deleteEntity(pk, linkAppRowKey(link.appId), { etag: callerEtag });
+        await this.client.deleteEntity(pkA, linkAppRowKey(link.appId), { etag: callerEtag ?? current.etag });
       } catch (e) {
         if (statusOf(e) === 412 || statusOf(e) === 404) throw concurrencyError(what, e);
         throw translateStorageError(e, `delete ${what}`);
       }
-      if (pointer) await deleteIfExists(this.client, pk, pointer.rowKey, "delete link pointer");
+      if (pointer) await deleteIfExists(this.client, pointer.partitionKey, pointer.rowKey, "delete link pointer", pointer.etag).catch(ignoreConcurrency);
       return;
     }
-    const actions: TransactionAction[] = [["delete", { partitionKey: pk, rowKey: linkAppRowKey(link.appId) }]];
+    const actions: TransactionAction[] = [["delete", { partitionKey: pkA, rowKey: linkAppRowKey(link.appId) }]];
     if (pointer) actions.push(["delete", pointer]);
     await this.submit(actions, what);
   }
 
   /** The `d|` pointer for `dataverseId` when it still points at `appId` (never someone else's). */
-  private async ownedPointer(pk: string, dataverseId: string, appId: string): Promise<{ partitionKey: string; rowKey: string } | null> {
+  private async ownedPointer(layout: LinkLayout, dataverseId: string, appId: string): Promise<{ partitionKey: string; rowKey: string; etag: string } | null> {
+    const partitionKey = layout.dataverse(dataverseId);
     const rowKey = linkDataverseRowKey(dataverseId);
-    const row = await getOrNull(this.client, pk, rowKey, "read link pointer");
-    return row && row.appId === appId ? { partitionKey: pk, rowKey } : null;
+    const row = await getOrNull(this.client, partitionKey, rowKey, "read link pointer");
+    return row && row.appId === appId ? { partitionKey, rowKey, etag: row.etag } : null;
+  }
+
+  private async dropOwnedPointer(layout: LinkLayout, dataverseId: string, appId: string): Promise<void> {
+    const pointer = await this.ownedPointer(layout, dataverseId, appId);
+    if (pointer) await deleteIfExists(this.client, pointer.partitionKey, pointer.rowKey, "delete link pointer", pointer.etag).catch(ignoreConcurrency);
+  }
+
+  /** Puts back the pointer `before` (or none) over ours, unless someone wrote it since. */
+  private async restorePointer(pk: string, dataverseId: string, before: Row | null, ours: string): Promise<void> {
+    const rowKey = linkDataverseRowKey(dataverseId);
+    try {
+      if (before) await this.client.updateEntity({ partitionKey: pk, rowKey, appId: before.appId }, "Replace", { etag: ours });
+      else await this.client.deleteEntity(pk, rowKey, { etag: ours });
+    } catch (e) {
+      if (statusOf(e) !== 412 && statusOf(e) !== 404) throw translateStorageError(e, "put a link pointer back");
+    }
   }
 
   private async submit(actions: TransactionAction[], what: string): Promise<(string | undefined)[]> {
@@ -228,7 +413,54 @@ export class TableLinks {
   }
 }
 
-function linkEntity(pk: string, link: Link): Record<string, unknown> & { partitionKey: string; rowKey: string } {
+/** Row keys grouped by their partition. */
+function groupBy(ids: readonly string[], partitionOf: (id: string) => string, rowKeyOf: (id: string) => string): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const id of ids) {
+    const pk = partitionOf(id);
+    const list = groups.get(pk) ?? [];
+    list.push(rowKeyOf(id));
+    groups.set(pk, list);
+  }
+  return groups;
+}
+
+/** Transactions of one action per link, grouped by partition, within the action and size limits. */
+function batchesOf(links: Link[], partitionOf: (link: Link) => string, actionOf: (pk: string, link: Link) => TransactionAction): Batch[] {
+  const byPartition = new Map<string, Link[]>();
+  for (const link of links) {
+    const pk = partitionOf(link);
+    const list = byPartition.get(pk);
+    if (list) list.push(link);
+    else byPartition.set(pk, [link]);
+  }
+  const batches: Batch[] = [];
+  for (const [pk, inPartition] of byPartition) {
+    let batch: Batch = { actions: [], links: [] };
+    let chars = 0;
+    for (const link of inPartition) {
+      const action = actionOf(pk, link);
+      const size = JSON.stringify(action[1]).length;
+      if (batch.actions.length + 1 > MAX_ACTIONS || (batch.actions.length && chars + size > MAX_TRANSACTION_CHARS)) {
+        batches.push(batch);
+        batch = { actions: [], links: [] };
+        chars = 0;
+      }
+      batch.actions.push(action);
+      batch.links.push(link);
+      chars += size;
+    }
+    if (batch.actions.length) batches.push(batch);
+  }
+  return batches;
+}
+
+/** A pointer clean-up that lost to another writer: that writer's pointer stands. */
+function ignoreConcurrency(e: unknown): void {
+  if (!isConcurrency(e) && statusOf(e) !== 412) throw e;
+}
+
+function linkEntity(pk: string, link: Link): Entity {
   return {
     partitionKey: pk,
     rowKey: linkAppRowKey(link.appId),
@@ -242,9 +474,9 @@ function pointerEntity(pk: string, link: Link): { partitionKey: string; rowKey: 
   return { partitionKey: pk, rowKey: linkDataverseRowKey(link.dataverseId), appId: link.appId };
 }
 
-function appRowsFilter(mapping: string): string {
+function appRowsFilter(partitionKey: string): string {
   // `a|` .. `a}`: '}' is the character after '|', so this is exactly the a| range.
-  return odata`PartitionKey eq ${encodeKey(mapping)} and RowKey ge ${LinkRowPrefix.app} and RowKey lt ${"a}"}`;
+  return odata`PartitionKey eq ${partitionKey} and RowKey ge ${LinkRowPrefix.app} and RowKey lt ${"a}"}`;
 }
 
 function toLink(row: Row, mapping: string): Link {
