@@ -200,7 +200,8 @@ export class TableLinks {
       }
       // Links from before buckets (any entity in the mapping's own partition) stay where they are.
       const legacy = await wrap("read the link layout", async () => {
-        for await (const page of this.client.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${key}`, select: ["RowKey"] } }).byPage({ maxPageSize: 1 })) return page.length > 0;
+        // The service may answer a page with no entities and a continuation: read on until one has some.
+        for await (const page of this.client.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${key}`, select: ["RowKey"] } }).byPage({ maxPageSize: 1 })) if (page.length > 0) return true;
         return false;
       });
       try {
@@ -332,9 +333,14 @@ export class TableLinks {
     }
     // Buckets: the pointer first; when the link then loses its race, the pointer is put back as it was.
     const pkD = layout.dataverse(link.dataverseId);
-    const before = await getOrNull(this.client, pkD, linkDataverseRowKey(link.dataverseId), "read link pointer");
     const mine = pointerEntity(pkD, link);
-    const ours = before?.appId === link.appId ? before.etag : (await this.submit([before ? ["update", mine, "Replace", { etag: before.etag }] : ["create", mine]], `the pointer of ${what}`))[0];
+    // Conditional on what was read, so that what is put back on a lost race is what was there; a
+    // pointer changed meanwhile is read again (it is not this link's race to lose).
+    const { before, ours } = await retryOnConcurrency(`the pointer of ${what}`, async () => {
+      const before = await getOrNull(this.client, pkD, linkDataverseRowKey(link.dataverseId), "read link pointer");
+      const ours = before?.appId === link.appId ? before.etag : (await this.submit([before ? ["update", mine, "Replace", { etag: before.etag }] : ["create", mine]], `the pointer of ${what}`))[0];
+      return { before, ours };
+    });
     let etag: string | undefined;
     try {
       etag = (await this.submit([write], what))[0];
