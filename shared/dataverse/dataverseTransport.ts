@@ -134,7 +134,7 @@ export class DataverseTransport {
       if (res.status === 429) {
         this.counters.throttled++;
         // Refused before it ran: nothing was executed, so the whole reservation goes back.
-        await this.settle(reservation, 0, false);
+        await this.settle(reservation, 0, false, { refused: true });
         if (budget) await budget.penalize(Math.min(retryAfterMsOf(res.headers, clock.now()), this.http.bounds.maxRetryAfterMs));
       } else {
         // Not awaited: the budget's write to the shared row (a Table round trip, seconds on a loaded

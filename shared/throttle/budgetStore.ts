@@ -14,6 +14,17 @@ export interface BudgetRow {
   grants: Grant[];
   /** Real-time ms before which nobody may send: the latest 429's Retry-After. */
   blockedUntil: number;
+  /**
+   * The latest decision on how many web servers' limits the identity may use, by whichever process
+   * made it (learned from answers, or a step down for a 429) and when: every process adopts a newer
+   * one, so the processes sharing the budget also share what their answers showed.
+   */
+  servers?: ServerDecision;
+}
+
+export interface ServerDecision {
+  count: number;
+  at: number;
 }
 
 export interface BudgetSnapshot {
@@ -30,7 +41,11 @@ export interface BudgetStore {
 
 export const emptyBudgetRow = (): BudgetRow => ({ grants: [], blockedUntil: 0 });
 
-const copy = (row: BudgetRow): BudgetRow => ({ grants: row.grants.map(([at, n, ms]): Grant => [at, n, ms]), blockedUntil: row.blockedUntil });
+const copy = (row: BudgetRow): BudgetRow => ({
+  grants: row.grants.map(([at, n, ms]): Grant => [at, n, ms]),
+  blockedUntil: row.blockedUntil,
+  ...(row.servers ? { servers: { ...row.servers } } : {}),
+});
 
 /** One process (tests, `npm run sync`): the same protocol over a Map. */
 export class MemoryBudgetStore implements BudgetStore {

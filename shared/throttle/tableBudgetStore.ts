@@ -2,7 +2,7 @@ import { Tables } from "../names.js";
 import type { TableClient } from "@azure/data-tables";
 import { statusOf, translateStorageError } from "../state/tableErrors.js";
 import { tableClientFactory, type TableConnectionOptions } from "../state/tableClients.js";
-import { emptyBudgetRow, type BudgetRow, type Grant, type BudgetSnapshot, type BudgetStore } from "./budgetStore.js";
+import { emptyBudgetRow, type BudgetRow, type Grant, type BudgetSnapshot, type BudgetStore, type ServerDecision } from "./budgetStore.js";
 
 const ROW_KEY = "budget";
 
@@ -33,7 +33,8 @@ export class TableBudgetStore implements BudgetStore {
   async read(identity: string): Promise<BudgetSnapshot> {
     try {
       const e = await this.client.getEntity<Record<string, unknown>>(identity, ROW_KEY);
-      return { row: { grants: parseGrants(e.grants), blockedUntil: Number(e.blockedUntil) || 0 }, etag: e.etag };
+      const servers = parseServers(e.servers);
+      return { row: { grants: parseGrants(e.grants), blockedUntil: Number(e.blockedUntil) || 0, ...(servers ? { servers } : {}) }, etag: e.etag };
     } catch (e) {
       if (statusOf(e) === 404) return { row: emptyBudgetRow() };
       throw translateStorageError(e, "read the throttle budget");
@@ -42,7 +43,10 @@ export class TableBudgetStore implements BudgetStore {
 
   async write(identity: string, row: BudgetRow, etag: string | undefined): Promise<boolean> {
     // Numbers go as strings: Table Storage's Int32 would overflow on epoch milliseconds.
-    const entity = { partitionKey: identity, rowKey: ROW_KEY, grants: JSON.stringify(row.grants), blockedUntil: String(row.blockedUntil) };
+    const entity = {
+      partitionKey: identity, rowKey: ROW_KEY, grants: JSON.stringify(row.grants), blockedUntil: String(row.blockedUntil),
+      ...(row.servers ? { servers: JSON.stringify([row.servers.count, row.servers.at]) } : {}),
+    };
     try {
       if (etag === undefined) await this.client.createEntity(entity);
       else await this.client.updateEntity(entity, "Replace", { etag });
@@ -68,6 +72,18 @@ function parseGrants(value: unknown): Grant[] {
       .map(([at, n, ms]): Grant => [at, n, ms ?? 0]);
   } catch {
     return [];
+  }
+}
+
+/** `[count, at]`; anything else reads as no decision (the process learns on its own). */
+function parseServers(value: unknown): ServerDecision | undefined {
+  try {
+    const parsed: unknown = JSON.parse(String(value ?? "null"));
+    if (!Array.isArray(parsed) || parsed.length !== 2) return undefined;
+    const [count, at] = parsed as unknown[];
+    return typeof count === "number" && Number.isInteger(count) && count >= 1 && typeof at === "number" && Number.isFinite(at) ? { count, at } : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { systemClock } from "../http/clock.js";
 import type { Clock } from "../ports.js";
-import type { BudgetRow, BudgetStore, Grant } from "./budgetStore.js";
+import type { BudgetRow, BudgetStore, Grant, ServerDecision } from "./budgetStore.js";
 import { CostEstimator, type RequestCost } from "./costEstimator.js";
 import { compact, msUntilFree, sumOf } from "./grantWindow.js";
 
@@ -77,6 +77,12 @@ export interface SettleOptions {
    * how many servers its requests reached.
    */
   server?: string;
+  /**
+   * The request was refused (429). The budget steps down one server for it, unless it already
+   * stepped down after this request was granted: the refusals of one burst (every request sent
+   * before the step hears its 429 together) are one overload, not one each.
+   */
+  refused?: boolean;
 }
 
 interface Lease {
@@ -115,6 +121,15 @@ const EVIDENCE_PER_SERVER = 2;
  * both sides) and the rounding read four servers as three, and an idle window read them as one.
  */
 const INFORMATIVE_PER_SERVER = 4;
+/**
+ * The budget grants at most 1 / PACE of the window's execution time within any 1 / PACE of the
+ * window. A server executes a user's requests at a bounded rate (Dataverse: 1,200 s of execution per
+ * 300 s, four at once on average), so the window's whole allowance granted at once only queues the
+ * calls at the server: they last longer, the window's time is spent in its first part, and the rest
+ * of it is idle (measured: 50 bulk calls under way at once, then 30 s with none). Paced, the calls
+ * under way settle at what the servers execute, and a fresh window ramps up over its first part.
+ */
+const PACE = 4;
 /** Distinct servers (ARRAffinity values) count for this many windows after their last answer. */
 const SERVER_SEEN_WINDOWS = 5;
 
@@ -148,6 +163,10 @@ export class ThrottleBudget {
   private wakeup = new AbortController();
   private readonly counters: BudgetStats = { granted: 0, conflicts: 0, waitedMs: 0, reservedMs: 0, observedMs: 0, servers: 1 };
   private readonly servers: ServerEstimate;
+  /** The row's grants as last read: what every process sharing the budget was granted. */
+  private seenGrants: readonly Grant[] = [];
+  /** Request tokens this process put into the row ([at, tokens, 0]; give-backs negative), for telling the others' apart. */
+  private own: Grant[] = [];
 
   constructor(private readonly options: ThrottleBudgetOptions) {
     if (!(options.maxRequests >= 1) || !(options.windowMs > 0)) throw new RangeError("throttle budget needs maxRequests >= 1 and windowMs > 0");
@@ -159,7 +178,7 @@ export class ThrottleBudget {
     this.maxExec = options.maxExecutionMs ?? 0;
     this.execQuantum = this.maxExec / 240;
     this.estimator = new CostEstimator(options.coldEstimateMs ?? this.maxExec / 4);
-    this.servers = new ServerEstimate(options.windowMs, this.span - options.windowMs, Math.max(1, Math.floor(options.maxServers ?? 8)), options.maxRequests);
+    this.servers = new ServerEstimate(options.windowMs, this.span - options.windowMs, Math.max(1, Math.floor(options.maxServers ?? 8)), options.maxRequests, (from, until) => this.othersRequests(from, until));
   }
 
   /** Web servers' limits the identity may use now: 1 until its answers show its requests spread over more. */
@@ -192,6 +211,7 @@ export class ThrottleBudget {
           estimateMs,
           settle: (observedMs, options) => {
             const learn = options?.learn ?? true;
+            if (options?.refused) this.servers.refused(this.clock.now(), run.at);
             if (!learn) this.servers.unsent(run);
             else this.learnServers(run, options);
             return this.settle(cost, lease, estimateMs, observedMs, learn);
@@ -216,8 +236,6 @@ export class ThrottleBudget {
     const now = this.clock.now();
     const until = now + Math.max(0, retryAfterMs);
     if (until > this.blockedUntil) this.blockedUntil = until;
-    // Refused: the spread was not as even as learned (or others use the identity too): one server less.
-    this.servers.refused(now);
     await this.update((row) => (row.blockedUntil >= until ? undefined : { ...row, blockedUntil: until }));
   }
 
@@ -231,10 +249,6 @@ export class ThrottleBudget {
   }
 
   private async lease(estimateMs: number): Promise<void> {
-    // One server's limits times the servers learned (the window's row is the identity's, all servers).
-    const servers = this.serverCount;
-    const maxRequests = this.options.maxRequests * servers;
-    const maxExec = this.maxExec * servers;
     // What is left of the current lease goes back to the row with the new one, so it is not lost for the window.
     const old = this.current;
     this.current = undefined;
@@ -243,10 +257,17 @@ export class ThrottleBudget {
     const wakeup = this.wakeup.signal;
     let granted: Lease | undefined;
     let sleepMs = 0;
+    // This process's entries in the row written (the attempt that stuck), for othersRequests.
+    let mine: Grant[] = [];
     try {
       await this.update((row, now) => {
+        mine = [];
         granted = undefined;
         sleepMs = 0;
+        // One server's limits times the servers learned (the window's row is the identity's, all servers).
+        const servers = this.servers.current(now);
+        const maxRequests = this.options.maxRequests * servers;
+        const maxExec = this.maxExec * servers;
         if (row.blockedUntil > now) {
           this.blockedUntil = Math.max(this.blockedUntil, row.blockedUntil);
           return undefined;
@@ -260,12 +281,32 @@ export class ThrottleBudget {
           sleepMs = msUntilFree(grants, now, this.span, fits);
           return undefined;
         }
-        // Sized for every request waiting for it, so a burst of calls costs one row round trip, not one each.
-        const execMs = maxExec ? Math.max(estimateMs, Math.min(Math.max(this.execQuantum, this.demand.executionMs), maxExec - used.executionMs)) : 0;
-        granted = { at: now, tokens: Math.min(Math.max(this.leaseSize, this.demand.requests), maxRequests - used.requests), execMs };
+        // Paced: at most a PACE-th of the window's execution is granted in any PACE-th of it.
+        // The window's own length, not the slack-widened span: a slice of the span would hold a call
+        // of a quarter window's time for longer than a quarter window (3.6 calls a window, not 4).
+        const slice = this.options.windowMs / PACE;
+        const recent = maxExec ? grants.filter(([at]) => at > now - slice) : [];
+        const share = maxExec / PACE;
+        const paced = (u: { executionMs: number }) => u.executionMs < share;
+        if (maxExec && !paced(sumOf(recent))) {
+          sleepMs = msUntilFree(recent, now, slice, paced);
+          return undefined;
+        }
+        // Sized for every request waiting for it (within the pace), so a burst of calls costs one row
+        // round trip, not one each; rounded up to whole requests, or the part of the pace's room that
+        // no whole request fits in would be lost to the slice (three calls where 3.8 fit).
+        const room = Math.min(maxExec - used.executionMs, estimateMs > 0 ? Math.ceil((share - sumOf(recent).executionMs) / estimateMs) * estimateMs : share);
+        const execMs = maxExec ? Math.max(estimateMs, Math.min(Math.max(this.execQuantum, this.demand.executionMs), room)) : 0;
+        // No more requests than the leased time serves: a lease's unused tokens would read, in the row,
+        // as requests this process sent (the server count counts the other processes' grants).
+        const served = maxExec && this.demand.executionMs > execMs ? Math.max(1, Math.ceil((this.demand.requests * execMs) / this.demand.executionMs)) : Number.POSITIVE_INFINITY;
+        granted = { at: now, tokens: Math.min(Math.max(this.leaseSize, this.demand.requests), served, maxRequests - used.requests), execMs };
         this.counters.servers = servers;
+        mine = [[now, granted.tokens, 0]];
+        if (old && old.at > now - this.span && old.tokens !== 0) mine.push([old.at, -old.tokens, 0]);
         return { blockedUntil: row.blockedUntil, grants: compact([...grants, [now, granted.tokens, execMs]]) };
       });
+      this.own.push(...mine);
     } finally {
       this.current = granted ?? old;
     }
@@ -318,6 +359,19 @@ export class ThrottleBudget {
     return this.nextWrite;
   }
 
+  /**
+   * Requests the other processes sharing this budget were granted between `from` and `until`, as the
+   * row last read shows them: the row's tokens dated in that span less this process's own.
+   */
+  private othersRequests(from: number, until: number): number {
+    const inSpan = (at: number) => at > from && at <= until;
+    let n = 0;
+    for (const [at, tokens] of this.seenGrants) if (inSpan(at)) n += tokens;
+    this.own = this.own.filter(([at]) => at > from - this.span);
+    for (const [at, tokens] of this.own) if (inSpan(at)) n -= tokens;
+    return Math.max(0, n);
+  }
+
   /** One answer's `x-ms-ratelimit-burst-remaining-xrm-requests` against this process's requests (ServerEstimate). */
   private learnServers(run: OwnRun, options: SettleOptions | undefined): void {
     const now = this.clock.now();
@@ -334,8 +388,15 @@ export class ThrottleBudget {
   private async update(change: (row: BudgetRow, now: number) => BudgetRow | undefined): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const { row, etag } = await this.options.store.read(this.key);
-      const next = change(row, this.clock.now());
+      this.seenGrants = row.grants;
+      const now = this.clock.now();
+      // What another process sharing the budget decided on the server count lately counts here too.
+      if (row.servers) this.servers.adopt(row.servers, now);
+      const next = change(row, now);
       if (!next) return;
+      const mine = this.servers.decision();
+      const servers = mine && (!row.servers || mine.at > row.servers.at) ? mine : row.servers;
+      if (servers) next.servers = servers;
       if (await this.options.store.write(this.key, next, etag)) return;
       this.counters.conflicts += 1;
       // Spread the losers out a little so they do not collide again on the next round.
@@ -360,7 +421,8 @@ export class ThrottleBudget {
  * How many web servers' limits this process's traffic can use, from the answers' request counters.
  * `x-ms-ratelimit-burst-remaining-xrm-requests` is what the ANSWERING server has left of its
  * per-user request limit, so (limit - remaining) is how many of the identity's requests that server
- * saw in its window (`seen`). This process's requests in the same window (`own`) are counted up to
+ * saw in its window (`seen`). The identity's requests in the same window (`own`: this process's, and
+ * what the budget's row shows granted to the other processes sharing it) are counted up to
  * ARRIVAL_SHARE of the window (or the budget's slack, when longer) before the answer, when each of
  * them had arrived, and scaled back to the whole window. At one server every one of them is in the
  * server's count, so own / seen is at most 1 / (1 - ARRIVAL_SHARE), however many run at once and
@@ -372,10 +434,14 @@ export class ThrottleBudget {
  * The estimate is the ratio of the sums over the window's answers (one server that saw a request
  * more or less than its neighbours moves the sums by one, where a ratio of a few bulk calls would
  * jump), rounded down unless within 1 - SERVER_ROUND_UP of the next whole number; it rises to n
- * only with at least EVIDENCE_PER_SERVER × n answers in the window, and falls at once. Other processes
- * or applications on the same identity raise `seen` and lower the estimate (the safe side: P
- * processes sharing a budget read S / P). After a 429 it steps down by one and stays there for a
- * window. The estimate stands when the window's answers expire (the last evidence stands).
+ * only with at least EVIDENCE_PER_SERVER × n answers in the window, and falls at once. Applications
+ * on the same identity outside the budget raise `seen` and lower the estimate (the safe side); the
+ * processes sharing the budget do not (before their grants were counted, P of them read S / P, and
+ * four processes at four servers ran at 0.6 of the ceiling with one server's count for a minute).
+ * After a 429 it steps down by one (once for the refusals of one burst) and stays there for a
+ * window. The estimate stands when the window's answers expire (the last evidence stands). Every
+ * change is a decision that the budget's row carries to the other processes, which adopt a newer
+ * one (`adopt`): a process that sends little learns what the busy ones saw.
  *
  * Request counts, not execution time: the time-remaining header compared with how long this
  * process's requests were under way overstates at one server by everything in a request's duration
@@ -394,13 +460,56 @@ class ServerEstimate {
   private learned = 1;
   private heldUntil = 0;
   private refusedAt = Number.NEGATIVE_INFINITY;
+  /** When the count last stepped down for a 429: refusals of requests granted before it are the same overload. */
+  private steppedAt = Number.NEGATIVE_INFINITY;
+  /** When `learned` last changed, here or in the process whose decision was adopted. */
+  private decidedAt = Number.NEGATIVE_INFINITY;
+  /** The count last adopted from another process, and until when it stands without servers seen here. */
+  private adoptedCount = 1;
+  private adoptedUntil = Number.NEGATIVE_INFINITY;
   /** Servers seen answering (ARRAffinity value → last answer), oldest first. */
   private readonly affinity = new Map<string, number>();
 
-  constructor(private readonly windowMs: number, private readonly slackMs: number, private readonly max: number, private readonly perServerRequests: number) {}
+  constructor(
+    private readonly windowMs: number,
+    private readonly slackMs: number,
+    private readonly max: number,
+    private readonly perServerRequests: number,
+    /** Requests the other processes sharing the budget sent in a span: they are the identity's as much as this one's. */
+    private readonly others: (from: number, until: number) => number = () => 0,
+  ) {}
+
+  /** The latest change of the count made here (or adopted), for the processes sharing the budget. */
+  decision(): ServerDecision | undefined {
+    return Number.isFinite(this.decidedAt) ? { count: this.learned, at: this.decidedAt } : undefined;
+  }
+
+  /**
+   * Another process's newer decision: taken as this process's own, and held for a window (its
+   * evidence is that process's answers, which this one has not seen).
+   */
+  adopt(decision: ServerDecision, now: number): void {
+    // Only what the servers showed lately: a decision from a run long ago is no evidence now.
+    if (this.max <= 1 || decision.at <= this.decidedAt || decision.at <= now - SERVER_SEEN_WINDOWS * this.windowMs) return;
+    // A step down for another process's 429: the refusals here of requests granted before it are the same overload.
+    if (decision.count < this.learned) this.steppedAt = Math.max(this.steppedAt, decision.at);
+    this.learned = Math.max(1, Math.min(this.max, decision.count));
+    this.decidedAt = decision.at;
+    this.adoptedCount = this.learned;
+    this.adoptedUntil = decision.at + SERVER_SEEN_WINDOWS * this.windowMs;
+    this.samples = [];
+    this.heldUntil = Math.max(this.heldUntil, Math.min(now, decision.at) + this.windowMs);
+  }
 
   /** The learned count; it is kept when the window's samples have expired (the last evidence stands). */
   current(now: number): number {
+    const before = this.learned;
+    const count = this.evaluate(now);
+    if (count !== before) this.decidedAt = now;
+    return count;
+  }
+
+  private evaluate(now: number): number {
     this.prune(now);
     if (now < this.heldUntil) return this.learned;
     // Servers that answered lately (their ARRAffinity values): the requests reach that many, seen directly.
@@ -408,7 +517,10 @@ class ServerEstimate {
     const reached = now < this.refusedAt + SERVER_SEEN_WINDOWS * this.windowMs ? 1 : Math.min(this.max, this.affinity.size);
     // Never more servers than have answered, when they say which they are (bursts of long calls
     // made the request counters read six servers at four).
-    const most = this.affinity.size ? Math.min(this.max, this.affinity.size) : this.max;
+    // A count adopted from another process stands for as long as servers seen here would: this
+    // process may have seen fewer of them only because it sent less.
+    const adopted = now < this.adoptedUntil ? this.adoptedCount : 1;
+    const most = this.affinity.size ? Math.min(this.max, Math.max(adopted, this.affinity.size)) : this.max;
     this.learned = Math.min(this.learned, most);
     if (this.samples.length === 0) return (this.learned = Math.min(most, Math.max(this.learned, reached)));
     let own = 0;
@@ -456,7 +568,7 @@ class ServerEstimate {
     const counted = (at: number) => at > from && at <= until;
     const seen = this.perServerRequests - burstRemaining + (answered.at > from ? 0 : 1);
     if (seen < 1) return;
-    let own = 0;
+    let own = this.others(from, until);
     for (const r of this.runs) if (counted(r.at)) own += 1;
     // Only the answered request (or nothing) of ours in the window: no evidence of a spread either way.
     if (own < 2) return;
@@ -466,8 +578,16 @@ class ServerEstimate {
     this.current(now);
   }
 
-  refused(now: number): void {
+  /**
+   * A 429 to a request granted at `grantedAt`: the spread was not as even as learned (or others use
+   * the identity too), so one server less, unless the count already stepped down after that grant.
+   */
+  refused(now: number, grantedAt: number): void {
+    if (grantedAt < this.steppedAt) return;
+    this.steppedAt = now;
     this.learned = Math.max(1, this.current(now) - 1);
+    this.decidedAt = now;
+    this.adoptedUntil = Number.NEGATIVE_INFINITY;
     this.samples = [];
     this.heldUntil = now + this.windowMs;
     this.refusedAt = now;

@@ -84,4 +84,15 @@ describe("ThrottleBudget over Table Storage", () => {
     expect(row.grants.every((g) => g.length === 3)).toBe(true);
     expect(row.grants.reduce((s, [, , ms]) => s + ms, 0)).toBeGreaterThanOrEqual(1_000);
   });
+  it("keeps the identity's server decision in the row, and reads a damaged one as none", async () => {
+    const store = await tableStore();
+    const key = budgetKey("client-servers");
+    await store.write(key, { grants: [[1, 2, 3]], blockedUntil: 0, servers: { count: 4, at: 1_700_000_000_123 } }, undefined);
+
+    const { row, etag } = await store.read(key);
+    expect(row.servers).toEqual({ count: 4, at: 1_700_000_000_123 });
+
+    await store.write(key, { ...row, servers: { count: 0.5, at: Number.NaN } }, etag);
+    expect((await store.read(key)).row.servers).toBeUndefined();
+  });
 });
