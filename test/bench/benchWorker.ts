@@ -79,6 +79,8 @@ function dataverseClockOf(job: WorkerJob): Clock | undefined {
   return job.serviceClock && scaledClock(job.serviceClock.timeScale, job.serviceClock.epochMs);
 }
 
+let serversTrace: number[] | undefined;
+
 async function services(job: WorkerJob): Promise<Services> {
   const settings = loadSettings(job.env);
   const dataverseClock = dataverseClockOf(job);
@@ -93,6 +95,13 @@ async function services(job: WorkerJob): Promise<Services> {
     });
   }
   budgetInUse = dataverseBudget;
+  if (dataverseBudget && process.env.BENCH_SERVERS_TRACE) {
+    // The learned server count every real second, printed when the worker ends (a look at what the budget allowed).
+    const trace: number[] = [];
+    const timer = setInterval(() => trace.push(dataverseBudget.serverCount), 1000);
+    timer.unref();
+    serversTrace = trace;
+  }
   return createServices({
     settings, config: parseSyncConfig(job.config, "bench config"), queues: "memory", logger: process.env.BENCH_DEBUG ? stderrLogger : quiet,
     tablePrefix: job.tablePrefix, dataverseBudget, dataverseBulkSize: job.bulkSize, dataverseClock,
@@ -134,6 +143,7 @@ async function run(job: WorkerJob): Promise<WorkerResult> {
   }
   const ms = performance.now() - started;
   if (memory) process.stderr.write(`worker memory peaks (MB): ${JSON.stringify(memory())}\n`);
+  if (serversTrace) process.stderr.write(`server count by second: ${serversTrace.join("")}\n`);
   const st = s.dataverse.stats();
   const b = budgetInUse?.stats();
   const budget = b && { reservedMs: b.reservedMs, observedMs: b.observedMs, bulkEstimateMs: budgetInUse!.estimate({ kind: "bulk", records: job.bulkSize }), servers: b.servers };

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import type { EmulatorStack } from "../../shared/runtime/emulatorStack.js";
 import { resolveThrottleOptions, type ThrottleOptionsInput } from "../emulators/dataverse/throttleModel.js";
 import type { SyncConfigInput } from "../../shared/config/mapping.js";
@@ -67,6 +68,11 @@ async function once(o: ScaleOutOptions, shared: boolean, offset: number): Promis
     requests, throttled, throttledShare: requests ? throttled / requests : 0, failed,
   };
   if (shared && process.env.BENCH_DEBUG) o.log(`budgets: ${JSON.stringify(results.map((r) => r.budget))}`);
+  if (shared && process.env.BENCH_CALLS_FILE) {
+    // Every bulk call of the shared run: [start s, duration s, server, status], for a look at where the 429s fall.
+    const calls = o.stack.dataverse.log.entries().filter((e) => e.at >= startAt - 1_000 && e.method === "POST" && !e.inBatch);
+    writeFileSync(process.env.BENCH_CALLS_FILE, JSON.stringify(calls.map((e) => [(e.at - startAt) / 1000, e.durationMs / 1000, e.server, e.status])));
+  }
   o.log(`${o.workers} workers ${shared ? "sharing one budget" : "each on its own"}: ${run.recordsPerSecond.toFixed(0)} rec/s, ${(run.vsCeiling * 100).toFixed(0)} % of ceiling, ${throttled}/${requests} requests throttled, ${failed} failed`);
   return run;
 }

@@ -14,6 +14,8 @@ export interface LoggedRequest {
   userId?: string;
   inBatch: boolean;
   durationMs: number;
+  /** Which of the emulated web servers took it (the load balancer's choice). */
+  server?: number;
 }
 
 export interface RequestLogOptions {

@@ -51,7 +51,7 @@ async function handle(raw: IncomingMessage, res: ServerResponse, parts: Pipeline
     if (response) send(res, response, routed.setCookie);
     parts.log.record({
       at: started, method, path: req.url.pathname + req.url.search, headers: redact(headers), body,
-      status: response?.status ?? 0, userId: req.userId || undefined, inBatch: false, durationMs: Date.now() - started,
+      status: response?.status ?? 0, userId: req.userId || undefined, inBatch: false, durationMs: Date.now() - started, server: routed.server,
     });
   };
 
