@@ -140,9 +140,7 @@ export class TableLinks {
     const refused: Link[] = [];
     for (const [mapping, inMapping] of byMapping) {
       const layout = await this.layout(mapping);
-      const unique = [...inMapping.values()];
-      if (layout.single) refused.push(...(await this.putManyTogether(layout, unique)));
-      else refused.push(...(await this.putManySpread(layout, unique)));
+      refused.push(...(await this.putManyIn(layout, [...inMapping.values()])));
     }
     return refused;
   }
@@ -232,44 +230,22 @@ export class TableLinks {
     return out;
   }
 
-  /** One partition: each link and its pointer in the same transaction, 50 links to a transaction. */
-  private async putManyTogether(layout: LinkLayout, links: Link[]): Promise<Link[]> {
-    const [pk] = layout.partitions();
-    const batches: Batch[] = [];
-    let batch: Batch = { actions: [], links: [] };
-    let chars = 0;
-    const pointers = new Set<string>();
-    for (const link of links) {
-      const entity = linkEntity(pk, link);
-      const size = JSON.stringify(entity).length;
-      if (batch.actions.length + 2 > MAX_ACTIONS || (batch.actions.length && chars + size > MAX_TRANSACTION_CHARS)) {
-        batches.push(batch);
-        batch = { actions: [], links: [] };
-        chars = 0;
-        pointers.clear();
-      }
-      batch.actions.push(link.claim ? ["create", entity] : ["upsert", entity, "Replace"]);
-      batch.links.push(link);
-      chars += size;
-      // Two links claiming one Dataverse id in a transaction would be a duplicate entity: first one wins the slot.
-      if (!pointers.has(link.dataverseId)) {
-        pointers.add(link.dataverseId);
-        batch.actions.push(["upsert", pointerEntity(pk, link), "Replace"]);
-      }
-    }
-    if (batch.actions.length) batches.push(batch);
-    return this.submitLinkBatches(layout, batches);
-  }
-
-  /** Buckets: every pointer first (grouped by its partition), then the links (grouped by theirs). */
-  private async putManySpread(layout: LinkLayout, links: Link[]): Promise<Link[]> {
+  /**
+   * One partition: each link and its pointer in the same transaction, up to 50 links to one.
+   * Buckets: every pointer first (grouped by its partition), then the links (grouped by theirs).
+   * Two links naming one Dataverse id: the first one's pointer (a transaction cannot hold both).
+   */
+  private async putManyIn(layout: LinkLayout, links: Link[]): Promise<Link[]> {
     const pointers = new Map<string, Link>();
-    // Two links naming one Dataverse id: the first one's pointer, as in one transaction.
     for (const link of links) if (!pointers.has(link.dataverseId)) pointers.set(link.dataverseId, link);
-    const pointerBatches = batchesOf([...pointers.values()], (l) => layout.dataverse(l.dataverseId), (pk, l) => ["upsert", pointerEntity(pk, l), "Replace"]);
+    const linkAction = (pk: string, l: Link): TransactionAction => (l.claim ? ["create", linkEntity(pk, l)] : ["upsert", linkEntity(pk, l), "Replace"]);
+    const pointerAction = (pk: string, l: Link): TransactionAction => ["upsert", pointerEntity(pk, l), "Replace"];
+    if (layout.single) {
+      return this.submitLinkBatches(layout, batchesOf(links, (l) => layout.app(l.appId), (pk, l) => (pointers.get(l.dataverseId) === l ? [linkAction(pk, l), pointerAction(pk, l)] : [linkAction(pk, l)])));
+    }
+    const pointerBatches = batchesOf([...pointers.values()], (l) => layout.dataverse(l.dataverseId), (pk, l) => [pointerAction(pk, l)]);
     await mapLimited(pointerBatches, TRANSACTION_CONCURRENCY, (b) => this.submit(b.actions, "a batch of link pointers"));
-    const linkBatches = batchesOf(links, (l) => layout.app(l.appId), (pk, l) => (l.claim ? ["create", linkEntity(pk, l)] : ["upsert", linkEntity(pk, l), "Replace"]));
-    return this.submitLinkBatches(layout, linkBatches);
+    return this.submitLinkBatches(layout, batchesOf(links, (l) => layout.app(l.appId), (pk, l) => [linkAction(pk, l)]));
   }
 
   /** Sends link batches a few at a time; a batch whose claim met an existing link is written one by one. */
@@ -431,8 +407,8 @@ function groupBy(ids: readonly string[], partitionOf: (id: string) => string, ro
   return groups;
 }
 
-/** Transactions of one action per link, grouped by partition, within the action and size limits. */
-function batchesOf(links: Link[], partitionOf: (link: Link) => string, actionOf: (pk: string, link: Link) => TransactionAction): Batch[] {
+/** Transactions of each link's actions, grouped by partition, within the action and size limits. */
+function batchesOf(links: Link[], partitionOf: (link: Link) => string, actionsOf: (pk: string, link: Link) => TransactionAction[]): Batch[] {
   const byPartition = new Map<string, Link[]>();
   for (const link of links) {
     const pk = partitionOf(link);
@@ -445,14 +421,14 @@ function batchesOf(links: Link[], partitionOf: (link: Link) => string, actionOf:
     let batch: Batch = { actions: [], links: [] };
     let chars = 0;
     for (const link of inPartition) {
-      const action = actionOf(pk, link);
-      const size = JSON.stringify(action[1]).length;
-      if (batch.actions.length + 1 > MAX_ACTIONS || (batch.actions.length && chars + size > MAX_TRANSACTION_CHARS)) {
+      const actions = actionsOf(pk, link);
+      const size = JSON.stringify(actions[0][1]).length;
+      if (batch.actions.length + actions.length > MAX_ACTIONS || (batch.actions.length && chars + size > MAX_TRANSACTION_CHARS)) {
         batches.push(batch);
         batch = { actions: [], links: [] };
         chars = 0;
       }
-      batch.actions.push(action);
+      batch.actions.push(...actions);
       batch.links.push(link);
       chars += size;
     }

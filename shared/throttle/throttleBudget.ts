@@ -306,7 +306,12 @@ export class ThrottleBudget {
         if (old && old.at > now - this.span && old.tokens !== 0) mine.push([old.at, -old.tokens, 0]);
         return { blockedUntil: row.blockedUntil, grants: compact([...grants, [now, granted.tokens, execMs]]) };
       });
-      this.own.push(...mine);
+      // Kept for as long as the row keeps them (a span), whether or not anything reads them.
+      if (mine.length) {
+        const from = this.clock.now() - 2 * this.span;
+        if (this.own.length && this.own[0][0] <= from) this.own = this.own.filter(([at]) => at > from);
+        this.own.push(...mine);
+      }
     } finally {
       this.current = granted ?? old;
     }
@@ -367,7 +372,6 @@ export class ThrottleBudget {
     const inSpan = (at: number) => at > from && at <= until;
     let n = 0;
     for (const [at, tokens] of this.seenGrants) if (inSpan(at)) n += tokens;
-    this.own = this.own.filter(([at]) => at > from - this.span);
     for (const [at, tokens] of this.own) if (inSpan(at)) n -= tokens;
     return Math.max(0, n);
   }
