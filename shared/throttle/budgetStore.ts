@@ -20,7 +20,15 @@ export interface BudgetRow {
    * one, so the processes sharing the budget also share what their answers showed.
    */
   servers?: ServerDecision;
+  /**
+   * The web servers that answered the identity lately, by whichever process: [a short hash of the
+   * answer's ARRAffinity value, real-time ms of its last answer]. A process counts the servers the
+   * others reached as well as its own, so it need not wait to see each of them itself.
+   */
+  seen?: SeenServer[];
 }
+
+export type SeenServer = [server: string, at: number];
 
 export interface ServerDecision {
   count: number;
@@ -45,6 +53,7 @@ const copy = (row: BudgetRow): BudgetRow => ({
   grants: row.grants.map(([at, n, ms]): Grant => [at, n, ms]),
   blockedUntil: row.blockedUntil,
   ...(row.servers ? { servers: { ...row.servers } } : {}),
+  ...(row.seen ? { seen: row.seen.map(([server, at]): SeenServer => [server, at]) } : {}),
 });
 
 /** One process (tests, `npm run sync`): the same protocol over a Map. */

@@ -2,7 +2,7 @@ import { Tables } from "../names.js";
 import type { TableClient } from "@azure/data-tables";
 import { statusOf, translateStorageError } from "../state/tableErrors.js";
 import { tableClientFactory, type TableConnectionOptions } from "../state/tableClients.js";
-import { emptyBudgetRow, type BudgetRow, type Grant, type BudgetSnapshot, type BudgetStore, type ServerDecision } from "./budgetStore.js";
+import { emptyBudgetRow, type BudgetRow, type Grant, type BudgetSnapshot, type BudgetStore, type SeenServer, type ServerDecision } from "./budgetStore.js";
 
 const ROW_KEY = "budget";
 
@@ -34,7 +34,8 @@ export class TableBudgetStore implements BudgetStore {
     try {
       const e = await this.client.getEntity<Record<string, unknown>>(identity, ROW_KEY);
       const servers = parseServers(e.servers);
-      return { row: { grants: parseGrants(e.grants), blockedUntil: Number(e.blockedUntil) || 0, ...(servers ? { servers } : {}) }, etag: e.etag };
+      const seen = parseSeen(e.seen);
+      return { row: { grants: parseGrants(e.grants), blockedUntil: Number(e.blockedUntil) || 0, ...(servers ? { servers } : {}), ...(seen.length ? { seen } : {}) }, etag: e.etag };
     } catch (e) {
       if (statusOf(e) === 404) return { row: emptyBudgetRow() };
       throw translateStorageError(e, "read the throttle budget");
@@ -46,6 +47,7 @@ export class TableBudgetStore implements BudgetStore {
     const entity = {
       partitionKey: identity, rowKey: ROW_KEY, grants: JSON.stringify(row.grants), blockedUntil: String(row.blockedUntil),
       ...(row.servers ? { servers: JSON.stringify([row.servers.count, row.servers.at]) } : {}),
+      ...(row.seen?.length ? { seen: JSON.stringify(row.seen) } : {}),
     };
     try {
       if (etag === undefined) await this.client.createEntity(entity);
@@ -84,6 +86,17 @@ function parseServers(value: unknown): ServerDecision | undefined {
     return typeof count === "number" && Number.isInteger(count) && count >= 1 && typeof at === "number" && Number.isFinite(at) ? { count, at } : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** `[[server, at], …]`; entries of any other shape are dropped (the process counts only what it saw). */
+function parseSeen(value: unknown): SeenServer[] {
+  try {
+    const parsed: unknown = JSON.parse(String(value ?? "[]"));
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter((s): s is SeenServer => Array.isArray(s) && s.length === 2 && typeof s[0] === "string" && s[0].length > 0 && typeof s[1] === "number" && Number.isFinite(s[1]));
+  } catch {
+    return [];
   }
 }
 

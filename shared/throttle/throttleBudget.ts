@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { systemClock } from "../http/clock.js";
 import type { Clock } from "../ports.js";
-import type { BudgetRow, BudgetStore, Grant, ServerDecision } from "./budgetStore.js";
+import type { BudgetRow, BudgetStore, Grant, SeenServer, ServerDecision } from "./budgetStore.js";
 import { CostEstimator, type RequestCost } from "./costEstimator.js";
 import { compact, msUntilFree, sumOf } from "./grantWindow.js";
 
@@ -132,6 +132,8 @@ const INFORMATIVE_PER_SERVER = 4;
 const PACE = 4;
 /** Distinct servers (ARRAffinity values) count for this many windows after their last answer. */
 const SERVER_SEEN_WINDOWS = 5;
+/** The row keeps the newest this many × maxServers servers seen (a server replaced by another stays until it ages out). */
+const SEEN_KEPT = 2;
 
 /**
  * A per-identity budget shared by every process through one store row, over two dimensions of a
@@ -396,11 +398,15 @@ export class ThrottleBudget {
       const now = this.clock.now();
       // What another process sharing the budget decided on the server count lately counts here too.
       if (row.servers) this.servers.adopt(row.servers, now);
+      // And the servers they reached.
+      if (row.seen) this.servers.hear(row.seen, now);
       const next = change(row, now);
       if (!next) return;
       const mine = this.servers.decision();
       const servers = mine && (!row.servers || mine.at > row.servers.at) ? mine : row.servers;
       if (servers) next.servers = servers;
+      const seen = this.servers.seenServers(now) ?? row.seen;
+      if (seen?.length) next.seen = seen;
       if (await this.options.store.write(this.key, next, etag)) return;
       this.counters.conflicts += 1;
       // Spread the losers out a little so they do not collide again on the next round.
@@ -533,22 +539,63 @@ class ServerEstimate {
       own += o;
       seen += n;
     }
-    const read = Math.min(most, Math.max(1, Math.floor(own / seen + 1 - SERVER_ROUND_UP)));
+    // The answered request is surely at the server that answered, each other one at one of S: so
+    // S = (own - 1) / (seen - 1) per answer, summed over the window's answers. (own / seen read four
+    // servers as 3.4 where each saw about four of our requests a window, the benchmark's regime: the
+    // processes stayed at three, or stepped down to it without a 429.) Only when the answers name
+    // their servers, which caps the count at the servers seen: on counters alone an answer that saw
+    // a request fewer than this model expects reads five or six servers at four, so there the plain
+    // ratio (low by the answered request: the safe side). At one server neither exceeds 1.22 (own is
+    // at most 1 / (1 - ARRIVAL_SHARE) of what the server saw).
+    const n = this.samples.length;
+    const ratio = this.affinity.size && seen > n ? (own - n) / (seen - n) : own / seen;
+    const read = Math.min(most, Math.max(1, Math.floor(ratio + 1 - SERVER_ROUND_UP)));
     // Down only on answers that each had several of our requests per server learned in their window:
-    // with fewer, the one answered request counted on both sides weighs enough to read four as three.
-    if (read < this.learned && own < INFORMATIVE_PER_SERVER * this.learned * this.samples.length) return this.learned;
+    // with fewer, an idle stretch reads four servers as fewer.
+    if (read < this.learned && own < INFORMATIVE_PER_SERVER * this.learned * n) return this.learned;
+    if (read < this.learned) return (this.learned = read);
     // Up at once to what the window's answers can show: n servers take at least 2n answers (a few
     // answers from servers that happened to see fewer than their share would read too many), or n
-    // servers seen answering. Down at once.
-    this.learned = read <= this.learned ? read : Math.max(this.learned, Math.min(read, Math.max(reached, Math.floor(this.samples.length / EVIDENCE_PER_SERVER))));
+    // servers seen answering.
+    if (read > this.learned) this.learned = Math.min(read, Math.max(this.learned, reached, Math.floor(this.samples.length / EVIDENCE_PER_SERVER)));
     return this.learned;
   }
 
   /** An answer from the server whose ARRAffinity cookie is `server`. */
   reached(now: number, server: string): void {
     if (this.max <= 1) return;
-    this.affinity.delete(server);
-    this.affinity.set(server, now);
+    const id = serverId(server);
+    this.affinity.delete(id);
+    this.affinity.set(id, now);
+  }
+
+  /**
+   * The servers that answered the other processes sharing the budget (the row's `seen`): they are
+   * the identity's servers as much as those that answered here.
+   */
+  hear(seen: readonly SeenServer[], now: number): void {
+    if (this.max <= 1 || !seen.length) return;
+    const since = now - SERVER_SEEN_WINDOWS * this.windowMs;
+    let changed = false;
+    for (const [id, written] of seen) {
+      // Another instance's clock may run a little ahead: its answer is not newer than now here.
+      const at = Math.min(written, now);
+      if (at <= since || (this.affinity.get(id) ?? Number.NEGATIVE_INFINITY) >= at) continue;
+      this.affinity.set(id, at);
+      changed = true;
+    }
+    if (!changed) return;
+    // Oldest first again (prune stops at the first recent one), and no more than the row keeps.
+    const ordered = [...this.affinity].sort((x, y) => x[1] - y[1]).slice(-SEEN_KEPT * this.max);
+    this.affinity.clear();
+    for (const [id, at] of ordered) this.affinity.set(id, at);
+  }
+
+  /** What the row's `seen` should say: the servers seen here or heard of, newest last (undefined: not tracked here). */
+  seenServers(now: number): SeenServer[] | undefined {
+    if (this.max <= 1) return undefined;
+    this.prune(now);
+    return [...this.affinity].slice(-SEEN_KEPT * this.max).map(([id, at]): SeenServer => [id, at]);
   }
 
   sent(at: number): OwnRun {
@@ -607,6 +654,11 @@ class ServerEstimate {
     if (this.runs.length && this.runs[0].at <= from) this.runs = this.runs.filter((r) => r.at > from);
     if (this.samples.length && this.samples[0][0] <= from) this.samples = this.samples.filter(([at]) => at > from);
   }
+}
+
+/** A server's ARRAffinity value as the row keeps it: short, and the same in every process. */
+function serverId(affinity: string): string {
+  return createHash("sha256").update(affinity).digest("hex").slice(0, 12);
 }
 
 /** Identities never appear in storage as such: a short hash is the partition key. */

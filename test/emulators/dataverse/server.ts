@@ -6,7 +6,7 @@ import { countBatchOperations, handleBatch } from "./batch.js";
 import { faultAnswers, faultRuleResponse, type FaultScript } from "./faults.js";
 import type { RequestLog } from "./requestLog.js";
 import { relativePath, SERVICE_PATH } from "./router.js";
-import type { ServiceProtection } from "./throttle.js";
+import type { Routed, ServiceProtection } from "./throttle.js";
 import { DataverseFault, faultResponse, type EmulatorContext, type EmuRequest, type EmuResponse } from "./types.js";
 import { Errors } from "./dataverseErrors.js";
 
@@ -45,8 +45,19 @@ async function handle(raw: IncomingMessage, res: ServerResponse, parts: Pipeline
   for (const [k, v] of Object.entries(raw.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
   const method = (raw.method ?? "GET").toUpperCase();
   const req: EmuRequest = { method, url: new URL(raw.url ?? "/", parts.ctx.origin), headers, body, userId: "" };
-  // The load balancer's choice: the server the ARRAffinity cookie names, else the least busy one.
+  if (req.url.pathname.startsWith("/_emulator/")) return send(res, await handleAdmin(req, parts.admin));
+  // The load balancer's choice: the server the ARRAffinity cookie names, else the least busy one;
+  // the request is that server's until it is answered.
   const routed = parts.throttle.route(headers.cookie);
+  try {
+    await serve(raw, res, parts, req, routed, started);
+  } finally {
+    routed.leave();
+  }
+}
+
+async function serve(raw: IncomingMessage, res: ServerResponse, parts: PipelineParts, req: EmuRequest, routed: Routed, started: number): Promise<void> {
+  const { method, headers, body } = req;
   const finish = (response: EmuResponse | undefined) => {
     if (response) send(res, response, routed.setCookie);
     parts.log.record({
@@ -55,7 +66,6 @@ async function handle(raw: IncomingMessage, res: ServerResponse, parts: Pipeline
     });
   };
 
-  if (req.url.pathname.startsWith("/_emulator/")) return send(res, await handleAdmin(req, parts.admin));
   if (relativePath(req.url) === undefined) return finish(faultResponse(Errors.segment(req.url.pathname)));
 
   try {

@@ -101,6 +101,13 @@ interface UserState {
 
 export const AFFINITY_COOKIE = "ARRAffinity";
 
+/** A request's server, from the load balancer; `leave()` once it is answered. */
+export interface Routed {
+  server: number;
+  setCookie?: string[];
+  leave: () => void;
+}
+
 export class ServiceProtection {
   readonly options: ThrottleOptions;
   private readonly users = new Map<string, UserState>();
@@ -123,11 +130,28 @@ export class ServiceProtection {
   /**
    * The server a request goes to: the one its ARRAffinity cookie names, else the least busy one.
    * `setCookie` is the Set-Cookie header to answer with when the request did not carry a valid one.
+   * The request counts as the server's from here until `leave()` (its answer sent), as a load
+   * balancer counts what it forwarded: requests that arrive together spread instead of all going to
+   * the server that was least busy before any of them.
    */
-  route(cookieHeader: string | undefined): { server: number; setCookie?: string[] } {
+  route(cookieHeader: string | undefined): Routed {
     const pinned = affinityOf(cookieHeader);
     const known = pinned === undefined ? -1 : this.affinity.indexOf(pinned);
-    if (known >= 0) return { server: known };
+    const server = known >= 0 ? known : this.leastBusy();
+    this.serverInFlight[server] += 1;
+    let left = false;
+    const leave = () => {
+      if (left) return;
+      left = true;
+      this.serverInFlight[server] -= 1;
+    };
+    if (known >= 0) return { server, leave };
+    const value = this.affinity[server];
+    return { server, leave, setCookie: [`${AFFINITY_COOKIE}=${value};Path=/;HttpOnly;Secure`, `${AFFINITY_COOKIE}SameSite=${value};Path=/;HttpOnly;SameSite=None;Secure`] };
+  }
+
+  /** The server with the fewest requests routed to it and not yet answered (round robin among equals). */
+  private leastBusy(): number {
     const n = this.affinity.length;
     let best = this.nextServer % n;
     for (let k = 1; k < n; k++) {
@@ -135,8 +159,7 @@ export class ServiceProtection {
       if (this.serverInFlight[i] < this.serverInFlight[best]) best = i;
     }
     this.nextServer = (best + 1) % n;
-    const value = this.affinity[best];
-    return { server: best, setCookie: [`${AFFINITY_COOKIE}=${value};Path=/;HttpOnly;Secure`, `${AFFINITY_COOKIE}SameSite=${value};Path=/;HttpOnly;SameSite=None;Secure`] };
+    return best;
   }
 
   admit(req: AdmitRequest): Admission {
@@ -152,7 +175,6 @@ export class ServiceProtection {
     }
     user.requests.push(at);
     user.inFlight += 1;
-    this.serverInFlight[server] += 1;
     user.pressure = 0;
     this.totals.requests += 1;
     this.totals.perServer[server] += 1;
@@ -163,7 +185,6 @@ export class ServiceProtection {
       if (released) return;
       released = true;
       user.inFlight -= 1;
-      this.serverInFlight[server] -= 1;
     };
     if (!o.enabled) return { admitted: true, server, latencyMs: 0, executionMs: 0, run: async () => {}, release };
     const latencyMs = o.cost.latencyMs / o.timeScale;

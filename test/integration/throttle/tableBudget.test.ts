@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Clock } from "../../../shared/ports.js";
+import type { SeenServer } from "../../../shared/throttle/budgetStore.js";
 import { TableBudgetStore } from "../../../shared/throttle/tableBudgetStore.js";
 import { ThrottleBudget, budgetKey } from "../../../shared/throttle/throttleBudget.js";
 import { azuriteConnectionString, uniqueName } from "../../support/storage.js";
@@ -94,5 +95,18 @@ describe("ThrottleBudget over Table Storage", () => {
 
     await store.write(key, { ...row, servers: { count: 0.5, at: Number.NaN } }, etag);
     expect((await store.read(key)).row.servers).toBeUndefined();
+  });
+
+  it("keeps the servers the identity reached in the row, and drops damaged entries", async () => {
+    const store = await tableStore();
+    const key = budgetKey("client-seen");
+    const seen: SeenServer[] = [["0a1b2c3d4e5f", 1_700_000_000_123], ["f5e4d3c2b1a0", 1_700_000_000_456]];
+    await store.write(key, { grants: [], blockedUntil: 0, seen }, undefined);
+
+    const { row, etag } = await store.read(key);
+    expect(row.seen).toEqual(seen);
+
+    await store.write(key, { ...row, seen: [["", 1], ["ok", Number.NaN], [7, 8] as unknown as SeenServer, ["kept", 9]] }, etag);
+    expect((await store.read(key)).row.seen).toEqual([["kept", 9]]);
   });
 });

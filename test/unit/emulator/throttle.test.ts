@@ -119,10 +119,26 @@ describe("ServiceProtection", () => {
     expect(spread.map((r) => r.server).sort()).toEqual([0, 1, 2]);
     expect(cookie).toMatch(/^ARRAffinity=[0-9a-f]{64}$/);
     expect(admitted.every((a) => a.admitted)).toBe(true);
-    expect(pinned).toEqual({ server: first.server });
+    expect(pinned.server).toBe(first.server);
+    expect(pinned.setCookie).toBeUndefined();
     expect(again.admitted).toBe(false);
     expect(sp.headers("u", pinned.server)["x-ms-ratelimit-burst-remaining-xrm-requests"]).toBe("0");
     expect(sp.stats().perServer).toEqual([1, 1, 1]);
+  });
+
+  it("counts a request as its server's from routing, so requests arriving together spread over the servers", () => {
+    // Prepare: three servers, two of them each answering one request
+    const sp = new ServiceProtection({ enabled: true, servers: 3 }, clock().now);
+    const busy = [sp.route(undefined), sp.route(undefined)];
+    // Act: three requests routed together, none admitted yet (their bodies and tokens still being read)
+    const together = [sp.route(undefined), sp.route(undefined), sp.route(undefined)];
+    // Assess: the idle server takes one, then the three are even again and the rest go round
+    expect(busy.map((r) => r.server)).toEqual([0, 1]);
+    expect(together.map((r) => r.server)).toEqual([2, 0, 1]);
+    // Act: the answers leave their servers (twice is once); the next request goes where fewest are under way
+    for (const r of [...busy, together[0], together[0]]) r.leave();
+    // Assess: servers 0 and 1 hold one request each now, server 2 none
+    expect(sp.route(undefined).server).toBe(2);
   });
 
   it("charges bulk Targets at a fifth of a batch operation", () => {

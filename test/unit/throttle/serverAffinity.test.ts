@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createDataverseClient } from "../../../shared/dataverse/createDataverseClient.js";
 import type { RequestBudget } from "../../../shared/dataverse/dataverseTransport.js";
 import { MemoryBudgetStore } from "../../../shared/throttle/budgetStore.js";
-import { ThrottleBudget } from "../../../shared/throttle/throttleBudget.js";
+import { budgetKey, ThrottleBudget } from "../../../shared/throttle/throttleBudget.js";
 import { FakeClock, jsonResponse } from "../http/fakes.js";
 
 /** Requests only: what is tested is what the answers make the budget learn. */
@@ -48,6 +48,42 @@ describe("ThrottleBudget: servers named by their ARRAffinity cookie", () => {
 
     // Assess: one request per answer cannot show how requests spread; before, each read one server.
     expect(learned).toEqual([4, 4, 4, 4]);
+  });
+
+  it("counts the servers that answered the other processes sharing its budget, through the budget's row", async () => {
+    // Prepare: two processes on one store; each hears from two of the four servers (the cookie only:
+    // what is tested is the servers named, not the request counters).
+    const clock = new FakeClock();
+    const store = new MemoryBudgetStore();
+    const make = () => new ThrottleBudget({ store, identity: "client", maxRequests: 1_000, windowMs: 1_000, leaseSize: 1, clock, windowMarginMs: 100 });
+    const [a, b] = [make(), make()];
+    const answer = async (p: ThrottleBudget, servers: string[]) => {
+      const calls = [];
+      for (let i = 0; i < servers.length; i++) calls.push(await p.acquire({ kind: "read" }));
+      clock.time += 200;
+      for (const [i, call] of calls.entries()) await call.settle(200, { server: servers[i] });
+    };
+    await answer(a, ["server-0", "server-1"]);
+    await answer(b, ["server-2", "server-3"]);
+    const alone = [a.serverCount, b.serverCount];
+
+    // Act: each leases again (a lease reads the row and writes it back)
+    await a.acquire({ kind: "read" });
+    await b.acquire({ kind: "read" });
+    await a.acquire({ kind: "read" });
+
+    // Assess: two servers each on their own evidence; four each once the row carries the others'
+    expect(alone).toEqual([2, 2]);
+    expect([a.serverCount, b.serverCount]).toEqual([4, 4]);
+    const { row } = await store.read(budgetKey("client"));
+    expect(row.seen).toHaveLength(4);
+    expect(row.seen!.flat().join(" ")).not.toContain("server-");
+
+    // A process starting ten windows later: servers seen that long ago are no evidence.
+    clock.time += 10_000;
+    const later = make();
+    await later.acquire({ kind: "read" });
+    expect(later.serverCount).toBe(1);
   });
 
   it("never reads one server as more, however its answers' request counters look, when one server answers them all", async () => {
