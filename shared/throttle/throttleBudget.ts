@@ -438,7 +438,8 @@ export class ThrottleBudget {
  * server's count, so own / seen is at most 1 / (1 - ARRIVAL_SHARE), however many run at once and
  * however long they take; with the requests spread evenly over S servers it is about S. The
  * answered request counts once on both sides (a call longer than the window has left the server's
- * count when it is answered; one answered within the share is not in `own`). Refused or failed
+ * count when it is answered; one answered within the share is not in `own`), and when the answers
+ * name their servers it is taken out of both (see `evaluate`). Refused or failed
  * attempts are not counted (the server did not count them either).
  *
  * The estimate is the ratio of the sums over the window's answers (one server that saw a request
