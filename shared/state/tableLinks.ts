@@ -224,10 +224,10 @@ export class TableLinks {
     }
   }
 
+  /** The rows of each partition's keys, a few partitions at a time (a batch of ids touches up to every bucket). */
   private async readMany(groups: Map<string, string[]>, operation: string): Promise<Row[]> {
-    const out: Row[] = [];
-    for (const [pk, rowKeys] of groups) out.push(...(await getMany(this.client, pk, rowKeys, operation)));
-    return out;
+    const pages = await mapLimited([...groups], TRANSACTION_CONCURRENCY, ([pk, rowKeys]) => getMany(this.client, pk, rowKeys, operation));
+    return pages.flat();
   }
 
   /**
@@ -395,29 +395,22 @@ export class TableLinks {
   }
 }
 
-/** Row keys grouped by their partition. */
-function groupBy(ids: readonly string[], partitionOf: (id: string) => string, rowKeyOf: (id: string) => string): Map<string, string[]> {
-  const groups = new Map<string, string[]>();
-  for (const id of ids) {
-    const pk = partitionOf(id);
-    const list = groups.get(pk) ?? [];
-    list.push(rowKeyOf(id));
-    groups.set(pk, list);
+/** `items` grouped by `keyOf`, each as `valueOf(item)`, in their order. */
+function groupBy<T, V>(items: readonly T[], keyOf: (item: T) => string, valueOf: (item: T) => V): Map<string, V[]> {
+  const groups = new Map<string, V[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const list = groups.get(key);
+    if (list) list.push(valueOf(item));
+    else groups.set(key, [valueOf(item)]);
   }
   return groups;
 }
 
 /** Transactions of each link's actions, grouped by partition, within the action and size limits. */
 function batchesOf(links: Link[], partitionOf: (link: Link) => string, actionsOf: (pk: string, link: Link) => TransactionAction[]): Batch[] {
-  const byPartition = new Map<string, Link[]>();
-  for (const link of links) {
-    const pk = partitionOf(link);
-    const list = byPartition.get(pk);
-    if (list) list.push(link);
-    else byPartition.set(pk, [link]);
-  }
   const batches: Batch[] = [];
-  for (const [pk, inPartition] of byPartition) {
+  for (const [pk, inPartition] of groupBy(links, partitionOf, (l) => l)) {
     let batch: Batch = { actions: [], links: [] };
     let chars = 0;
     for (const link of inPartition) {

@@ -22,11 +22,16 @@ async function send(clock: FakeClock, b: ThrottleBudget, count: number, seenOf: 
       round.push(await b.acquire({ kind: "read" }));
       sentAt.push(clock.now());
     }
-    clock.time += 200;
-    const inWindow = sentAt.filter((t) => t > clock.now() - 1_000).length;
-    for (const reservation of round) await reservation.settle(200, { burstRemaining: Math.max(0, 10 - seenOf(inWindow)) });
+    await answer(clock, round, sentAt, seenOf);
   }
   return sentAt.filter((t) => t < start + 1_000).length;
+}
+
+/** A round answered 200 ms later by servers that each saw `seenOf(the requests sent in the window)`. */
+async function answer(clock: FakeClock, round: BudgetReservation[], sentAt: number[], seenOf: (sentInWindow: number) => number): Promise<void> {
+  clock.time += 200;
+  const inWindow = sentAt.filter((t) => t > clock.now() - 1_000).length;
+  for (const reservation of round) await reservation.settle(200, { burstRemaining: Math.max(0, 10 - seenOf(inWindow)) });
 }
 
 /** What the transport does with a 429: the attempt's reservation settled as refused, then the Retry-After shared. */
@@ -50,9 +55,7 @@ async function sendTogether(clock: FakeClock, budgets: ThrottleBudget[], rounds:
         sentAt.push(clock.now());
       }
     }
-    clock.time += 200;
-    const inWindow = sentAt.filter((t) => t > clock.now() - 1_000).length;
-    for (const reservation of round) await reservation.settle(200, { burstRemaining: Math.max(0, 10 - seenOf(inWindow)) });
+    await answer(clock, round, sentAt, seenOf);
   }
 }
 
