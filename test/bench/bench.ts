@@ -210,7 +210,7 @@ try {
     stack: () => stackWith(azurite.connectionString), config: base.config, tablePrefix: `${base.tablePrefix}st`, bulkSize: opts.bulkSize,
     limits, windowRealMs, meterExecution: !opts.requestsOnlyBudget, records: opts.stormRecords, preWindows: 3, stormWindows: opts.stormWindows, log,
   });
-  if (storm) log(`storm: our 429 share ${(storm.throttledShare * 100).toFixed(1)} % during it, below 5 % after ${storm.settleS?.toFixed(1) ?? "—"} s, throughput back ${storm.recoverS?.toFixed(1) ?? "—"} s after it (simulated); ${storm.beforePerWindow.toFixed(0)} records per window before, ${storm.worstPerWindow} in the worst window`);
+  if (storm) log(`storm: our 429 share ${(storm.throttledShare * 100).toFixed(1)} % during it, below 5 % after ${storm.settleS?.toFixed(1) ?? "—"} s (${storm.requestsAfterSettle} of our requests after that point), throughput back ${storm.recoverS?.toFixed(1) ?? "—"} s after it (simulated); ${storm.beforePerWindow.toFixed(0)} records per window before, ${storm.worstPerWindow} in the worst window`);
 
   // Dataverse → app: a first load from Dataverse into the rate-limited sample app.
   const toApp = skipped("toApp") ? undefined : await measureToApp({

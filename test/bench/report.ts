@@ -97,7 +97,7 @@ export function printReport(f: BenchFigures, log: (line: string) => void): void 
       p50Ms: Math.round(webhookAt100.p50Ms), p95Ms: Math.round(webhookAt100.p95Ms), p99Ms: Math.round(webhookAt100.p99Ms), perSecond: webhookAt100.perSecond,
       bursts: Object.fromEntries(f.webhook!.bursts.map((b) => [String(b.perSecond), { p50Ms: Math.round(b.p50Ms), p95Ms: Math.round(b.p95Ms), p99Ms: Math.round(b.p99Ms), sent: b.sent, delivered: b.delivered }])),
     },
-    storm: f.storm && { settleS: roundOr(f.storm.settleS, 2), recoverS: roundOr(f.storm.recoverS, 2), stormS: round(f.storm.stormS, 2), ourThrottledShare: round(f.storm.throttledShare, 4) },
+    storm: f.storm && { settleS: roundOr(f.storm.settleS, 2), requestsAfterSettle: f.storm.requestsAfterSettle, recoverS: roundOr(f.storm.recoverS, 2), stormS: round(f.storm.stormS, 2), ourThrottledShare: round(f.storm.throttledShare, 4) },
     runs: 1,
     settings: { timeScale: f.opts.timeScale, windowSeconds: f.opts.windowSeconds, bulkSize: f.opts.bulkSize, ceilingSustained: round(f.ceiling.sustained, 2) },
   };

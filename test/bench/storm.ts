@@ -6,7 +6,10 @@
  * 429s (request log, contacts only) and our records committed (its change events).
  *   settleS:  from the storm's start until our 429 share, over the last window, stays below 5 %
  *             for the rest of the storm (0 when it never reached 5 %); absent when it had not, or
- *             when our load ended during the storm after a window at 5 % or more;
+ *             when our load ended during the storm after a window at 5 % or more, or when we sent
+ *             fewer than 20 requests in the rest of the storm (a share below 5 % is not shown by
+ *             fewer: one refusal among them is 5 % or more, and windows we sent nothing in are
+ *             skipped, so a quiet stretch at the storm's end read as settled);
  *   recoverS: from the storm's end until our records per window are back at 90 % of the rate we
  *             had before it (absent when the load ended first).
  * Both in simulated seconds (the service's time).
@@ -35,6 +38,8 @@ export interface StormOptions {
 
 export interface StormResult {
   settleS?: number;
+  /** Our requests sent from the settle point (or the last window at 5 % or more) to the storm's end: the evidence for settleS. */
+  requestsAfterSettle: number;
   recoverS?: number;
   /** The storm's length, simulated seconds. */
   stormS: number;
@@ -49,6 +54,8 @@ export interface StormResult {
 const STORM_SHARES = [0.5, 0.75, 1] as const;
 const FOREIGN_CALL_TARGETS = 500;
 const SETTLED_SHARE = 0.05;
+/** Requests it takes to show a share below SETTLED_SHARE: with fewer, a single refusal is already at it. */
+const SETTLE_EVIDENCE = Math.ceil(1 / SETTLED_SHARE);
 const RECOVERED = 0.9;
 
 export async function measureStorm(o: StormOptions): Promise<StormResult> {
@@ -75,9 +82,11 @@ export async function measureStorm(o: StormOptions): Promise<StormResult> {
     const ourEnd = result.startedAt + result.ms;
 
     const ourRequests = stack.dataverse.log.entries().filter((e) => !e.inBatch && e.method === "POST" && /\/contacts\//.test(e.path));
-    const figures = stormFigures({
+    const timeline: StormTimeline = {
       ours: ourRequests, commits, startAt, stormStart, stormEnd, ourEnd, windowRealMs: w, timeScale: resolveThrottleOptions(o.limits).timeScale, preWindows: o.preWindows,
-    });
+    };
+    if (process.env.BENCH_DEBUG) o.log(`storm, our requests/429s per half window (simulated s from its start): ${stormHalves(timeline)}`);
+    const figures = stormFigures(timeline);
     return { ...figures, foreignRequests };
   } finally {
     await stack.stop();
@@ -101,6 +110,17 @@ export interface StormTimeline {
   preWindows: number;
 }
 
+/** BENCH_DEBUG: our requests and 429s per half window, from two windows before the storm to two after it (simulated s at each half's end). */
+export function stormHalves(t: StormTimeline): string {
+  const step = t.windowRealMs / 2;
+  const halves: string[] = [];
+  for (let end = t.stormStart - 2 * t.windowRealMs + step; end <= Math.min(t.stormEnd + 2 * t.windowRealMs, t.ourEnd); end += step) {
+    const sent = t.ours.filter((e) => e.at > end - step && e.at <= end);
+    halves.push(`${((end - t.stormStart) * t.timeScale / 1000).toFixed(1)}:${sent.length}/${sent.filter((e) => e.status === 429).length}`);
+  }
+  return halves.join(" ");
+}
+
 /** settleS, recoverS and the rest, from the timeline (see the file's comment), at half-window steps. */
 export function stormFigures(t: StormTimeline): Omit<StormResult, "foreignRequests"> {
   const w = t.windowRealMs;
@@ -120,7 +140,10 @@ export function stormFigures(t: StormTimeline): Omit<StormResult, "foreignReques
     unsettledAtEnd = share >= SETTLED_SHARE;
   }
   const endedEarly = t.ourEnd < t.stormEnd && lastBad !== undefined;
-  const settleS = unsettledAtEnd || endedEarly ? undefined : lastBad === undefined ? 0 : toSimS(lastBad - t.stormStart);
+  const settledFrom = lastBad ?? t.stormStart;
+  const requestsAfterSettle = t.ours.filter((e) => e.at > settledFrom && e.at < Math.min(t.stormEnd, t.ourEnd)).length;
+  const shown = requestsAfterSettle >= SETTLE_EVIDENCE;
+  const settleS = unsettledAtEnd || endedEarly || !shown ? undefined : lastBad === undefined ? 0 : toSimS(lastBad - t.stormStart);
 
   // Before the storm: windows 2… (the first window is the fresh window's burst).
   const beforePerWindow = t.preWindows > 1
@@ -136,7 +159,7 @@ export function stormFigures(t: StormTimeline): Omit<StormResult, "foreignReques
     }
   }
   return {
-    settleS, recoverS, stormS: toSimS(t.stormEnd - t.stormStart),
+    settleS, requestsAfterSettle, recoverS, stormS: toSimS(t.stormEnd - t.stormStart),
     throttledShare: during.length ? during.filter((e) => e.status === 429).length / during.length : 0,
     beforePerWindow, worstPerWindow: Number.isFinite(worstPerWindow) ? worstPerWindow : 0,
   };

@@ -19,6 +19,7 @@ describe("stormFigures", () => {
     // Assess: the window ending at 5.5 s still holds the 429 at 4.9 s; the one ending at 6 s does not.
     // The first window after the storm (ending 8.5 s) is back at 100 records.
     expect(f.settleS).toBe(2.5);
+    expect(f.requestsAfterSettle).toBe(24);
     expect(f.recoverS).toBe(0.5);
     expect(f.throttledShare).toBeCloseTo(20 / 50, 9);
     expect(f.beforePerWindow).toBe(100);
@@ -42,6 +43,21 @@ describe("stormFigures", () => {
 
     const f = stormFigures({ ...timeline(ours, every(0, 3_000, 10)), ourEnd: 6_000 });
 
+    expect(f.settleS).toBeUndefined();
+  });
+
+  it("does not take a quiet stretch at the storm's end for settling: a share below 5 % takes 20 requests to show", () => {
+    // Prepare: two requests a window through the storm, one of them refused, until 6.5 s; then one
+    // request, answered, at 7.9 s. Windows without a request are skipped, so the last window with
+    // one reads 0 %.
+    const during = every(3_000, 6_500, 500).map((at, i) => ({ at, status: i % 2 ? 429 : 200 }));
+    const ours = [...every(0, 3_000, 100).map((at) => ({ at, status: 200 })), ...during, { at: 7_900, status: 200 }];
+
+    // Act
+    const f = stormFigures(timeline(ours, every(0, 12_000, 10)));
+
+    // Assess: one request after the last window at 5 % or more is no evidence of a share below it.
+    expect(f.requestsAfterSettle).toBe(1);
     expect(f.settleS).toBeUndefined();
   });
 
