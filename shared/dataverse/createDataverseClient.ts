@@ -15,6 +15,12 @@ export interface DataverseClientOptions extends DataverseTransportOptions {
   bulkTimeoutMs?: number;
   /** Bounds of one read of change tracking or a query (the mapping file's options.feeds). */
   feedLimits?: FeedLimits;
+  /**
+   * Write messages this process works on at once (the host's queue lanes). Given, a write's bulk
+   * chunk goes out as several calls at once when the servers the budget learned execute more calls
+   * at once than the lanes hold (writeMany.ts). Absent: one call per chunk.
+   */
+  lanes?: number;
 }
 
 export interface DataverseClientExtras extends DataverseClient {
@@ -105,7 +111,7 @@ export function createDataverseClient(options: DataverseClientOptions): Datavers
     },
 
     writeMany(entitySet: string, table: string, writes: BulkWrite[], opts: WriteManyOptions = {}): Promise<BulkResult[]> {
-      return writeMany(t, sizer, entitySet, table, writes, { ...opts, bulkTimeoutMs });
+      return writeMany(t, sizer, entitySet, table, writes, { ...opts, bulkTimeoutMs, lanes: options.lanes });
     },
 
     stats: () => t.stats(),

@@ -30,6 +30,11 @@ export interface RequestBudget {
   /** Waits until an attempt of this cost may go; the reservation (if any) is settled with its duration. */
   acquire(cost?: RequestCost): Promise<RequestReservation | void>;
   penalize(retryAfterMs: number): Promise<void>;
+  /**
+   * Requests the identity's web servers execute at once at full speed, as far as the budget knows
+   * (Dataverse: 1,200 s of execution per 300 s, four per server, times the servers learned).
+   */
+  executionsAtOnce?(): number;
 }
 
 /** The cost of the call being sent, visible to the fetch decorator of each of its attempts. */
@@ -107,6 +112,7 @@ export class DataverseTransport {
   private readonly origin: string;
   private readonly tokens: DataverseTransportOptions["tokens"];
   private readonly counters = { requests: 0, throttled: 0, waitedMs: 0 };
+  private readonly budget?: RequestBudget;
 
   constructor(options: DataverseTransportOptions) {
     this.serviceRoot = serviceRootOf(options.instanceUrl);
@@ -116,6 +122,7 @@ export class DataverseTransport {
     this.limiter = new ConcurrencyLimiter({ max: options.maxConcurrency });
     // Around every exchange on the wire: each attempt is counted and feeds the limiter (429s and the dop hint).
     const budget = options.budget;
+    this.budget = budget;
     const clock = options.clock ?? systemClock;
     this.clock = clock;
     const metered = async (exchange: () => Promise<ExchangeHead>): Promise<ExchangeHead> => {
@@ -193,6 +200,11 @@ export class DataverseTransport {
       this.tokens.invalidate();
       return exactJson(await callCost.run(cost, () => this.http.send(req, options)));
     }
+  }
+
+  /** What the budget says the servers execute at once (1 without a budget that knows). */
+  executionsAtOnce(): number {
+    return Math.max(1, this.budget?.executionsAtOnce?.() ?? 1);
   }
 
   /** A budget that cannot record a correction must not fail the request it was about. */

@@ -55,7 +55,7 @@ export async function writeMany(
   entitySet: string,
   table: string,
   writes: BulkWrite[],
-  options: WriteManyOptions & { bulkTimeoutMs: number },
+  options: WriteManyOptions & { bulkTimeoutMs: number; lanes?: number },
 ): Promise<BulkResult[]> {
   checkName(entitySet, "entity set");
   checkName(table, "table");
@@ -66,10 +66,11 @@ export async function writeMany(
     if (problem) ctx.results[index] = { ref: write.ref, ok: false, error: new SyncError("validation", ErrorCodes.BadRequest, problem) };
     else groups[write.kind === "update" && write.ifMatch !== undefined ? "conditional" : write.kind].push({ index, write });
   });
+  const bulkChunk = (items: Item[]) => spreadChunk(items.length, t.executionsAtOnce(), options.lanes);
   await Promise.all([
-    drain(ctx, groups.create, (chunk) => sendBulk(ctx, "create", chunk)),
-    drain(ctx, groups.update, (chunk) => sendBulk(ctx, "update", chunk)),
-    drain(ctx, groups.upsert, (chunk) => sendBulk(ctx, "upsert", chunk)),
+    drain(ctx, groups.create, (chunk) => sendBulk(ctx, "create", chunk), bulkChunk(groups.create)),
+    drain(ctx, groups.update, (chunk) => sendBulk(ctx, "update", chunk), bulkChunk(groups.update)),
+    drain(ctx, groups.upsert, (chunk) => sendBulk(ctx, "upsert", chunk), bulkChunk(groups.upsert)),
     drain(ctx, groups.conditional, (chunk) => sendBatch(ctx, chunk), BATCH_PARTS),
     drain(ctx, groups.delete, (chunk) => sendBatch(ctx, chunk)),
   ]);
@@ -108,6 +109,22 @@ export function ifMatchProblem(value: string): string | undefined {
  * low (a batch counts as one request) while the parallel batches share the execution time.
  */
 const BATCH_PARTS = 50;
+
+/** Records a bulk call carries at least when a chunk is spread over several calls (Dataverse's recommended start: 100–1,000). */
+export const SPREAD_MIN_RECORDS = 100;
+
+/**
+ * The largest bulk call for `records` of one kind in one write message. The process works on
+ * `lanes` messages at once, one bulk call each; when the servers execute more calls at once than
+ * that (`executions`: four per server, times the servers the budget learned), each message's
+ * records go out as ceil(executions / lanes) calls at once, so the lanes keep the servers busy.
+ * Never below SPREAD_MIN_RECORDS a call; no limit without `lanes` or while the lanes suffice.
+ */
+export function spreadChunk(records: number, executions: number, lanes: number | undefined): number {
+  if (!lanes || executions <= lanes) return Number.POSITIVE_INFINITY;
+  const calls = Math.ceil(executions / lanes);
+  return Math.max(SPREAD_MIN_RECORDS, Math.ceil(records / calls));
+}
 
 /** Workers take the next chunk at the size current when they take it, so shrinking applies at once. */
 async function drain(ctx: Context, items: Item[], send: (chunk: Item[]) => Promise<void>, maxChunk = Number.POSITIVE_INFINITY): Promise<void> {

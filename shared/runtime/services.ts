@@ -19,7 +19,7 @@ import { runMonitor } from "../telemetry/runMonitor.js";
 import { trackingExpiries } from "../sync/expiryRules.js";
 import { createTableExpiryIndex } from "../state/tableExpiryIndex.js";
 import { MemoryWorkQueue } from "../state/memoryQueue.js";
-import { relieveWriteQueues } from "./queuePump.js";
+import { HOST_QUEUE_CONCURRENCY, relieveWriteQueues } from "./queuePump.js";
 import { createStorageQueue } from "../state/storageQueue.js";
 import { groupCommitted } from "../state/groupCommitQueue.js";
 import type { RecordEventBody } from "../state/noticeGroups.js";
@@ -150,7 +150,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     ? await createDataverseBudget({ ...tableTarget, allowInsecureConnection: true }, d.clientId, { tablePrefix })
     : createLocalDataverseBudget(d.clientId, options.dataverseClock ?? clock));
   const dataverse = createDataverseClient({
-    instanceUrl: d.instanceUrl, tokens, clock: options.dataverseClock ?? clock, logger, budget, bulkSize: options.dataverseBulkSize, fetch: options.dataverseFetch,
+    instanceUrl: d.instanceUrl, tokens, clock: options.dataverseClock ?? clock, logger, budget, bulkSize: options.dataverseBulkSize, fetch: options.dataverseFetch, lanes: HOST_QUEUE_CONCURRENCY,
     feedLimits: config.options.feeds, bounds: config.options.http,
     onThrottled: ({ retryAfterMs, code }) => {
       telemetry.event(TelemetryEvents.throttled, { retryAfterMs, code });

@@ -188,6 +188,14 @@ export class ThrottleBudget {
     return this.servers.current(this.clock.now());
   }
 
+  /**
+   * Requests the servers execute at once at full speed: one server's execution per window over the
+   * window (Dataverse: 1,200 s / 300 s = 4) times the servers learned; 1 when time is not metered.
+   */
+  executionsAtOnce(): number {
+    return this.maxExec ? Math.max(1, Math.floor(this.maxExec / this.options.windowMs)) * this.serverCount : 1;
+  }
+
   /** Execution ms a request of this kind is expected to take now (0 when time is not metered). */
   estimate(cost: RequestCost = {}): number {
     return this.maxExec ? Math.min(this.estimator.estimate(cost), this.maxExec) : 0;
