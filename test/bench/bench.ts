@@ -42,6 +42,7 @@ const program = new Command("bench")
   .option("--runs <n>", "run the whole benchmark n times (each in its own process) and report medians with their spread (default 3; 1 with --load-only)", (v) => Number.parseInt(v, 10))
   .option("--skip <parts>", `leave out parts of the benchmark, comma-separated: ${[...PeerNames, "workersAlone", "storm", "webhook", "toApp"].join(", ")}`, (v) => v.split(",").map((p) => p.trim()).filter(Boolean), [] as string[])
   .option("--storm-windows <n>", "windows the throttling storm lasts (our load must outlast it: see docs/benchmark.md)", (v) => Number.parseInt(v, 10), 20)
+  .option("--storm-window-seconds <s>", "the storm's service-protection window, simulated seconds (default --window-seconds; the same rates): Retry-After's whole second is 1/N of it", Number)
   .option("--storm-records <n>", "contacts d365-sync writes through the storm (enough to outlast it and the recovery)", (v) => Number.parseInt(v, 10), 40_000)
   .option("--to-app-records <n>", "rows of the Dataverse → app load (default the smaller of --records and 500; see docs/benchmark.md, Dataverse → app)", (v) => Number.parseInt(v, 10))
   .option("--app-rate <n>", "the sample app's write limit (writes/s) for the Dataverse → app load; 0 for none", Number, 200)
@@ -53,7 +54,7 @@ const program = new Command("bench")
   .option("--tenants <n>", "only measure n registered tenants' full loads of --records each, at the same time (shares of the ceiling, spread)", (v) => Number.parseInt(v, 10))
   .option("--tenants-fair", "only measure a tenant's nightly run alone and during another tenant's full load of --records, through the storage queues and the local runner (--runs trials, default 3)", false)
   .parse();
-const opts = program.opts<{ servers: number; records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; naiveWindowSeconds: number; naiveTimeScale: number; exportRows?: number; activities?: number; expiry?: number; loadOnly: boolean; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean; peerSeconds: number; runs?: number; skip: string[]; stormWindows: number; stormRecords: number; toAppRecords?: number; appRate: number; webhookSeconds: number }>();
+const opts = program.opts<{ servers: number; records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; naiveWindowSeconds: number; naiveTimeScale: number; exportRows?: number; activities?: number; expiry?: number; loadOnly: boolean; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean; peerSeconds: number; runs?: number; skip: string[]; stormWindows: number; stormWindowSeconds?: number; stormRecords: number; toAppRecords?: number; appRate: number; webhookSeconds: number }>();
 opts.noBudget = !opts.budget;
 const tenantCount = (program.opts() as { tenants?: number }).tenants;
 const tenantsFair = (program.opts() as { tenantsFair?: boolean }).tenantsFair === true;
@@ -206,9 +207,11 @@ try {
   await stack.stop();
 
   // A throttling storm from another client on the same identity, on a fresh emulator.
+  const stormWindowSeconds = opts.stormWindowSeconds ?? opts.windowSeconds;
+  const stormLimits = scaledLimits(stormWindowSeconds, opts.timeScale, opts.servers);
   const storm = skipped("storm") ? undefined : await measureStorm({
-    stack: () => stackWith(azurite.connectionString), config: base.config, tablePrefix: `${base.tablePrefix}st`, bulkSize: opts.bulkSize,
-    limits, windowRealMs, meterExecution: !opts.requestsOnlyBudget, records: opts.stormRecords, preWindows: 3, stormWindows: opts.stormWindows, log,
+    stack: () => stackWith(azurite.connectionString, stormLimits), config: base.config, tablePrefix: `${base.tablePrefix}st`, bulkSize: opts.bulkSize,
+    limits: stormLimits, windowRealMs: (stormWindowSeconds * 1000) / opts.timeScale, meterExecution: !opts.requestsOnlyBudget, records: opts.stormRecords, preWindows: 3, stormWindows: opts.stormWindows, log,
   });
   if (storm) log(`storm: our 429 share ${(storm.throttledShare * 100).toFixed(1)} % during it, below 5 % after ${storm.settleS?.toFixed(1) ?? "—"} s (${storm.requestsAfterSettle} of our requests after that point), throughput back ${storm.recoverS?.toFixed(1) ?? "—"} s after it (simulated); ${storm.beforePerWindow.toFixed(0)} records per window before, ${storm.worstPerWindow} in the worst window`);
 
