@@ -121,8 +121,7 @@ export class DataverseTransport {
     this.tokens = options.tokens;
     this.limiter = new ConcurrencyLimiter({ max: options.maxConcurrency });
     // Around every exchange on the wire: each attempt is counted and feeds the limiter (429s and the dop hint).
-    const budget = options.budget;
-    this.budget = budget;
+    const budget = (this.budget = options.budget);
     const clock = options.clock ?? systemClock;
     this.clock = clock;
     const metered = async (exchange: () => Promise<ExchangeHead>): Promise<ExchangeHead> => {

@@ -66,7 +66,8 @@ export async function writeMany(
     if (problem) ctx.results[index] = { ref: write.ref, ok: false, error: new SyncError("validation", ErrorCodes.BadRequest, problem) };
     else groups[write.kind === "update" && write.ifMatch !== undefined ? "conditional" : write.kind].push({ index, write });
   });
-  const bulkChunk = (items: Item[]) => spreadChunk(items.length, t.executionsAtOnce(), options.lanes);
+  const executions = t.executionsAtOnce();
+  const bulkChunk = (items: Item[]) => spreadChunk(items.length, executions, options.lanes);
   await Promise.all([
     drain(ctx, groups.create, (chunk) => sendBulk(ctx, "create", chunk), bulkChunk(groups.create)),
     drain(ctx, groups.update, (chunk) => sendBulk(ctx, "update", chunk), bulkChunk(groups.update)),

@@ -4,7 +4,7 @@ import { spreadChunk } from "../../../shared/dataverse/writeMany.js";
 import type { BulkWrite } from "../../../shared/ports.js";
 import { MemoryBudgetStore } from "../../../shared/throttle/budgetStore.js";
 import { ThrottleBudget } from "../../../shared/throttle/throttleBudget.js";
-import { FakeClock, jsonResponse, type RecordedCall } from "../http/fakes.js";
+import { FakeClock, jsonResponse, networkReset, type RecordedCall } from "../http/fakes.js";
 import { clientWith, guid } from "./support.js";
 
 const creates = (n: number): BulkWrite[] => Array.from({ length: n }, (_, i) => ({ ref: `c-${i}`, kind: "create", body: { firstname: `F${i}` } }));
@@ -42,6 +42,21 @@ describe("writeMany over a budget that learned several servers", () => {
     // Assess
     expect(results.every((r) => r.ok)).toBe(true);
     expect(fetch.calls.map((c) => (JSON.parse(c.body!) as { Targets: unknown[] }).Targets.length)).toEqual([250, 250]);
+  });
+
+  it("settles a spread message whose second call's connection broke by an upsert of that call's ids only, each record once", async () => {
+    // Prepare: 500 creates with their ids; the first call is answered, the second breaks (it may have run).
+    const withIds = creates(500).map((w, i) => ({ ...w, id: guid(1_000 + i) }));
+    const createdWithOwnIds = (call: RecordedCall) => jsonResponse(200, { Ids: (JSON.parse(call.body!) as { Targets: { contactid: string }[] }).Targets.map((t) => t.contactid) });
+    const { client, fetch } = clientWith([createdWithOwnIds, networkReset(), new Response(null, { status: 204 })], { budget: budgetOf(16), lanes: 12 });
+
+    // Act
+    const results = await client.writeMany("contacts", "contact", withIds);
+
+    // Assess: every record done once under its own id; the broken call's 250 go again as an upsert by id, never as a second create.
+    expect(results.map((r) => r.ok && r.id)).toEqual(withIds.map((w) => w.id));
+    const sent = fetch.calls.map((c) => [c.url.split(".").pop(), (JSON.parse(c.body!) as { Targets: unknown[] }).Targets.length]);
+    expect(sent).toEqual([["CreateMultiple", 250], ["CreateMultiple", 250], ["UpsertMultiple", 250]]);
   });
 
   it("keeps one call of 500 at one server (four at once fit in the lanes)", async () => {
