@@ -35,6 +35,11 @@ export interface RequestBudget {
    * (Dataverse: 1,200 s of execution per 300 s, four per server, times the servers learned).
    */
   executionsAtOnce?(): number;
+  /**
+   * Whether a cheap request now would likely show a web server not seen yet (the transport then
+   * sends `WhoAmI`, one at a time, asking again after each answer). Each yes counts as one.
+   */
+  probe?(): boolean;
 }
 
 /** The cost of the call being sent, visible to the fetch decorator of each of its attempts. */
@@ -113,6 +118,8 @@ export class DataverseTransport {
   private readonly tokens: DataverseTransportOptions["tokens"];
   private readonly counters = { requests: 0, throttled: 0, waitedMs: 0 };
   private readonly budget?: RequestBudget;
+  /** A search for the identity's web servers (`explore`) is under way. */
+  private exploring = false;
 
   constructor(options: DataverseTransportOptions) {
     this.serviceRoot = serviceRootOf(options.instanceUrl);
@@ -191,6 +198,7 @@ export class DataverseTransport {
     if (call.body !== undefined) headers["Content-Type"] = "application/json; charset=utf-8";
     const req = { method: call.method, url: this.resolve(call.path), headers: { ...headers, ...call.headers }, body: call.body, timeoutMs: call.timeoutMs };
     const cost = call.cost ?? costOf(call.method);
+    this.explore();
     try {
       return exactJson(await callCost.run(cost, () => this.http.send(req, options)));
     } catch (e) {
@@ -199,6 +207,27 @@ export class DataverseTransport {
       this.tokens.invalidate();
       return exactJson(await callCost.run(cost, () => this.http.send(req, options)));
     }
+  }
+
+  /**
+   * Beside the call being sent, while the budget asks for it (`RequestBudget.probe`): `WhoAmI`
+   * requests, one at a time, whose answers name the web servers they reached, so that the budget
+   * knows the identity's servers before the load's first long calls are answered. Not awaited; a
+   * probe that fails ends the search (the answers' counters find the servers as before).
+   */
+  private explore(): void {
+    const budget = this.budget;
+    if (this.exploring || !budget?.probe) return;
+    this.exploring = true;
+    void (async () => {
+      try {
+        while (budget.probe?.()) await this.send({ method: "GET", path: "WhoAmI" });
+      } catch (e) {
+        this.logger?.debug("Dataverse server probe failed", { error: (e as Error)?.message });
+      } finally {
+        this.exploring = false;
+      }
+    })();
   }
 
   /** What the budget says the servers execute at once (1 without a budget that knows). */

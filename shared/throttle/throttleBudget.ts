@@ -196,6 +196,15 @@ export class ThrottleBudget {
     return this.maxExec ? Math.max(1, Math.floor(this.maxExec / this.options.windowMs)) * this.serverCount : 1;
   }
 
+  /**
+   * Whether a cheap request sent now would likely name a web server not seen yet: the caller sends
+   * one (Dataverse: `WhoAmI`) when this says yes, and asks again once it is answered. Each yes counts
+   * as one probe. See ServerEstimate.probe.
+   */
+  probe(): boolean {
+    return this.servers.probe(this.clock.now());
+  }
+
   /** Execution ms a request of this kind is expected to take now (0 when time is not metered). */
   estimate(cost: RequestCost = {}): number {
     return this.maxExec ? Math.min(this.estimator.estimate(cost), this.maxExec) : 0;
@@ -203,8 +212,10 @@ export class ThrottleBudget {
 
   /** Waits until this process may send one request of this cost; settle the reservation when it is answered. */
   async acquire(cost: RequestCost = {}): Promise<BudgetReservation> {
-    const estimateMs = this.estimate(cost);
     for (;;) {
+      // Estimated again on every look: answers that came in while this request waited (the first of
+      // a kind, replacing the cold guess) price it as they price a request arriving now.
+      const estimateMs = this.estimate(cost);
       const now = this.clock.now();
       if (this.blockedUntil > now) {
         await this.wait(this.blockedUntil - now);
@@ -488,6 +499,10 @@ class ServerEstimate {
   private adoptedUntil = Number.NEGATIVE_INFINITY;
   /** Servers seen answering (ARRAffinity value → last answer), oldest first. */
   private readonly affinity = new Map<string, number>();
+  /** When an answer last came from a server already seen here: the servers are then all found. */
+  private repeatedAt = Number.NEGATIVE_INFINITY;
+  /** When each probe of the current search was granted (`probe`). */
+  private probes: number[] = [];
 
   constructor(
     private readonly windowMs: number,
@@ -574,8 +589,31 @@ class ServerEstimate {
   reached(now: number, server: string): void {
     if (this.max <= 1) return;
     const id = serverId(server);
-    this.affinity.delete(id);
+    if (this.affinity.delete(id)) this.repeatedAt = now;
     this.affinity.set(id, now);
+  }
+
+  /**
+   * Whether to send a probe now. The servers named by their cookies raise the count at once (see
+   * `evaluate`), but the first answers of a load's long calls come a whole call later: at one call
+   * per server per window, the load ran its first window or more at the servers found by the few
+   * short requests before it (three of four in the benchmark). A few cheap requests find them
+   * first. Yes while the answers have named at least one server (without the cookie a probe shows
+   * nothing) and fewer than the most the budget allows, no answer has yet come from a server seen
+   * before (a load balancer that sends each request to the least busy server or in turn names a
+   * new one each time until all have answered; one that picks at random repeats early, and the
+   * answers' counters find the rest as before), no 429 lately, and fewer probes than that most in
+   * the last few windows. At one server: one probe, whose answer repeats the server.
+   */
+  probe(now: number): boolean {
+    const since = now - SERVER_SEEN_WINDOWS * this.windowMs;
+    this.prune(now);
+    if (this.max <= 1 || this.affinity.size === 0 || this.affinity.size >= this.max) return false;
+    if (this.repeatedAt > since || this.refusedAt > since) return false;
+    if (this.probes.length && this.probes[0] <= since) this.probes = this.probes.filter((at) => at > since);
+    if (this.probes.length >= this.max) return false;
+    this.probes.push(now);
+    return true;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createDataverseClient } from "../../../shared/dataverse/createDataverseClient.js";
 import { MemoryBudgetStore } from "../../../shared/throttle/budgetStore.js";
 import { ThrottleBudget } from "../../../shared/throttle/throttleBudget.js";
@@ -48,6 +48,8 @@ async function load(h: Harness, client: ReturnType<typeof productClient>["client
   return { mostInWindow };
 }
 
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
 describe("several web servers", () => {
   let h: Harness | undefined;
   afterEach(async () => {
@@ -80,10 +82,12 @@ describe("several web servers", () => {
     const { client } = productClient(h, sent);
     // Act
     for (let i = 0; i < 8; i++) await client.whoAmI();
-    // Assess
-    expect(sent).toHaveLength(8);
+    // Assess: the eight requests and the probes beside them (WhoAmI, until an answer repeats a
+    // server), none with the cookie, reached every server.
+    await vi.waitFor(() => expect(sent).toHaveLength(sum(h!.emulator.throttle.stats().perServer)));
+    expect(sent.length).toBeGreaterThanOrEqual(8);
     expect(sent.filter((headers) => headers.has("cookie"))).toEqual([]);
-    expect(h.emulator.throttle.stats().perServer).toEqual([2, 2, 2, 2]);
+    expect(Math.min(...h.emulator.throttle.stats().perServer)).toBeGreaterThanOrEqual(2);
   });
 
   it("with one server the budget stays at one server's allowance and is never refused", async () => {
@@ -105,9 +109,13 @@ describe("several web servers", () => {
     // Act
     const { mostInWindow } = await load(h, client, 80);
     // Assess: more than one server's 5 requests went in one window (the budget alone holds one
-    // server's allowance until it learns), and the estimate never exceeds the servers there are
+    // server's allowance until it learns), and the estimate never exceeds the servers there are;
+    // every request was one of the 80, a retry after a 429, or one of the few probes (WhoAmI beside
+    // the load until an answer repeated a server: fewer than the four servers)
     expect(mostInWindow).toBeGreaterThan(5);
     expect(budget.stats().servers).toBeLessThanOrEqual(4);
-    expect(client.stats().requests).toBe(80 + client.stats().throttled);
+    const probes = client.stats().requests - 80 - client.stats().throttled;
+    expect(probes).toBeGreaterThanOrEqual(0);
+    expect(probes).toBeLessThan(4);
   });
 });

@@ -153,6 +153,29 @@ describe("ThrottleBudget waiting for execution time", () => {
   });
 });
 
+describe("ThrottleBudget estimates", () => {
+  it("prices a request that waited for the window by what the answers that came in meanwhile showed, not by the cold guess it arrived with", async () => {
+    // Prepare: a clock whose sleeps only end when woken; the cold guess takes the whole window.
+    const now = 1_000_000;
+    const clock: Clock = {
+      now: () => now,
+      sleep: (_ms, signal) => new Promise<void>((_resolve, reject) => signal?.addEventListener("abort", () => reject(signal.reason), { once: true })),
+    };
+    const budget = new ThrottleBudget({ store: new MemoryBudgetStore(), identity: "client-1", maxRequests: 1_000, maxExecutionMs: 4_000, windowMs: 300_000, coldEstimateMs: 4_000, clock });
+    const first = await budget.acquire(bulk);
+    const second = budget.acquire(bulk);
+    await new Promise((r) => setTimeout(r, 0));
+
+    // Act: the first bulk call of its kind is answered after 100 ms: 1 ms a record.
+    await first.settle(100);
+    const reservation = await second;
+
+    // Assess: before, the waiting request kept the 4,000 ms it was priced at on arrival.
+    expect(first.estimateMs).toBe(4_000);
+    expect(reservation.estimateMs).toBe(100);
+  });
+});
+
 describe("ThrottleBudget wakeups", () => {
   it("does not sleep out a window that time given back meanwhile has freed (the give-back lands between its read and its wait)", async () => {
     // Prepare: a cold estimate that takes the whole window, and a store that lets the first
