@@ -24,7 +24,7 @@ import { measureWorkers } from "./scaleOut.js";
 import { serversFigures } from "./servers.js";
 
 const program = new Command("bench")
-  .option("--records <n>", "app records (mentors) in the full load", (v) => Number.parseInt(v, 10), 20_000)
+  .option("--records <n>", "app records (mentors) in the full load (default 20,000 per web server: about ten windows at any --servers)", (v) => Number.parseInt(v, 10))
   .option("--json", "print every figure as one JSON object on the last line", false)
   .option("--time-scale <x>", "emulator time scale (simulated seconds per real second)", Number, 0.15)
   .option("--window-seconds <s>", "service-protection window, simulated seconds (limits keep the documented rates)", Number, 1)
@@ -54,7 +54,9 @@ const program = new Command("bench")
   .option("--tenants <n>", "only measure n registered tenants' full loads of --records each, at the same time (shares of the ceiling, spread)", (v) => Number.parseInt(v, 10))
   .option("--tenants-fair", "only measure a tenant's nightly run alone and during another tenant's full load of --records, through the storage queues and the local runner (--runs trials, default 3)", false)
   .parse();
-const opts = program.opts<{ servers: number; records: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; naiveWindowSeconds: number; naiveTimeScale: number; exportRows?: number; activities?: number; expiry?: number; loadOnly: boolean; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean; peerSeconds: number; runs?: number; skip: string[]; stormWindows: number; stormWindowSeconds?: number; stormRecords: number; toAppRecords?: number; appRate: number; webhookSeconds: number }>();
+const parsed = program.opts<{ servers: number; records?: number; json: boolean; timeScale: number; windowSeconds: number; bulkSize: number; workers: number; workerRecords?: number; naiveSeconds: number; naiveWindowSeconds: number; naiveTimeScale: number; exportRows?: number; activities?: number; expiry?: number; loadOnly: boolean; budget: boolean; noBudget?: boolean; requestsOnlyBudget: boolean; peerSeconds: number; runs?: number; skip: string[]; stormWindows: number; stormWindowSeconds?: number; stormRecords: number; toAppRecords?: number; appRate: number; webhookSeconds: number }>();
+/** The full load spans about ten windows at any server count: the ceiling grows with the servers, so do the records. */
+const opts = { ...parsed, records: parsed.records ?? 20_000 * Math.max(1, parsed.servers) };
 opts.noBudget = !opts.budget;
 const tenantCount = (program.opts() as { tenants?: number }).tenants;
 const tenantsFair = (program.opts() as { tenantsFair?: boolean }).tenantsFair === true;
