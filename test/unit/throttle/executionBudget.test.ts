@@ -11,6 +11,18 @@ function steppingClock(start = 1_000_000): Clock {
 
 const bulk = { kind: "bulk", records: 100 } as const;
 
+/**
+ * A budget whose clock stands still and whose sleeps end only when woken (time given back), with a
+ * cold guess of the window's whole execution time.
+ */
+function wokenOnlyBudget(): ThrottleBudget {
+  const clock: Clock = {
+    now: () => 1_000_000,
+    sleep: (_ms, signal) => new Promise<void>((_resolve, reject) => signal?.addEventListener("abort", () => reject(signal.reason), { once: true })),
+  };
+  return new ThrottleBudget({ store: new MemoryBudgetStore(), identity: "client-1", maxRequests: 1_000, maxExecutionMs: 4_000, windowMs: 300_000, coldEstimateMs: 4_000, clock });
+}
+
 /** Execution charged per window the way the service charges it: at admission, for what the request took. */
 function busiestWindowMs(admitted: { at: number; costMs: number }[], windowMs: number): number {
   return Math.max(...admitted.map(({ at }) => admitted.filter((a) => a.at >= at && a.at < at + windowMs).reduce((s, a) => s + a.costMs, 0)));
@@ -130,13 +142,8 @@ describe("ThrottleBudget execution time", () => {
 
 describe("ThrottleBudget waiting for execution time", () => {
   it("wakes a waiting request as soon as this process gives time back, instead of sleeping out the window", async () => {
-    // Prepare: a clock whose sleeps only end when woken, so a window-long sleep would never finish.
-    const now = 1_000_000;
-    const clock: Clock = {
-      now: () => now,
-      sleep: (_ms, signal) => new Promise<void>((_resolve, reject) => signal?.addEventListener("abort", () => reject(signal.reason), { once: true })),
-    };
-    const budget = new ThrottleBudget({ store: new MemoryBudgetStore(), identity: "client-1", maxRequests: 1_000, maxExecutionMs: 4_000, windowMs: 300_000, coldEstimateMs: 4_000, clock });
+    // Prepare: sleeps only end when woken, so a window-long sleep would never finish.
+    const budget = wokenOnlyBudget();
     const first = await budget.acquire(bulk);
     let admitted = false;
     const second = budget.acquire(bulk).then(() => (admitted = true));
@@ -155,13 +162,8 @@ describe("ThrottleBudget waiting for execution time", () => {
 
 describe("ThrottleBudget estimates", () => {
   it("prices a request that waited for the window by what the answers that came in meanwhile showed, not by the cold guess it arrived with", async () => {
-    // Prepare: a clock whose sleeps only end when woken; the cold guess takes the whole window.
-    const now = 1_000_000;
-    const clock: Clock = {
-      now: () => now,
-      sleep: (_ms, signal) => new Promise<void>((_resolve, reject) => signal?.addEventListener("abort", () => reject(signal.reason), { once: true })),
-    };
-    const budget = new ThrottleBudget({ store: new MemoryBudgetStore(), identity: "client-1", maxRequests: 1_000, maxExecutionMs: 4_000, windowMs: 300_000, coldEstimateMs: 4_000, clock });
+    // Prepare: sleeps only end when woken; the cold guess takes the whole window.
+    const budget = wokenOnlyBudget();
     const first = await budget.acquire(bulk);
     const second = budget.acquire(bulk);
     await new Promise((r) => setTimeout(r, 0));
