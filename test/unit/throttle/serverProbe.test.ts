@@ -26,6 +26,15 @@ function balancedFetch(servers: number, named = true): typeof fetch & { calls: R
   return Object.assign(fn, { calls }) as typeof fetch & { calls: RecordedCall[] };
 }
 
+/** The product's client with its budget, behind `balancedFetch(servers, named)`. */
+function clientBehind(servers: number, named = true) {
+  const clock = new FakeClock();
+  const budget = requestBudget(clock);
+  const fetch = balancedFetch(servers, named);
+  const client = createDataverseClient({ instanceUrl, tokens: { getToken: async () => "tok" }, fetch, clock, random: () => 0, budget });
+  return { budget, fetch, client };
+}
+
 describe("ThrottleBudget.probe: when a cheap request would name a server not seen yet", () => {
   it("says no before any answer has named a server, yes while each answer names a new one, and no once one repeats", async () => {
     // Prepare
@@ -73,10 +82,7 @@ describe("ThrottleBudget.probe: when a cheap request would name a server not see
 describe("DataverseClient: the identity's web servers found before the load's long calls answer", () => {
   it("sends WhoAmI beside a request, one at a time, until an answer repeats a server: four servers' limits after five requests", async () => {
     // Prepare
-    const clock = new FakeClock();
-    const budget = requestBudget(clock);
-    const fetch = balancedFetch(4);
-    const client = createDataverseClient({ instanceUrl, tokens: { getToken: async () => "tok" }, fetch, clock, random: () => 0, budget });
+    const { budget, fetch, client } = clientBehind(4);
     await client.whoAmI();
     const afterFirst = budget.serverCount;
 
@@ -94,10 +100,7 @@ describe("DataverseClient: the identity's web servers found before the load's lo
 
   it("sends no probe when the answers name no server", async () => {
     // Prepare
-    const clock = new FakeClock();
-    const budget = requestBudget(clock);
-    const fetch = balancedFetch(4, false);
-    const client = createDataverseClient({ instanceUrl, tokens: { getToken: async () => "tok" }, fetch, clock, random: () => 0, budget });
+    const { budget, fetch, client } = clientBehind(4, false);
 
     // Act
     for (let i = 0; i < 3; i++) await client.whoAmI();
@@ -109,10 +112,7 @@ describe("DataverseClient: the identity's web servers found before the load's lo
 
   it("at one server sends one probe, whose answer repeats the server", async () => {
     // Prepare
-    const clock = new FakeClock();
-    const budget = requestBudget(clock);
-    const fetch = balancedFetch(1);
-    const client = createDataverseClient({ instanceUrl, tokens: { getToken: async () => "tok" }, fetch, clock, random: () => 0, budget });
+    const { budget, fetch, client } = clientBehind(1);
 
     // Act
     await client.whoAmI();
