@@ -218,10 +218,11 @@ export class DataverseTransport {
   private explore(): void {
     const budget = this.budget;
     if (this.exploring || !budget?.probe) return;
+    const wanted = budget.probe.bind(budget);
     this.exploring = true;
     void (async () => {
       try {
-        while (budget.probe?.()) await this.send({ method: "GET", path: "WhoAmI" });
+        while (wanted()) await this.send({ method: "GET", path: "WhoAmI" });
       } catch (e) {
         this.logger?.debug("Dataverse server probe failed", { error: (e as Error)?.message });
       } finally {

@@ -606,10 +606,11 @@ class ServerEstimate {
    * the last few windows. At one server: one probe, whose answer repeats the server.
    */
   probe(now: number): boolean {
+    // Asked before every request: the usual answer (the search is over) comes before any pruning.
     const since = now - SERVER_SEEN_WINDOWS * this.windowMs;
+    if (this.max <= 1 || this.repeatedAt > since || this.refusedAt > since) return false;
     this.prune(now);
-    if (this.max <= 1 || this.affinity.size === 0 || this.affinity.size >= this.max) return false;
-    if (this.repeatedAt > since || this.refusedAt > since) return false;
+    if (this.affinity.size === 0 || this.affinity.size >= this.max) return false;
     if (this.probes.length && this.probes[0] <= since) this.probes = this.probes.filter((at) => at > since);
     if (this.probes.length >= this.max) return false;
     this.probes.push(now);

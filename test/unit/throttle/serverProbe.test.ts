@@ -77,6 +77,20 @@ describe("ThrottleBudget.probe: when a cheap request would name a server not see
     expect(afterRefusal).toBe(false);
     expect(later).toBe(true);
   });
+
+  it("never asks for a probe when the budget keeps one server's limits (maxServers 1)", async () => {
+    // Prepare
+    const clock = new FakeClock();
+    const b = new ThrottleBudget({ store: new MemoryBudgetStore(), identity: "client", maxRequests: 1_000, windowMs: 1_000, leaseSize: 1, clock, windowMarginMs: 100, maxServers: 1 });
+
+    // Act: answers from two servers, each new.
+    await (await b.acquire({ kind: "read" })).settle(20, { server: "server-0" });
+    await (await b.acquire({ kind: "read" })).settle(20, { server: "server-1" });
+
+    // Assess
+    expect(b.probe()).toBe(false);
+    expect(b.serverCount).toBe(1);
+  });
 });
 
 describe("DataverseClient: the identity's web servers found before the load's long calls answer", () => {
