@@ -102,6 +102,8 @@ export const ErrorCodes = {
   Filtered: "FILTERED",
   /** Pending, not failed: a `manual` conflict waits for review. */
   ConflictParked: "CONFLICT_PARKED",
+  /** Pending, not failed: an unlinked Dataverse row holds the key of an app record linked to another row (decide.ts holdDuplicate). */
+  DuplicateRow: "DUPLICATE_ROW",
   // operator console (shared/sync/operatorActions.ts)
   /** A pending entry names no record id to re-read (an operator can only discard it). */
   PendingNotRetryable: "PENDING_NOT_RETRYABLE",

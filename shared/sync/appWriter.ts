@@ -6,7 +6,7 @@ import type { WriterContext } from "./dataverseWriter.js";
 import { deliverFillIns } from "./fillIns.js";
 import { deterministicGuid } from "./ids.js";
 import { canonicalToDataverse } from "./values.js";
-import { emptyOutcome, failed, flushLinks, pendingLink, recordLink, removeLink, succeeded, type PendingLink, type WriteOutcome } from "./writeOutcome.js";
+import { emptyOutcome, failed, flushLinks, pendingLink, recordLink, redecideRefused, removeLink, succeeded, type PendingLink, type WriteOutcome } from "./writeOutcome.js";
 import type { WriteOp } from "./writeOps.js";
 
 export interface AppWriterContext extends WriterContext {
@@ -46,7 +46,7 @@ export async function writeToApp(ctx: AppWriterContext, m: CompiledMapping, ops:
   };
   await Promise.all(Array.from({ length: Math.min(ctx.concurrency, ops.length) }, worker));
   if (keyBacks.length) await writeKeysBack(ctx, m, keyBacks, out, batch);
-  await flushLinks(ctx.state, "toApp", batch, out, ctx.maxAttempts, ctx.backoffMs);
+  await flushLinks(ctx.state, "toApp", batch, out, ctx.maxAttempts, ctx.backoffMs, async (p) => redecideRefused(out, "toApp", m, p.op, ctx.maxAttempts, ctx.backoffMs));
   // A key write-back changed its row (modifiedon): what Dataverse filled in goes to the app (fillIns.ts).
   if (m.idKeyFields.length) await deliverFillIns(ctx, m, batch.filter((p) => p.kind === "created").map((p) => ({ ...p.op, appId: p.link.appId })), out);
   return out;
@@ -194,10 +194,14 @@ async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, 
       try {
         const res = await ctx.app.update(entity, op.appId!, m.toAppData(op.values), { ifMatch: op.appVersion, dataverseId: op.dataverseId });
         if (op.fullBase) {
-          batch.push(pendingLink(m, op, "updated", op.appId!, op.dataverseId!, op.base, { appVersion: res.version, dataverseVersion: op.dataverseVersion }, ctx.now()));
+          const p = pendingLink(m, op, "updated", op.appId!, op.dataverseId!, op.base, { appVersion: res.version, dataverseVersion: op.dataverseVersion }, ctx.now());
+          if (op.pairedByKey) p.link.claim = true;
+          batch.push(p);
           return;
         }
-        await recordLink(ctx.state, m, op.appId!, op.dataverseId!, op.base, { appVersion: res.version }, ctx.now());
+        if (!(await recordLink(ctx.state, m, op.appId!, op.dataverseId!, op.base, { appVersion: res.version }, ctx.now(), { claim: op.pairedByKey }))) {
+          return redecideRefused(out, "toApp", m, op, ctx.maxAttempts, ctx.backoffMs);
+        }
         return succeeded(out, "updated", op);
       } catch (e) {
         // Decided without reading the app record, which is gone now: read and decide again (delete policy).

@@ -50,6 +50,16 @@ export class CompiledMapping {
     return this.keyFields.filter((f) => f.app === APP_ID_FIELD);
   }
 
+  /**
+   * The app id a Dataverse row names in its key, when the key is the app id alone (undefined
+   * otherwise, or when the row's key is empty): the row claims to be that app record's row.
+   */
+  appIdOfRow(row: DataverseRow): string | undefined {
+    if (this.keyFields.length !== 1 || this.idKeyFields.length !== 1) return undefined;
+    const v = row[this.idKeyFields[0].dataverse];
+    return typeof v === "string" && v ? v : undefined;
+  }
+
   acceptsApp(record: AppRecord): boolean {
     return !this.appFilter || !record.data || this.appFilter({ id: record.id, ...record.data });
   }

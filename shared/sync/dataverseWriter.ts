@@ -4,7 +4,7 @@ import type { CompiledMapping } from "./compiledMapping.js";
 import { deliverFillIns } from "./fillIns.js";
 import { hashCanonical } from "./hash.js";
 import { memoizeLookups, type LookupResolver } from "./lookups.js";
-import { canBatchLink, emptyOutcome, failed, flushLinks, pendingLink, recordLink, removeLink, succeeded, type PendingLink, type WriteOutcome } from "./writeOutcome.js";
+import { canBatchLink, emptyOutcome, failed, flushLinks, pendingLink, recordLink, redecideRefused, removeLink, succeeded, type PendingLink, type WriteOutcome } from "./writeOutcome.js";
 import type { WriteOp } from "./writeOps.js";
 
 /** State (link) writes in flight per write message. */
@@ -60,7 +60,7 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
         if (result.ok && canBatchLink(op)) {
           const p = pendingLink(m, op, op.kind === "create" ? "created" : "updated", op.appId!, result.id ?? op.dataverseId!, op.base,
             { appVersion: op.appVersion, dataverseVersion: op.kind === "create" ? undefined : op.dataverseVersion }, now);
-          if (op.kind === "create" && claimsCreates(m)) p.link.claim = true;
+          if ((op.kind === "create" && claimsCreates(m)) || op.pairedByKey) p.link.claim = true;
           batch.push(p);
         } else if (result.ok) await onSuccess(ctx, m, op, result.id, out);
         else await onFailure(ctx, m, op, result.error, out);
@@ -70,7 +70,10 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
     }
   };
   await Promise.all(Array.from({ length: Math.min(LINK_WRITE_CONCURRENCY, results.length) }, worker));
-  await flushLinks(ctx.state, "toDataverse", batch, out, ctx.maxAttempts, ctx.backoffMs, (p) => dropDuplicate(ctx, m, p.op, out));
+  await flushLinks(ctx.state, "toDataverse", batch, out, ctx.maxAttempts, ctx.backoffMs, async (p) => {
+    if (p.op.kind === "create") await dropDuplicate(ctx, m, p.op, out);
+    else redecideRefused(out, "toDataverse", m, p.op, ctx.maxAttempts, ctx.backoffMs);
+  });
   // Once the links are stored: values Dataverse filled in during these writes go to the app.
   await deliverFillIns(ctx, m, written, out);
   return out;
@@ -152,7 +155,9 @@ async function onSuccess(ctx: WriterContext, m: CompiledMapping, op: WriteOp, id
     await removeLink(ctx.state, m, op.appId, op.dataverseId);
     return succeeded(out, "deleted", op);
   }
-  await recordLink(ctx.state, m, op.appId!, id ?? op.dataverseId!, op.base, { appVersion: op.appVersion }, ctx.now());
+  if (!(await recordLink(ctx.state, m, op.appId!, id ?? op.dataverseId!, op.base, { appVersion: op.appVersion }, ctx.now(), { claim: op.pairedByKey }))) {
+    return redecideRefused(out, "toDataverse", m, op, ctx.maxAttempts, ctx.backoffMs);
+  }
   succeeded(out, op.kind === "create" ? "created" : "updated", op);
 }
 
@@ -173,6 +178,13 @@ async function onFailure(ctx: WriterContext, m: CompiledMapping, op: WriteOp, er
       await recordLink(ctx.state, m, op.appId!, String(row[m.primaryId]), {}, { appVersion: op.appVersion }, ctx.now());
       out.notes.push(`${m.name}: app record ${op.appId} matched existing Dataverse row ${String(row[m.primaryId])} by key; it is compared on the next run`);
       return succeeded(out, "skipped", op);
+    }
+    if (op.attempt + 1 < ctx.maxAttempts) {
+      // The row that held the key is gone already (a duplicate deleted by another writer): the key
+      // is free, and the record is read on both sides and decided again, not failed for good.
+      out.notes.push(`${m.name}: the Dataverse row holding the key of app record ${op.appId} was deleted before it could be read; the record is decided again`);
+      out.retries.push({ ...op, attempt: op.attempt + 1, refresh: true });
+      return;
     }
   }
   if (code === ErrorCodes.Concurrency && op.kind !== "create" && op.attempt + 1 < ctx.maxAttempts) {

@@ -16,6 +16,11 @@ export interface Pair {
   appGone?: boolean;
   dv?: DataverseRow;
   dvGone?: boolean;
+  /**
+   * A row without a link of its own whose key names an app record that is linked to another row:
+   * that link. The row is a duplicate, never a new record (see holdDuplicate).
+   */
+  duplicateOf?: Link;
 }
 
 export interface RecordFailure {
@@ -109,6 +114,7 @@ export async function decidePair(ctx: DecideContext, pair: Pair, out: Decisions)
     // it is planned again (same deterministic id), never taken for a delete.
     if (pair.dvGone || !pair.dv) Object.assign(pair, { dvGone: false, dv: undefined, link: undefined });
   }
+  if (pair.duplicateOf && pair.dv && !pair.link) return holdDuplicate(ctx, pair.dv, pair.duplicateOf, out);
   const { link } = pair;
   const dvId = pair.dv ? String(pair.dv[m.primaryId]) : link?.dataverseId;
   const appId = pair.app?.id ?? link?.appId;
@@ -202,7 +208,8 @@ function emitMerge(ctx: DecideContext, pair: Pair, appId: string, dataverseId: s
   // Only one side written: its base is the whole merged base, so the writer can store the link
   // without merging with the stored one (when the link keeps both ids).
   const sameIds = !link || (link.appId === appId && link.dataverseId === dataverseId);
-  const fullBase = sameIds && !(toDv.length && toApp.length) ? { fullBase: true } : {};
+  // A pair made here by key (no link yet) is linked by a claim: refused when a writer linked the app record to another row meanwhile.
+  const fullBase = { ...(sameIds && !(toDv.length && toApp.length) ? { fullBase: true } : {}), ...(link ? {} : { pairedByKey: true }) };
   if (toDv.length) {
     const base = toApp.length ? omit(merge.base, toApp) : merge.base;
     out.toDataverse.push({ kind: "update", appId, dataverseId, values: merge.toDataverse, base, appVersion, dataverseVersion: dvVersion, attempt: 0, ...fullBase, ...changedAt(pair.app?.updatedAt) });
@@ -219,7 +226,7 @@ function emitMerge(ctx: DecideContext, pair: Pair, appId: string, dataverseId: s
     if (changed) {
       out.linkUpdates.push({
         mapping: ctx.mapping.name, appId, dataverseId, base: merge.base, hash: hashCanonical(merge.base),
-        appVersion, dataverseVersion: dvVersion, lastSyncedAt: ctx.now(), etag: link?.etag,
+        appVersion, dataverseVersion: dvVersion, lastSyncedAt: ctx.now(), ...(link ? { etag: link.etag } : { claim: true }),
       });
     }
   }
@@ -276,6 +283,40 @@ function fail(out: Decisions, direction: DirectionKey, recordId: string, e: unkn
 
 function definedIds(ids: { appId?: string; dataverseId?: string }): { appId?: string; dataverseId?: string } {
   return { ...(ids.appId ? { appId: ids.appId } : {}), ...(ids.dataverseId ? { dataverseId: ids.dataverseId } : {}) };
+}
+
+/**
+ * A Dataverse row that holds the key of an app record linked to another row is not a record of its
+ * own. Our writers make such a row when a plan races a Dataverse-born record's app create (a second
+ * plan creates the new app record in Dataverse: appWriter.ts), and delete it again (dropDuplicate,
+ * resolveDuplicateKey). A plan that reads it in between must neither create it in the app (a second
+ * app record, whose key write-back would take the row over) nor pair it with that app record. It is
+ * kept pending: later runs read it again, and the entry goes once the row is gone. A row that stays
+ * (one a person gave that key) is a clash for an operator to settle.
+ */
+function holdDuplicate(ctx: DecideContext, row: DataverseRow, linked: Link, out: Decisions): void {
+  const m = ctx.mapping;
+  const dataverseId = String(row[m.primaryId]);
+  out.skipped.toApp += 1;
+  out.pending.push({
+    direction: "toApp", recordId: dataverseId, dataverseId, code: ErrorCodes.DuplicateRow,
+    message: `${m.name}: Dataverse row ${dataverseId} holds the key of app record ${linked.appId}, which is linked to row ${linked.dataverseId}; `
+      + "it is not created in the app. A second row made by a sync race is deleted by the writer that made it; a row given this key by hand is a clash to settle (delete the row or clear its key)",
+    retryable: true, payload: { side: "dataverse", dataverseId },
+  });
+}
+
+/**
+ * A pairing made by key whose link claim was refused: the app record was linked to another row
+ * while the pair was decided, so this row is a duplicate (see holdDuplicate). Kept pending.
+ */
+export function refusedPairing(mapping: string, link: Link): RecordFailure {
+  const { appId, dataverseId } = link;
+  return {
+    direction: "toApp", recordId: dataverseId, dataverseId, code: ErrorCodes.DuplicateRow,
+    message: `${mapping}: Dataverse row ${dataverseId} was matched by key with app record ${appId}, which was linked to another row meanwhile; the row is not linked`,
+    retryable: true, payload: { side: "dataverse", dataverseId },
+  };
 }
 
 /**

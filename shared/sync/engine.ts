@@ -12,7 +12,7 @@ import type { AppClient, Clock, DataverseClient, DataverseRow, DeadLetter, Direc
 import { runActivityMapping } from "./activityRun.js";
 import { writeToApp, type AppWriterContext } from "./appWriter.js";
 import { CompiledMapping } from "./compiledMapping.js";
-import type { DecideContext, Decisions, RecordFailure } from "./decide.js";
+import { refusedPairing, type DecideContext, type Decisions, type RecordFailure } from "./decide.js";
 import { writeToDataverse } from "./dataverseWriter.js";
 import { createLookupResolver, memoizeLookups, type LookupResolver } from "./lookups.js";
 import { planRun, readRowsById, type PlanSink, type RunPlan } from "./planner.js";
@@ -241,9 +241,15 @@ export class SyncEngine {
     for (const c of plan.parked) await state.putConflict(c);
     // Links refreshed without a write keep their ids, so they can go in batched transactions. A
     // failure fails the run before its cursors move: the next run decides these records again.
-    await state.putLinks(plan.linkUpdates);
+    // Pairs made by key are claims (Link.claim): one refused is a row a writer paired otherwise meanwhile, kept pending.
+    const refused = await state.putLinks(plan.linkUpdates);
+    if (refused.length) await this.deadLetter(msg.mapping, msg.runId, refused.map((l) => refusedPairing(msg.mapping, l)), { failed: false });
+    const refusedIds = new Set(refused.map((l) => l.dataverseId));
     // A record that failed before and now agrees on both sides is no longer a dead letter.
-    for (const link of plan.linkUpdates) for (const id of this.deadLetterIdsOf(msg.mapping, link, deadIds)) await state.deleteDeadLetter(id);
+    for (const link of plan.linkUpdates) {
+      if (refusedIds.has(link.dataverseId)) continue;
+      for (const id of this.deadLetterIdsOf(msg.mapping, link, deadIds)) await state.deleteDeadLetter(id);
+    }
     for (const link of plan.linkRemovals) await state.deleteLink(link);
     // Pending records this run did not meet in its feeds are re-read fresh on both sides and decided again.
     const revisits = await this.revisitPending(msg, pending, covered, plan.deferred);
@@ -380,7 +386,18 @@ export class SyncEngine {
       outcome.counts.failed += decisions.failures.length;
       await this.deadLetter(m.name, runId, decisions.pending, { failed: false });
       for (const c of decisions.parked) await this.deps.state.putConflict(c);
-      for (const link of decisions.linkUpdates) await this.deps.state.putLink(link).catch(() => undefined);
+      for (const link of decisions.linkUpdates) {
+        if (!link.claim) {
+          await this.deps.state.putLink(link).catch(() => undefined);
+          continue;
+        }
+        // A pair made by key (Link.claim): refused, the row stays pending and its entries are not cleared.
+        const refused = await this.deps.state.putLinks([link]).catch(() => []);
+        if (!refused.length) continue;
+        const pending = refusedPairing(m.name, link);
+        await this.deadLetter(m.name, runId, [pending], { failed: false });
+        outcome.clearedDeadLetters = outcome.clearedDeadLetters.filter((id) => id !== `${m.name}|${pending.direction}|${pending.recordId}`);
+      }
       for (const link of decisions.linkRemovals) await this.deps.state.deleteLink(link);
     }
     return outcome;

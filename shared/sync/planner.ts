@@ -149,7 +149,9 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
     if (goneApp) p.appGone = true;
   }
   const decide = async (pair: Pair) => {
-    if (!deferPending(pair)) await decidePair(ctx, pair, plan);
+    if (deferPending(pair)) return;
+    if (!pair.link && !pair.app && pair.dv) await pairByNamedApp(deps, m, links, pair);
+    await decidePair(ctx, pair, plan);
   };
   // Cursors move only after planRun returns: a run that dies in this pass is planned again from
   // the start (the writes it queued already are idempotent).
@@ -269,21 +271,41 @@ export async function matchAppByKey(deps: PlanDeps, ctx: DecideContext, p: Pair,
   }
 }
 
-/** Dataverse rows whose key is the app id of a record the app's delta did not report: read it directly. */
+/**
+ * Dataverse rows whose key is the app id of a record the app's delta did not report: read it
+ * directly. A record linked to another row is not this row's (the row is a duplicate, Pair.duplicateOf).
+ */
 export async function claimByAppId(deps: PlanDeps, ctx: DecideContext, pairs: Map<string, Pair>): Promise<void> {
   const m = ctx.mapping;
-  const idKey = m.idKeyFields.length === 1 && m.keyFields.length === 1 ? m.idKeyFields[0] : undefined;
-  if (!idKey) return;
   for (const [k, p] of pairs) {
     if (!k.startsWith("D:") || !p.dv) continue;
-    const appId = p.dv[idKey.dataverse];
-    if (typeof appId !== "string" || !appId) continue;
+    const appId = m.appIdOfRow(p.dv);
+    if (!appId) continue;
     const record = await deps.app.get(m.mapping.app.entity, appId);
     if (!record) continue;
     const link = await deps.state.getLinkByApp(m.name, appId);
+    if (link && link.dataverseId !== String(p.dv[m.primaryId])) {
+      p.duplicateOf = link;
+      continue;
+    }
     if (link) p.link = link;
     p.app = record;
   }
+}
+
+/**
+ * A row left without a link and an app record whose key names an app id: that record's link, read
+ * afresh (the run's preloaded links may predate it: a writer links a new pair while the run plans).
+ * A link to this row makes the pair a linked one; a link to another row makes this row a duplicate
+ * (Pair.duplicateOf), which must not be created in the app.
+ */
+async function pairByNamedApp(deps: PlanDeps, m: CompiledMapping, links: LinkIndex, p: Pair): Promise<void> {
+  const appId = m.appIdOfRow(p.dv!);
+  if (!appId) return;
+  const link = (await links.byAppId(appId)) ?? (links.loaded ? await deps.state.getLinkByApp(m.name, appId) : null);
+  if (!link) return;
+  if (link.dataverseId === String(p.dv![m.primaryId])) p.link = link;
+  else p.duplicateOf = link;
 }
 
 export async function applyDeleteBreaker(plan: RunPlan, links: LinkIndex, options: SyncOptions, mapping: string): Promise<void> {

@@ -28,9 +28,13 @@ export async function refreshRecord(
     if (unread) return unread;
   }
   let appId = link?.appId ?? ids.appId;
-  if (!appId && dv && m.idKeyFields.length === 1 && m.keyFields.length === 1) {
-    const v = dv[m.idKeyFields[0].dataverse];
-    if (typeof v === "string" && v) appId = v;
+  if (!link && dv) {
+    // An unlinked row whose key names an app record: that record's row, unless it is linked to another (a duplicate).
+    const named = m.appIdOfRow(dv);
+    const namedLink = named && named !== ids.appId ? await deps.state.getLinkByApp(m.name, named) : null;
+    if (namedLink && namedLink.dataverseId !== String(dv[m.primaryId])) return decide(ctx, { dv, duplicateOf: namedLink }, out);
+    if (namedLink) link = namedLink;
+    appId ??= named;
   }
   const app = appId ? await deps.app.get(m.mapping.app.entity, appId) : null;
   if (!link && appId && dataverseId === undefined && app) {

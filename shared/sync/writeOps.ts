@@ -51,6 +51,12 @@ export interface WriteOp {
    * If-Match is the link's app version, and a 412 or 404 sends the record to a fresh re-read.
    */
   appUnread?: boolean;
+  /**
+   * Decided for a pair that had no link (matched by key): its link is stored as a claim (Link.claim).
+   * Refused, because a writer linked the app record to another row meanwhile, the record is read and
+   * decided again.
+   */
+  pairedByKey?: boolean;
   /** Dead letters of this record, removed once this write succeeds. */
   clearDeadLetters?: string[];
   /** When the source record changed (app updatedAt / Dataverse modifiedon): sync lag is measured from it. */

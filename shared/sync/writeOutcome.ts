@@ -70,10 +70,13 @@ export function queueBackoff(random: () => number = Math.random): (attempt: numb
  */
 export async function recordLink(
   state: SyncStateStore, m: CompiledMapping, appId: string, dataverseId: string, base: WriteOp["base"],
-  versions: { appVersion?: string; dataverseVersion?: string }, now: string,
-): Promise<void> {
+  versions: { appVersion?: string; dataverseVersion?: string }, now: string, options: { claim?: boolean } = {},
+): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {
-    const existing = (await state.getLinkByApp(m.name, appId)) ?? (await state.getLinkByDataverse(m.name, dataverseId));
+    const byApp = await state.getLinkByApp(m.name, appId);
+    // A claim (Link.claim) is refused when the app record is linked to another row.
+    if (options.claim && byApp && !byApp.pendingCreate && byApp.dataverseId !== dataverseId) return false;
+    const existing = byApp ?? (await state.getLinkByDataverse(m.name, dataverseId));
     const merged = { ...(existing?.base ?? {}), ...base };
     const link: Link = {
       mapping: m.name, appId, dataverseId, base: merged, hash: hashCanonical(merged),
@@ -83,7 +86,7 @@ export async function recordLink(
     try {
       if (existing && existing.appId !== appId) await state.deleteLink(existing);
       await state.putLink(existing && existing.appId !== appId ? { ...link, etag: undefined } : link);
-      return;
+      return true;
     } catch (e) {
       if (!(isSyncError(e) && e.code === ErrorCodes.Concurrency) || attempt >= 5) throw e;
     }
@@ -139,6 +142,18 @@ export async function flushLinks(
       }
     }
   }
+}
+
+/**
+ * A write of a pair made by key (WriteOp.pairedByKey) landed, but its link claim was refused: a
+ * writer linked the app record to another row meanwhile. The record is read on both sides and
+ * decided again (the row is then a duplicate, decide.ts holdDuplicate).
+ */
+export function redecideRefused(out: WriteOutcome, direction: DirectionKey, m: CompiledMapping, op: WriteOp, maxAttempts: number, backoffMs: (attempt: number) => number): void {
+  out.notes.push(`${m.name}: app record ${op.appId} was linked to another Dataverse row while row ${op.dataverseId} was paired with it by key; it is decided again`);
+  const again: WriteOp = { ...op, pairedByKey: undefined, refresh: true };
+  if (op.attempt + 1 < maxAttempts) return void out.retries.push({ ...again, attempt: op.attempt + 1 });
+  failed(out, direction, again, new SyncError("conflict", ErrorCodes.DuplicateKey, `app record ${op.appId} is linked to another Dataverse row than ${op.dataverseId}`), maxAttempts, backoffMs);
 }
 
 function definedVersions(v: { appVersion?: string; dataverseVersion?: string }): { appVersion?: string; dataverseVersion?: string } {

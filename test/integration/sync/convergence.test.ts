@@ -253,6 +253,178 @@ describe("convergence under ordinary faults", () => {
     });
   }
 
+  /**
+   * The same race, and a third plan reads Dataverse while the second contact exists: after the
+   * other plan created it, before its writer found the claim refused and deleted it (the crash test
+   * found this: seed 9998261). That row holds the new app record's key, yet it is not a new record:
+   * a full read created it in the app as a second mentor, whose key write-back took the row over.
+   * The third plan's writes run at once, while the second contact exists; a person's edit of the
+   * app record made just before it still reaches the original row.
+   */
+  it("race: a full plan that reads the second contact before its writer deletes it does not create it in the app", async () => {
+    await start();
+    const id = h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+    await planOnly(h);
+    const { engine, queues } = h.services;
+    let appId = "";
+    let second = "";
+    const app = engine.deps.app;
+    const create = app.create.bind(app);
+    app.create = async (...args) => {
+      const created = await create(...args);
+      appId = created.id;
+      await planOnly(h);
+      return created;
+    };
+    const dataverse = engine.deps.dataverse;
+    const writeMany = dataverse.writeMany.bind(dataverse);
+    dataverse.writeMany = async (...args) => {
+      const results = await writeMany(...args);
+      const [created] = results;
+      if (args[2].some((w) => w.kind === "create") && created.ok) {
+        second = created.id!;
+        h.stack.app.patch("mentor", appId, { firstName: "Norah" });
+        await planOnly(h, "mentors", "full");
+        // Its writes run at once, while the second contact still exists.
+        for (const queue of [queues.dataverseWrites, queues.appWrites]) {
+          for (let [msg] = await queue.receive(1, 60_000); msg; [msg] = await queue.receive(1, 60_000)) {
+            await engine.handleWrite(msg.body);
+            await queue.complete(msg);
+          }
+        }
+      }
+      return results;
+    };
+    const update = dataverse.update.bind(dataverse);
+    let raced = false;
+    dataverse.update = async (entitySet, rowId, body, options) => {
+      if (rowId === id && !raced) {
+        raced = true;
+        const [write] = await queues.dataverseWrites.receive(1, 60_000);
+        await engine.handleWrite(write.body);
+        await queues.dataverseWrites.complete(write);
+      }
+      return update(entitySet, rowId, body, options);
+    };
+    const [write] = await queues.appWrites.receive(1, 60_000);
+    await engine.handleWrite(write.body);
+    await queues.appWrites.complete(write);
+    Object.assign(app, { create });
+    Object.assign(dataverse, { writeMany, update });
+    expect(second).not.toBe("");
+
+    await h.cycle();
+    clock.advance(10 * MINUTE);
+    await h.cycle();
+
+    expect(h.stack.dataverse.rows("contact").filter((c) => c.hlf_mentorid === appId).map((c) => c.contactid)).toEqual([id]);
+    expect(h.stack.dataverse.rows("contact").some((c) => c.contactid === second)).toBe(false);
+    expect(h.stack.app.list("mentor").filter((r) => r.dataverseId === second)).toEqual([]);
+    expect(h.stack.app.list("mentor").filter((r) => r.dataverseId === id).map((r) => [r.id, r.data!.active !== false])).toEqual([[appId, true]]);
+    expect((await h.services.state.getLinkByApp("mentors", appId))?.dataverseId).toBe(id);
+    expect(contact(h, id).firstname).toBe("Norah");
+    expect(await pendingOf(h)).toEqual([]);
+  });
+
+  it("a create that met a key held by a row deleted before the writer could read it is decided again, not failed", async () => {
+    await start();
+    h.stack.app.put("mentor", "m-0050", { firstName: "Siv", lastName: "Dahl", certificationStatus: "active", score: 4, isPublic: true, email: "siv@example.org" });
+    await planOnly(h);
+    // A person creates a contact with the new mentor's id, and deletes it again while our create of it fails.
+    const holder = h.stack.dataverse.insert("contact", { firstname: "Siv", lastname: "Dahl", hlf_mentorid: "m-0050", hlf_certificationstatus: 100000000, hlf_score: 4, hlf_ispublic: true }, OTHER_USER);
+    const { engine, queues } = h.services;
+    const dataverse = engine.deps.dataverse;
+    const writeMany = dataverse.writeMany.bind(dataverse);
+    let refused = false;
+    dataverse.writeMany = async (...args) => {
+      const results = await writeMany(...args);
+      refused ||= results.some((r) => !r.ok && r.error.code === ErrorCodes.DuplicateKey);
+      if (refused) h.stack.dataverse.ctx.ops.delete("contact", holder, OTHER_USER);
+      dataverse.writeMany = writeMany;
+      return results;
+    };
+    const [write] = await queues.dataverseWrites.receive(1, 60_000);
+    const outcome = await engine.handleWrite(write.body);
+    await queues.dataverseWrites.complete(write);
+    expect(refused).toBe(true);
+    expect(outcome.failures).toEqual([]);
+
+    await h.cycle();
+
+    const rows = h.stack.dataverse.rows("contact").filter((c) => c.hlf_mentorid === "m-0050");
+    expect(rows.map((c) => [c.contactid !== holder, c.firstname])).toEqual([[true, "Siv"]]);
+    expect((await h.services.state.getLinkByApp("mentors", "m-0050"))?.dataverseId).toBe(rows[0].contactid);
+    expect(await pendingOf(h)).toEqual([]);
+  });
+
+  /**
+   * A new mentor and a contact a person made for it with its id are paired by key, and just before
+   * that pairing's link is stored a writer links the mentor to another contact. The link is a claim:
+   * the other link stays, and the contact waits pending instead of taking the mentor over. With
+   * equal values the plan stores the link; with a newer value on one side the writer to the other
+   * side does, after its update.
+   */
+  for (const values of ["equal", "newer in the app", "newer in Dataverse"] as const) {
+    it(`a pairing by key (values ${values}) does not take over a link a writer stored meanwhile`, async () => {
+      await start();
+      const data = { firstName: "Una", lastName: "Rud", certificationStatus: "pending", score: 2, isPublic: false, email: "una@example.org" };
+      h.stack.app.put("mentor", "m-0060", data);
+      const byHand = h.stack.dataverse.insert("contact", {
+        firstname: values === "equal" ? "Una" : "Unn", lastname: "Rud", emailaddress1: "una@example.org", hlf_mentorid: "m-0060", hlf_certificationstatus: 100000002, hlf_score: 2, hlf_ispublic: false,
+      }, OTHER_USER);
+      if (values !== "equal") clock.advance(MINUTE);
+      if (values === "newer in the app") h.stack.app.patch("mentor", "m-0060", { firstName: "Una" });
+      if (values === "newer in Dataverse") editDataverse(h, "contact", byHand, { firstname: "Unni" });
+      const elsewhere = h.stack.dataverse.insert("contact", { firstname: "Una", lastname: "Rud", hlf_certificationstatus: 100000002, hlf_score: 2, hlf_ispublic: false }, OTHER_USER);
+      const state = h.services.state;
+      const putLinks = state.putLinks.bind(state);
+      let raced = false;
+      state.putLinks = async (links) => {
+        if (!raced && links.some((l) => l.appId === "m-0060")) {
+          raced = true;
+          await state.putLink({ mapping: "mentors", appId: "m-0060", dataverseId: elsewhere, base: {}, hash: "", lastSyncedAt: new Date(clock.now()).toISOString() });
+        }
+        return putLinks(links);
+      };
+
+      await h.cycle();
+      state.putLinks = putLinks;
+      await h.cycle();
+
+      expect(raced).toBe(true);
+      expect((await state.getLinkByApp("mentors", "m-0060"))?.dataverseId).toBe(elsewhere);
+      expect((await state.getLinkByDataverse("mentors", byHand))).toBeNull();
+      expect((await pendingOf(h)).filter((d) => d.recordId === byHand)).toMatchObject([{ direction: "toApp", code: ErrorCodes.DuplicateRow }]);
+    });
+  }
+
+  /**
+   * A person moves a mentor's key from its contact to another one. The new holder is not that
+   * mentor's row (the mentor is linked to the first contact) nor a new record: it waits pending for
+   * an operator, and neither its values nor its link reach the mentor, found by a run or a notice.
+   */
+  for (const path of ["run", "notice"] as const) {
+    it(`a contact given a linked mentor's key by hand is held pending (found by a ${path}), not created in the app nor merged into that mentor`, async () => {
+      await start();
+      const first = contactIdOf(1);
+      const appId = String(contact(h, first).hlf_mentorid);
+      const firstName = h.stack.app.get("mentor", appId)!.data!.firstName;
+      editDataverse(h, "contact", first, { hlf_mentorid: null });
+      const other = h.stack.dataverse.insert("contact", { firstname: "Ida", lastname: "Holm", hlf_mentorid: appId, hlf_certificationstatus: 100000002, hlf_score: 1, hlf_ispublic: false }, OTHER_USER);
+      clock.advance(MINUTE);
+
+      if (path === "notice") await h.services.engine.handleRecordEvent({ mapping: "mentors", side: "dataverse", id: other, receivedAt: new Date(clock.now()).toISOString() });
+      else await h.cycle();
+
+      expect(h.stack.app.list("mentor").filter((r) => r.dataverseId === other)).toEqual([]);
+      expect(h.stack.app.get("mentor", appId)!.data!.firstName).toBe(firstName);
+      expect((await h.services.state.getLinkByApp("mentors", appId))?.dataverseId).toBe(first);
+      const held = (await pendingOf(h)).find((d) => d.recordId === other);
+      expect(held).toMatchObject({ direction: "toApp", code: ErrorCodes.DuplicateRow, dataverseId: other });
+      expect(held!.message).toContain(`holds the key of app record ${appId}, which is linked to row ${first}`);
+    });
+  }
+
   it("a create message delivered again after its link landed is written as an upsert of the same row and keeps the link's base", async () => {
     await start();
     h.stack.app.put("mentor", "m-0042", { firstName: "Ola", lastName: "Berg", certificationStatus: "active", score: 5, isPublic: true, email: "ola@example.org" });

@@ -82,11 +82,11 @@ export function restartedServices(s: Services): Services {
 }
 
 /** Plans a delta run of `mapping` without writing it: its writes wait on the (in-memory) queues. Returns the run id. */
-export async function planOnly(h: SyncHarness, mapping = "mentors"): Promise<string> {
+export async function planOnly(h: SyncHarness, mapping = "mentors", mode: "delta" | "full" = "delta"): Promise<string> {
   const { engine, queues } = h.services;
   const relieve = engine.deps.relieve;
   engine.deps.relieve = undefined;
-  await engine.startRuns({ mapping, mode: "delta", dryRun: false, trigger: "cli" });
+  await engine.startRuns({ mapping, mode, dryRun: false, trigger: "cli" });
   const [runMsg] = await queues.runs.receive(1, 60_000);
   await engine.handleRun(runMsg.body);
   await queues.runs.complete(runMsg);

@@ -2,9 +2,10 @@ import { describe, expect, it, vi } from "vitest";
 import { parseSyncConfig } from "../../../shared/config/loadConfig.js";
 import type { SyncConfigInput } from "../../../shared/config/mapping.js";
 import { ErrorCodes, SyncError } from "../../../shared/errors.js";
-import type { BulkResult, BulkWrite, DataverseClient, Link } from "../../../shared/ports.js";
+import type { AppClient, BulkResult, BulkWrite, DataverseClient, Link } from "../../../shared/ports.js";
 import { MemoryStateStore } from "../../../shared/state/memoryStateStore.js";
 import { CompiledMapping } from "../../../shared/sync/compiledMapping.js";
+import { writeToApp } from "../../../shared/sync/appWriter.js";
 import { writeToDataverse, type WriterContext } from "../../../shared/sync/dataverseWriter.js";
 import type { LookupResolver } from "../../../shared/sync/lookups.js";
 import { defaultRegistry } from "../../../shared/sync/registry.js";
@@ -73,4 +74,37 @@ describe("link writes of the Dataverse writer", () => {
     expect(out.finished).toBe(0);
     expect(out.retries.map((op) => [op.appId, op.attempt])).toEqual([["m-1", 1], ["m-2", 1]]);
   });
+});
+
+/** Every app update accepted, with a new version. */
+const acceptingApp = { update: async () => ({ id: "", version: "v2" }) } as unknown as AppClient;
+
+describe("pairings by key (WriteOp.pairedByKey)", () => {
+  const paired = (n: number, whole: boolean): WriteOp => ({
+    kind: "update", appId: `m-${n}`, dataverseId: dvId(n), values: { score: n }, base: whole ? { id: `m-${n}`, firstName: `F${n}`, score: n } : { score: n },
+    attempt: 0, pairedByKey: true, ...(whole ? { fullBase: true } : {}),
+  });
+  const writers = {
+    Dataverse: (state: MemoryStateStore, ops: WriteOp[]) => writeToDataverse(contextWith(state), mapping, ops),
+    app: (state: MemoryStateStore, ops: WriteOp[]) => writeToApp({ ...contextWith(state), app: acceptingApp, concurrency: 4 }, mapping, ops),
+  };
+  for (const [side, write] of Object.entries(writers)) {
+    it(`the ${side} writer links one only while the app record has no link to another row (whole base or not), and decides a refused one again`, async () => {
+      const state = new MemoryStateStore();
+      // m-5 and m-7 were linked to other rows after the pairings were decided; m-6 still has no link.
+      for (const n of [5, 7]) await state.putLink({ mapping: "mentors", appId: `m-${n}`, dataverseId: dvId(10 * n), base: {}, hash: "h", lastSyncedAt: "2026-01-01T00:00:00.000Z" });
+
+      const out = await write(state, [paired(5, false), paired(6, true), paired(7, true)]);
+
+      expect((await state.getLinkByApp("mentors", "m-6"))?.dataverseId).toBe(dvId(6));
+      for (const n of [5, 7]) {
+        expect((await state.getLinkByApp("mentors", `m-${n}`))?.dataverseId).toBe(dvId(10 * n));
+        expect(await state.getLinkByDataverse("mentors", dvId(n))).toBeNull();
+      }
+      expect(out.counts).toMatchObject({ updated: 1, failed: 0 });
+      expect(out.retries.map((op) => [op.appId, op.dataverseId, op.refresh, op.pairedByKey, op.attempt]).sort()).toEqual([
+        ["m-5", dvId(5), true, undefined, 1], ["m-7", dvId(7), true, undefined, 1],
+      ]);
+    });
+  }
 });
