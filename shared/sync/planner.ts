@@ -94,6 +94,12 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
   for (const id of dv.deleted) {
     const link = await links.byDataverseId(id);
     if (link) Object.assign(pairFor(`L:${link.appId}`), { link, dvGone: true });
+    // A pending row that was never linked (a duplicate held back) is gone: re-read at once, which settles its entry.
+    else if (ctx.pending?.has(`d:${id}`)) plan.deferred.push({ dataverseId: id });
+  }
+  // The same for a complete read: pending rows it did not find are gone.
+  for (const key of dv.seen ? ctx.pending ?? [] : []) {
+    if (key.startsWith("d:") && !dv.seen!.has(key.slice(2))) plan.deferred.push({ dataverseId: key.slice(2) });
   }
   const dvByKey = new Map<string, string>();
   for (const [k, p] of pairs) {
