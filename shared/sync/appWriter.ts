@@ -1,5 +1,5 @@
 import { mapLimited } from "../mapLimited.js";
-import { ErrorCodes, isSyncError, type SyncError } from "../errors.js";
+import { ErrorCodes, SyncError, isSyncError } from "../errors.js";
 import type { AppClient, BulkResult, KeyValues } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
 import type { WriterContext } from "./dataverseWriter.js";
@@ -145,8 +145,9 @@ async function linkBeforeKeyBack(ctx: AppWriterContext, m: CompiledMapping, keyB
  * this create was in flight, a re-plan (or a webhook) saw the new app record before its link and
  * created it in Dataverse, with the deterministic id of its app id (decide.ts planCreate). That row
  * duplicates this one: it is deleted (at the version read, so an edit made to it since is not lost
- * silently: the write-back then fails and is retried), and the key is written again. Any other row
- * holding the key is a real clash and fails the record with `error`.
+ * silently: the write-back then fails and is retried), and the key is written again. The row itself
+ * holding the key by now is a second writer of the same create (a message delivered again) that
+ * resolved it first: done. Any other row holding the key is a real clash and fails the record with `error`.
  */
 async function resolveDuplicateKey(ctx: AppWriterContext, m: CompiledMapping, k: KeyBack, error: SyncError, out: WriteOutcome): Promise<void> {
   const entitySet = m.mapping.dataverse.entitySet;
@@ -156,7 +157,8 @@ async function resolveDuplicateKey(ctx: AppWriterContext, m: CompiledMapping, k:
   const key: KeyValues = Object.fromEntries(Object.entries(k.keyBody).map(([c, v]) => [c, typeof v === "number" ? v : String(v)]));
   const holder = await ctx.dataverse.retrieveByKey(entitySet, key, [m.primaryId]);
   const holderId = holder ? String(holder[m.primaryId]) : undefined;
-  if (holderId !== undefined && (holderId === dataverseId || holderId !== deterministicGuid(m.name, entitySet, k.appId))) throw error;
+  if (holderId === dataverseId) return;
+  if (holderId !== undefined && holderId !== deterministicGuid(m.name, entitySet, k.appId)) throw error;
   if (holderId !== undefined) {
     const etag = holder!["@odata.etag"];
     try {
@@ -166,7 +168,13 @@ async function resolveDuplicateKey(ctx: AppWriterContext, m: CompiledMapping, k:
     }
     out.notes.push(`${m.name}: Dataverse row ${holderId}, created for app record ${k.appId} while that record was being created from row ${dataverseId}, was deleted as a duplicate`);
   }
-  await ctx.dataverse.update(entitySet, dataverseId, k.keyBody);
+  try {
+    await ctx.dataverse.update(entitySet, dataverseId, k.keyBody);
+  } catch (e) {
+    if (!(isSyncError(e) && e.code === ErrorCodes.DuplicateKey)) throw e;
+    // Taken again between the read and this write (a second row made by a writer still racing): tried again, as a transient fault.
+    throw new SyncError("transient", ErrorCodes.DuplicateKey, `the key of app record ${k.appId} was taken again while it was being written to row ${dataverseId}: ${e.message}`, { cause: e });
+  }
 }
 
 async function writeOne(ctx: AppWriterContext, m: CompiledMapping, op: WriteOp, out: WriteOutcome, batch: PendingLink[], keyBacks: KeyBack[]): Promise<void> {

@@ -209,14 +209,14 @@ function emitMerge(ctx: DecideContext, pair: Pair, appId: string, dataverseId: s
   // without merging with the stored one (when the link keeps both ids).
   const sameIds = !link || (link.appId === appId && link.dataverseId === dataverseId);
   // A pair made here by key (no link yet) is linked by a claim: refused when a writer linked the app record to another row meanwhile.
-  const fullBase = { ...(sameIds && !(toDv.length && toApp.length) ? { fullBase: true } : {}), ...(link ? {} : { pairedByKey: true }) };
+  const linkTerms = { ...(sameIds && !(toDv.length && toApp.length) ? { fullBase: true } : {}), ...(link ? {} : { pairedByKey: true }) };
   if (toDv.length) {
     const base = toApp.length ? omit(merge.base, toApp) : merge.base;
-    out.toDataverse.push({ kind: "update", appId, dataverseId, values: merge.toDataverse, base, appVersion, dataverseVersion: dvVersion, attempt: 0, ...fullBase, ...changedAt(pair.app?.updatedAt) });
+    out.toDataverse.push({ kind: "update", appId, dataverseId, values: merge.toDataverse, base, appVersion, dataverseVersion: dvVersion, attempt: 0, ...linkTerms, ...changedAt(pair.app?.updatedAt) });
   } else if (pair.app) out.skipped.toDataverse += 1;
   if (toApp.length) {
     const base = toDv.length ? pick(merge.base, toApp) : merge.base;
-    out.toApp.push({ kind: "update", appId, dataverseId, values: merge.toApp, base, appVersion: pair.app?.version, dataverseVersion: dvVersion, attempt: 0, ...fullBase, ...changedAt(pair.dv?.["modifiedon"]) });
+    out.toApp.push({ kind: "update", appId, dataverseId, values: merge.toApp, base, appVersion: pair.app?.version, dataverseVersion: dvVersion, attempt: 0, ...linkTerms, ...changedAt(pair.dv?.["modifiedon"]) });
   } else if (pair.dv) out.skipped.toApp += 1;
   if (!toDv.length && !toApp.length) {
     // The Dataverse version alone is not worth a write: our own writes change it (their echoes come

@@ -6,6 +6,7 @@ import { contactsByMentorId, duplicatesOf, planOnly, restartedServices } from ".
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { runCycle } from "../../../shared/runtime/syncCycle.js";
+import { deterministicGuid } from "../../../shared/sync/ids.js";
 import type { SyncConfigInput } from "../../../shared/config/mapping.js";
 import { OTHER_USER, configWithMentors, contact, contactIdOf, editDataverse, mark, writesSince } from "./syncFixtures.js";
 
@@ -325,6 +326,59 @@ describe("convergence under ordinary faults", () => {
     expect(contact(h, id).firstname).toBe("Norah");
     expect(await pendingOf(h)).toEqual([]);
   });
+
+  /**
+   * A key write-back meets the second row of the re-plan race, and before it can resolve that, a
+   * second writer of the same create interferes: it has already moved the key to the row (the
+   * write-back is done), or it makes the second row again after ours deleted it (tried again).
+   */
+  for (const meanwhile of ["moved the key to the row", "made the second row again"] as const) {
+    it(`a key write-back that meets the second row, while a second writer of the same create ${meanwhile}, is ${meanwhile.startsWith("moved") ? "done" : "tried again"}, not failed`, async () => {
+      await start();
+      const id = h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+      await planOnly(h);
+      const { engine, queues } = h.services;
+      const { app, dataverse } = engine.deps;
+      let appId = "";
+      const secondRow = () => ({ contactid: deterministicGuid("mentors", "contacts", appId), firstname: "Nora", lastname: "Vik", hlf_mentorid: appId });
+      const create = app.create.bind(app);
+      app.create = async (...args) => {
+        const created = await create(...args);
+        appId = created.id;
+        // A re-plan's writer has made the second row of this app record (its deterministic id) with the key.
+        h.stack.dataverse.insert("contact", secondRow(), OTHER_USER);
+        app.create = create;
+        return created;
+      };
+      const retrieveByKey = dataverse.retrieveByKey.bind(dataverse);
+      const remove = dataverse.delete.bind(dataverse);
+      if (meanwhile === "moved the key to the row") {
+        dataverse.retrieveByKey = async (...args) => {
+          h.stack.dataverse.ctx.ops.delete("contact", secondRow().contactid, OTHER_USER);
+          editDataverse(h, "contact", id, { hlf_mentorid: appId });
+          dataverse.retrieveByKey = retrieveByKey;
+          return retrieveByKey(...args);
+        };
+      } else {
+        dataverse.delete = async (...args) => {
+          await remove(...args);
+          h.stack.dataverse.insert("contact", secondRow(), OTHER_USER);
+          dataverse.delete = remove;
+        };
+      }
+      const [write] = await queues.appWrites.receive(1, 60_000);
+      const outcome = await engine.handleWrite(write.body);
+      await queues.appWrites.complete(write);
+      Object.assign(dataverse, { retrieveByKey, delete: remove });
+
+      expect(outcome.failures).toEqual([]);
+      expect((await h.services.state.getLinkByApp("mentors", appId))?.dataverseId).toBe(id);
+      await h.cycle();
+      expect(h.stack.dataverse.rows("contact").filter((c) => c.hlf_mentorid === appId).map((c) => c.contactid)).toEqual([id]);
+      expect(h.stack.app.list("mentor").filter((r) => r.dataverseId === id).map((r) => r.id)).toEqual([appId]);
+      expect(await pendingOf(h)).toEqual([]);
+    });
+  }
 
   it("a create that met a key held by a row deleted before the writer could read it is decided again, not failed", async () => {
     await start();
