@@ -33,7 +33,9 @@ import { mentorData } from "./faultFixtures.js";
  * (dataverseWriter.ts, Link.claim), and pinned down by the race tests in convergence.test.ts.
  * Seed 9998261 (once in about thirty runs) found a third plan that read the second row of that race
  * before its writer deleted it, and created it in the app as a new mentor; such a row is now held
- * pending (decide.ts holdDuplicate), and its race test is in convergence.test.ts too.
+ * pending (decide.ts holdDuplicate), and its race test is in convergence.test.ts too. Seed 863181546
+ * found two writers of one create's key write-back: the second met the first's duplicate, and by
+ * the time it looked, the key was on its own row (appWriter.ts resolveDuplicateKey: done, not failed).
  */
 const SEED = process.env.CRASH_SEED && process.env.CRASH_SEED !== "random" ? Number(process.env.CRASH_SEED) : randomInt(2 ** 31);
 const MIN_KILLS = 20;
