@@ -25,6 +25,29 @@ async function pendingOf(h: SyncHarness, mapping = "mentors") {
   return h.services.state.listDeadLetters({ mapping });
 }
 
+/** A contact a person made (born in Dataverse, no mentor id yet); returns its id. */
+function personMadeContact(h: SyncHarness): string {
+  return h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+}
+
+/**
+ * Runs `then` right after the app's next POST has landed, with the new record's id, before the
+ * writer goes on (a moment another process can act in). Returns the id, once known.
+ */
+function afterAppCreate(h: SyncHarness, then: (appId: string) => Promise<void>): () => string {
+  const app = h.services.engine.deps.app;
+  const create = app.create.bind(app);
+  let appId = "";
+  app.create = async (...args) => {
+    const created = await create(...args);
+    app.create = create;
+    appId = created.id;
+    await then(appId);
+    return created;
+  };
+  return () => appId;
+}
+
 describe("convergence under ordinary faults", () => {
   let h: SyncHarness;
   let clock: ReturnType<typeof testClock>;
@@ -153,7 +176,7 @@ describe("convergence under ordinary faults", () => {
 
   it("a Dataverse row deleted between the plan and the app create is not created again in Dataverse", async () => {
     await start();
-    const id = h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+    const id = personMadeContact(h);
     await planOnly(h);
     h.stack.dataverse.ctx.ops.delete("contact", id, OTHER_USER);
 
@@ -170,7 +193,7 @@ describe("convergence under ordinary faults", () => {
 
   it("a key write-back that fails for good leaves the pair linked: no second contact, and the key is written once it can be", async () => {
     await start();
-    const id = h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+    const id = personMadeContact(h);
     h.stack.dataverse.faults.add({ method: "PATCH", path: `contacts(${id})`, status: 403, code: "0x80040220", message: "The user does not hold the necessary privileges.", count: 1 });
 
     const first = await h.cycle();
@@ -197,7 +220,7 @@ describe("convergence under ordinary faults", () => {
    */
   async function racePlanAgainstAppCreate(at: "before-link" | "before-write-back"): Promise<{ id: string; appId: string }> {
     await start();
-    const id = h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+    const id = personMadeContact(h);
     await planOnly(h);
     const { engine, queues } = h.services;
     const otherWrites = async () => {
@@ -205,23 +228,17 @@ describe("convergence under ordinary faults", () => {
       await engine.handleWrite(write.body);
       await queues.dataverseWrites.complete(write);
     };
-    let appId = "";
-    const app = engine.deps.app;
-    const create = app.create.bind(app);
-    app.create = async (...args) => {
-      const created = await create(...args);
-      appId = created.id;
+    const newAppId = afterAppCreate(h, async () => {
       await planOnly(h);
       if (at === "before-link") await otherWrites();
-      return created;
-    };
+    });
     const dataverse = engine.deps.dataverse;
     const update = dataverse.update.bind(dataverse);
     let raced = false;
     dataverse.update = async (entitySet, rowId, body, options) => {
       if (at === "before-write-back" && rowId === id && !raced) {
         raced = true;
-        expect((await h.services.state.getLinkByApp("mentors", appId))?.dataverseId).toBe(id);
+        expect((await h.services.state.getLinkByApp("mentors", newAppId()))?.dataverseId).toBe(id);
         await otherWrites();
       }
       return update(entitySet, rowId, body, options);
@@ -229,9 +246,8 @@ describe("convergence under ordinary faults", () => {
     const [write] = await queues.appWrites.receive(1, 60_000);
     await engine.handleWrite(write.body);
     await queues.appWrites.complete(write);
-    app.create = create;
     dataverse.update = update;
-    return { id, appId };
+    return { id, appId: newAppId() };
   }
 
   for (const at of ["before-link", "before-write-back"] as const) {
@@ -264,19 +280,11 @@ describe("convergence under ordinary faults", () => {
    */
   it("race: a full plan that reads the second contact before its writer deletes it does not create it in the app", async () => {
     await start();
-    const id = h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+    const id = personMadeContact(h);
     await planOnly(h);
     const { engine, queues } = h.services;
-    let appId = "";
     let second = "";
-    const app = engine.deps.app;
-    const create = app.create.bind(app);
-    app.create = async (...args) => {
-      const created = await create(...args);
-      appId = created.id;
-      await planOnly(h);
-      return created;
-    };
+    const newAppId = afterAppCreate(h, async () => void (await planOnly(h)));
     const dataverse = engine.deps.dataverse;
     const writeMany = dataverse.writeMany.bind(dataverse);
     dataverse.writeMany = async (...args) => {
@@ -284,7 +292,7 @@ describe("convergence under ordinary faults", () => {
       const [created] = results;
       if (args[2].some((w) => w.kind === "create") && created.ok) {
         second = created.id!;
-        h.stack.app.patch("mentor", appId, { firstName: "Norah" });
+        h.stack.app.patch("mentor", newAppId(), { firstName: "Norah" });
         await planOnly(h, "mentors", "full");
         // Its writes run at once, while the second contact still exists.
         for (const queue of [queues.dataverseWrites, queues.appWrites]) {
@@ -310,8 +318,8 @@ describe("convergence under ordinary faults", () => {
     const [write] = await queues.appWrites.receive(1, 60_000);
     await engine.handleWrite(write.body);
     await queues.appWrites.complete(write);
-    Object.assign(app, { create });
     Object.assign(dataverse, { writeMany, update });
+    const appId = newAppId();
     expect(second).not.toBe("");
 
     await h.cycle();
@@ -335,27 +343,19 @@ describe("convergence under ordinary faults", () => {
   for (const meanwhile of ["moved the key to the row", "made the second row again"] as const) {
     it(`a key write-back that meets the second row, while a second writer of the same create ${meanwhile}, is ${meanwhile.startsWith("moved") ? "done" : "tried again"}, not failed`, async () => {
       await start();
-      const id = h.stack.dataverse.insert("contact", { firstname: "Nora", lastname: "Vik", hlf_certificationstatus: 100000002, hlf_score: 3, hlf_ispublic: false }, OTHER_USER);
+      const id = personMadeContact(h);
       await planOnly(h);
       const { engine, queues } = h.services;
-      const { app, dataverse } = engine.deps;
-      let appId = "";
-      const secondRow = () => ({ contactid: deterministicGuid("mentors", "contacts", appId), firstname: "Nora", lastname: "Vik", hlf_mentorid: appId });
-      const create = app.create.bind(app);
-      app.create = async (...args) => {
-        const created = await create(...args);
-        appId = created.id;
-        // A re-plan's writer has made the second row of this app record (its deterministic id) with the key.
-        h.stack.dataverse.insert("contact", secondRow(), OTHER_USER);
-        app.create = create;
-        return created;
-      };
+      const { dataverse } = engine.deps;
+      const secondRow = () => ({ contactid: deterministicGuid("mentors", "contacts", newAppId()), firstname: "Nora", lastname: "Vik", hlf_mentorid: newAppId() });
+      // A re-plan's writer has made the second row of the new app record (its deterministic id) with the key.
+      const newAppId = afterAppCreate(h, async () => void h.stack.dataverse.insert("contact", secondRow(), OTHER_USER));
       const retrieveByKey = dataverse.retrieveByKey.bind(dataverse);
       const remove = dataverse.delete.bind(dataverse);
       if (meanwhile === "moved the key to the row") {
         dataverse.retrieveByKey = async (...args) => {
           h.stack.dataverse.ctx.ops.delete("contact", secondRow().contactid, OTHER_USER);
-          editDataverse(h, "contact", id, { hlf_mentorid: appId });
+          editDataverse(h, "contact", id, { hlf_mentorid: newAppId() });
           dataverse.retrieveByKey = retrieveByKey;
           return retrieveByKey(...args);
         };
@@ -370,6 +370,7 @@ describe("convergence under ordinary faults", () => {
       const outcome = await engine.handleWrite(write.body);
       await queues.appWrites.complete(write);
       Object.assign(dataverse, { retrieveByKey, delete: remove });
+      const appId = newAppId();
 
       expect(outcome.failures).toEqual([]);
       expect((await h.services.state.getLinkByApp("mentors", appId))?.dataverseId).toBe(id);
