@@ -192,6 +192,15 @@ async function onFailure(ctx: WriterContext, m: CompiledMapping, op: WriteOp, er
     out.retries.push({ ...op, attempt: op.attempt + 1, refresh: true });
     return;
   }
+  if (code === ErrorCodes.DuplicateKey && op.kind === "update" && op.attempt + 1 < ctx.maxAttempts) {
+    // An update that writes the key while another row holds it for a moment: the second row of the
+    // re-plan race, which its writer or the key write-back deletes. Decided again after the back-off
+    // (by then the key is usually written and nothing is left to do); a lasting clash fails once
+    // the attempts are spent.
+    out.retries.push({ ...op, attempt: op.attempt + 1, refresh: true });
+    out.retryDelayMs = Math.max(out.retryDelayMs, ctx.backoffMs(op.attempt + 1));
+    return;
+  }
   if (code === ErrorCodes.NotFound) {
     if (op.kind === "delete" || op.kind === "deactivate") {
       await removeLink(ctx.state, m, op.appId, op.dataverseId);

@@ -36,6 +36,8 @@ import { mentorData } from "./faultFixtures.js";
  * pending (decide.ts holdDuplicate), and its race test is in convergence.test.ts too. Seed 863181546
  * found two writers of one create's key write-back: the second met the first's duplicate, and by
  * the time it looked, the key was on its own row (appWriter.ts resolveDuplicateKey: done, not failed).
+ * Seed 1247436291 found a plan's update of the original row writing the key while the second row
+ * held it (dataverseWriter.ts: decided again after the back-off, not failed at once).
  */
 const SEED = process.env.CRASH_SEED && process.env.CRASH_SEED !== "random" ? Number(process.env.CRASH_SEED) : randomInt(2 ** 31);
 const MIN_KILLS = 20;
