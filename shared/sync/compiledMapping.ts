@@ -55,9 +55,14 @@ export class CompiledMapping {
    * otherwise, or when the row's key is empty): the row claims to be that app record's row.
    */
   appIdOfRow(row: DataverseRow): string | undefined {
-    if (this.keyFields.length !== 1 || this.idKeyFields.length !== 1) return undefined;
-    const v = row[this.idKeyFields[0].dataverse];
+    const column = this.idKeyColumn;
+    const v = column ? row[column] : undefined;
     return typeof v === "string" && v ? v : undefined;
+  }
+
+  /** The Dataverse column of a key made of the app id alone (undefined for any other key). */
+  get idKeyColumn(): string | undefined {
+    return this.keyFields.length === 1 && this.idKeyFields.length === 1 ? this.idKeyFields[0].dataverse : undefined;
   }
 
   acceptsApp(record: AppRecord): boolean {

@@ -161,6 +161,24 @@ async function onSuccess(ctx: WriterContext, m: CompiledMapping, op: WriteOp, id
   succeeded(out, op.kind === "create" ? "created" : "updated", op);
 }
 
+/**
+ * Whether a failed write is read on both sides and decided again (while attempts remain) instead
+ * of failing, and when:
+ * - CONCURRENCY on an update, delete or deactivation: the row changed after the read the write was
+ *   decided on (at once);
+ * - DUPLICATE_KEY on a create whose key holder was gone when it was read (onFailure): the key is free (at once);
+ * - DUPLICATE_KEY on an update that writes the key while another row holds it for a moment (the
+ *   second row of the re-plan race, which its writer or the key write-back deletes): after the
+ *   back-off, when the key is usually written and nothing is left to do. A lasting clash fails once
+ *   the attempts are spent.
+ */
+function decideAgain(op: WriteOp, code: string | undefined): "at once" | "after back-off" | undefined {
+  if (code === ErrorCodes.Concurrency && op.kind !== "create") return "at once";
+  if (code === ErrorCodes.DuplicateKey && op.kind === "create") return "at once";
+  if (code === ErrorCodes.DuplicateKey && op.kind === "update") return "after back-off";
+  return undefined;
+}
+
 async function onFailure(ctx: WriterContext, m: CompiledMapping, op: WriteOp, error: unknown, out: WriteOutcome): Promise<void> {
   const code = isSyncError(error) ? error.code : undefined;
   if (op.kind === "create" && code === ErrorCodes.DuplicateKey) {
@@ -179,26 +197,13 @@ async function onFailure(ctx: WriterContext, m: CompiledMapping, op: WriteOp, er
       out.notes.push(`${m.name}: app record ${op.appId} matched existing Dataverse row ${String(row[m.primaryId])} by key; it is compared on the next run`);
       return succeeded(out, "skipped", op);
     }
-    if (op.attempt + 1 < ctx.maxAttempts) {
-      // The row that held the key is gone already (a duplicate deleted by another writer): the key
-      // is free, and the record is read on both sides and decided again, not failed for good.
-      out.notes.push(`${m.name}: the Dataverse row holding the key of app record ${op.appId} was deleted before it could be read; the record is decided again`);
-      out.retries.push({ ...op, attempt: op.attempt + 1, refresh: true });
-      return;
-    }
+    // No row holds the key any more (a duplicate deleted by another writer): decided again below.
+    out.notes.push(`${m.name}: the Dataverse row holding the key of app record ${op.appId} was deleted before it could be read`);
   }
-  if (code === ErrorCodes.Concurrency && op.kind !== "create" && op.attempt + 1 < ctx.maxAttempts) {
-    // The row changed after the read this write was decided on: read both sides again, decide again.
+  const again = decideAgain(op, code);
+  if (again && op.attempt + 1 < ctx.maxAttempts) {
     out.retries.push({ ...op, attempt: op.attempt + 1, refresh: true });
-    return;
-  }
-  if (code === ErrorCodes.DuplicateKey && op.kind === "update" && op.attempt + 1 < ctx.maxAttempts) {
-    // An update that writes the key while another row holds it for a moment: the second row of the
-    // re-plan race, which its writer or the key write-back deletes. Decided again after the back-off
-    // (by then the key is usually written and nothing is left to do); a lasting clash fails once
-    // the attempts are spent.
-    out.retries.push({ ...op, attempt: op.attempt + 1, refresh: true });
-    out.retryDelayMs = Math.max(out.retryDelayMs, ctx.backoffMs(op.attempt + 1));
+    if (again === "after back-off") out.retryDelayMs = Math.max(out.retryDelayMs, ctx.backoffMs(op.attempt + 1));
     return;
   }
   if (code === ErrorCodes.NotFound) {

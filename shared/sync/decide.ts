@@ -298,12 +298,8 @@ function holdDuplicate(ctx: DecideContext, row: DataverseRow, linked: Link, out:
   const m = ctx.mapping;
   const dataverseId = String(row[m.primaryId]);
   out.skipped.toApp += 1;
-  out.pending.push({
-    direction: "toApp", recordId: dataverseId, dataverseId, code: ErrorCodes.DuplicateRow,
-    message: `${m.name}: Dataverse row ${dataverseId} holds the key of app record ${linked.appId}, which is linked to row ${linked.dataverseId}; `
-      + "it is not created in the app. A second row made by a sync race is deleted by the writer that made it; a row given this key by hand is a clash to settle (delete the row or clear its key)",
-    retryable: true, payload: { side: "dataverse", dataverseId },
-  });
+  out.pending.push(duplicateRow(dataverseId, `${m.name}: Dataverse row ${dataverseId} holds the key of app record ${linked.appId}, which is linked to row ${linked.dataverseId}; `
+    + "it is not created in the app. A second row made by a sync race is deleted by the writer that made it; a row given this key by hand is a clash to settle (delete the row or clear its key)"));
 }
 
 /**
@@ -311,12 +307,12 @@ function holdDuplicate(ctx: DecideContext, row: DataverseRow, linked: Link, out:
  * while the pair was decided, so this row is a duplicate (see holdDuplicate). Kept pending.
  */
 export function refusedPairing(mapping: string, link: Link): RecordFailure {
-  const { appId, dataverseId } = link;
-  return {
-    direction: "toApp", recordId: dataverseId, dataverseId, code: ErrorCodes.DuplicateRow,
-    message: `${mapping}: Dataverse row ${dataverseId} was matched by key with app record ${appId}, which was linked to another row meanwhile; the row is not linked`,
-    retryable: true, payload: { side: "dataverse", dataverseId },
-  };
+  return duplicateRow(link.dataverseId, `${mapping}: Dataverse row ${link.dataverseId} was matched by key with app record ${link.appId}, which was linked to another row meanwhile; the row is not linked`);
+}
+
+/** The pending entry of a duplicate row (DUPLICATE_ROW), kept under the row's id. */
+function duplicateRow(dataverseId: string, message: string): RecordFailure {
+  return { direction: "toApp", recordId: dataverseId, dataverseId, code: ErrorCodes.DuplicateRow, message, retryable: true, payload: { side: "dataverse", dataverseId } };
 }
 
 /**

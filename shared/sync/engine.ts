@@ -71,6 +71,9 @@ const EVENT_CHUNK = 50;
 const CANONICAL_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Pending records a run reads and revisits at most (the rest wait for a later run, still recorded). */
 const PENDING_LIMIT = 10_000;
+/** A pending entry's id: one entry per record and direction (the app id for `toDataverse`, the Dataverse id for `toApp`). */
+const pendingEntryId = (mapping: string, f: Pick<RecordFailure, "direction" | "recordId">): string => `${mapping}|${f.direction}|${f.recordId}`;
+
 /** Back-off of a pending record across runs: 5 min after the first failure, doubling, at most a day. */
 const PENDING_BACKOFF_MS = 5 * 60_000;
 const PENDING_BACKOFF_MAX_MS = 24 * 3_600_000;
@@ -237,7 +240,7 @@ export class SyncEngine {
     // Everything read that did not go out is recorded as pending before the cursors move past it.
     await this.deadLetter(msg.mapping, msg.runId, plan.failures);
     await this.deadLetter(msg.mapping, msg.runId, plan.pending, { failed: false });
-    for (const f of [...plan.failures, ...plan.pending]) covered.add(`${msg.mapping}|${f.direction}|${f.recordId}`);
+    for (const f of [...plan.failures, ...plan.pending]) covered.add(pendingEntryId(msg.mapping, f));
     for (const c of plan.parked) await state.putConflict(c);
     // Links refreshed without a write keep their ids, so they can go in batched transactions. A
     // failure fails the run before its cursors move: the next run decides these records again.
@@ -325,8 +328,7 @@ export class SyncEngine {
     // The links of the whole batch, and of the parents its rows name, in a few Table queries, not a read or two per record.
     const byApp = side === "app" ? await this.deps.state.getLinksByApp(m.name, ids) : undefined;
     const prefetched = await this.prefetchRows(m, byApp ? ids.map((id) => byApp.get(id)?.dataverseId) : ids);
-    const keyColumn = m.idKeyFields.length === 1 && m.keyFields.length === 1 ? m.idKeyFields[0].dataverse : undefined;
-    const links = byApp ?? await linksOfDataverseIds(this.deps.state, m.name, ids, prefetched, keyColumn);
+    const links = byApp ?? await linksOfDataverseIds(this.deps.state, m.name, ids, prefetched, m.idKeyColumn);
     const base = await this.decideContext(m, "events");
     const ctx = { ...base, lookups: await withParentLinks(this.deps.state, m, prefetched?.values() ?? [], base.lookups), fresh: true };
     const failed: { id: string; error: unknown }[] = [];
@@ -396,7 +398,7 @@ export class SyncEngine {
         if (!refused.length) continue;
         const pending = refusedPairing(m.name, link);
         await this.deadLetter(m.name, runId, [pending], { failed: false });
-        outcome.clearedDeadLetters = outcome.clearedDeadLetters.filter((id) => id !== `${m.name}|${pending.direction}|${pending.recordId}`);
+        outcome.clearedDeadLetters = outcome.clearedDeadLetters.filter((id) => id !== pendingEntryId(m.name, pending));
       }
       for (const link of decisions.linkRemovals) await this.deps.state.deleteLink(link);
     }
@@ -506,7 +508,7 @@ export class SyncEngine {
     const now = this.deps.clock.now();
     const nowIso = new Date(now).toISOString();
     for (const f of failures) {
-      const id = `${mapping}|${f.direction}|${f.recordId}`;
+      const id = pendingEntryId(mapping, f);
       const prior = await this.deps.state.getDeadLetter(id);
       const attempts = (prior?.attempts ?? 0) + 1;
       const ids = { ...pendingIds({ direction: f.direction, recordId: f.recordId, payload: f.payload }), ...(f.appId ? { appId: f.appId } : {}), ...(f.dataverseId ? { dataverseId: f.dataverseId } : {}) };

@@ -85,6 +85,8 @@ export async function recordLink(
     };
     try {
       if (existing && existing.appId !== appId) await state.deleteLink(existing);
+      // A claim on an app record without a link is written by the store only while that holds (atomically).
+      if (options.claim && !byApp) return (await state.putLinks([{ ...link, etag: undefined, claim: true }])).length === 0;
       await state.putLink(existing && existing.appId !== appId ? { ...link, etag: undefined } : link);
       return true;
     } catch (e) {

@@ -106,5 +106,21 @@ describe("pairings by key (WriteOp.pairedByKey)", () => {
         ["m-5", dvId(5), true, undefined, 1], ["m-7", dvId(7), true, undefined, 1],
       ]);
     });
+
+    it(`the ${side} writer does not take over a link stored between its read of the app record and its write (not whole base)`, async () => {
+      const state = new MemoryStateStore();
+      const read = state.getLinkByApp.bind(state);
+      // Another writer links m-4 to another row just after this writer found it unlinked.
+      vi.spyOn(state, "getLinkByApp").mockImplementation(async (mapping, appId) => {
+        const found = await read(mapping, appId);
+        if (appId === "m-4" && !found) await state.putLink({ mapping: "mentors", appId: "m-4", dataverseId: dvId(40), base: {}, hash: "h", lastSyncedAt: "2026-01-01T00:00:00.000Z" });
+        return found;
+      });
+
+      const out = await write(state, [paired(4, false)]);
+
+      expect((await read("mentors", "m-4"))?.dataverseId).toBe(dvId(40));
+      expect(out.retries.map((op) => [op.appId, op.refresh])).toEqual([["m-4", true]]);
+    });
   }
 });
