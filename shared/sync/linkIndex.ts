@@ -1,12 +1,16 @@
 import type { Link, SyncStateStore } from "../ports.js";
 
 /**
- * Link look-ups for one run. Large or full runs load the mapping's links once (one scan instead of a
- * Table read per record); small deltas read point by point.
+ * Link look-ups for one run. Complete reads load the mapping's links once (they must also find the
+ * linked records a complete read did not see); deltas read only the links of the records they
+ * carry, a page at a time in a few Table queries (`prefetch`), however many links the mapping has.
  */
 export class LinkIndex {
   private byApp?: Map<string, Link>;
   private byDv?: Map<string, Link>;
+  /** Links read ahead for a delta (null: none), by app id and by Dataverse id. */
+  private readonly aheadApp = new Map<string, Link | null>();
+  private readonly aheadDv = new Map<string, Link | null>();
 
   private constructor(private readonly state: SyncStateStore, private readonly mapping: string) {}
 
@@ -27,13 +31,38 @@ export class LinkIndex {
     return this.byApp !== undefined;
   }
 
+  /**
+   * Reads the links of these records ahead, in a few queries (SyncStateStore.getLinksByApp and
+   * getLinksByDataverse), so that the look-ups after it do not read one by one. Nothing when loaded.
+   */
+  async prefetch(ids: { appIds?: Iterable<string>; dataverseIds?: Iterable<string> }): Promise<void> {
+    if (this.byApp) return;
+    const apps = [...new Set(ids.appIds ?? [])].filter((id) => !this.aheadApp.has(id));
+    const rows = [...new Set(ids.dataverseIds ?? [])].filter((id) => !this.aheadDv.has(id));
+    const [byApp, byDv] = await Promise.all([
+      apps.length ? this.state.getLinksByApp(this.mapping, apps) : undefined,
+      rows.length ? this.state.getLinksByDataverse(this.mapping, rows) : undefined,
+    ]);
+    for (const id of apps) this.aheadApp.set(id, byApp?.get(id) ?? null);
+    for (const id of rows) this.aheadDv.set(id, byDv?.get(id) ?? null);
+  }
+
+  /** Whether `byAppId` answers this app id from what was read before (loaded or read ahead), not from the store now. */
+  heldForApp(appId: string): boolean {
+    return this.loaded || this.aheadApp.has(appId);
+  }
+
   async byAppId(appId: string): Promise<Link | null> {
     if (this.byApp) return this.byApp.get(appId) ?? null;
+    const ahead = this.aheadApp.get(appId);
+    if (ahead !== undefined) return ahead;
     return this.state.getLinkByApp(this.mapping, appId);
   }
 
   async byDataverseId(id: string): Promise<Link | null> {
     if (this.byDv) return this.byDv.get(id) ?? null;
+    const ahead = this.aheadDv.get(id);
+    if (ahead !== undefined) return ahead;
     return this.state.getLinkByDataverse(this.mapping, id);
   }
 

@@ -32,8 +32,8 @@ export interface RunPlan extends Decisions {
   deferred: { appId?: string; dataverseId?: string }[];
 }
 
-/** Above this many changed Dataverse rows a run loads all links once instead of reading them one by one. */
-const PRELOAD_THRESHOLD = 200;
+/** Up to this many echoes are checked against their own links; more, against a scan of the links' digests. */
+const ECHO_LOOKUP_LIMIT = 200;
 /** Records per page of the app's change feed. */
 const APP_PAGE = 1000;
 
@@ -75,7 +75,8 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
     if (plan.toApp.length) await sink("toApp", plan.toApp.splice(0));
   };
 
-  const links = await LinkIndex.open(deps.state, m.name, dv.complete || appComplete || dv.rows.length + dv.deleted.length > PRELOAD_THRESHOLD);
+  // Complete reads hold every link (absence proves a delete); a delta reads only its records' links.
+  const links = await LinkIndex.open(deps.state, m.name, dv.complete || appComplete);
   // Echoes of our own writes that are linked and hold what we wrote are skips; the others (a write
   // whose link was lost, or a row someone else changed around our write) are read again and planned.
   const echoes = await settleEchoes(deps, m, links, dv.echoes);
@@ -84,6 +85,7 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
   // Dataverse side first: its pairs wait here until an app record claims them or the feed ends.
   const pairs = new Map<string, Pair>();
   const pairFor = (key: string) => pairs.get(key) ?? pairs.set(key, {}).get(key)!;
+  await links.prefetch({ dataverseIds: [...dv.rows.map((row) => String(row[m.primaryId])), ...dv.deleted] });
   for (const row of dv.rows) {
     const id = String(row[m.primaryId]);
     const link = await links.byDataverseId(id);
@@ -115,6 +117,7 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
 
   for await (const page of deps.app.changes(m.mapping.app.entity, appComplete ? undefined : appCursor?.value, APP_PAGE)) {
     const pagePairs: Pair[] = [];
+    await links.prefetch({ appIds: page.records.map((r) => r.id) });
     for (const r of page.records) {
       seenApp?.add(r.id);
       const link = await links.byAppId(r.id);
@@ -206,7 +209,8 @@ async function settleEchoes(deps: PlanDeps, m: CompiledMapping, links: LinkIndex
   const tick = (link: LinkDigest) => {
     if (echoes.get(link.dataverseId) === hash32(link.hash)) echoes.delete(link.dataverseId);
   };
-  if (links.loaded || total <= PRELOAD_THRESHOLD) {
+  if (links.loaded || total <= ECHO_LOOKUP_LIMIT) {
+    await links.prefetch({ dataverseIds: echoes });
     for (const id of [...echoes]) {
       const link = await links.byDataverseId(id);
       if (link) tick(link);
@@ -308,7 +312,7 @@ export async function claimByAppId(deps: PlanDeps, ctx: DecideContext, pairs: Ma
 async function pairByNamedApp(deps: PlanDeps, m: CompiledMapping, links: LinkIndex, p: Pair): Promise<void> {
   const appId = m.appIdOfRow(p.dv!);
   if (!appId) return;
-  const link = (await links.byAppId(appId)) ?? (links.loaded ? await deps.state.getLinkByApp(m.name, appId) : null);
+  const link = (await links.byAppId(appId)) ?? (links.heldForApp(appId) ? await deps.state.getLinkByApp(m.name, appId) : null);
   if (!link) return;
   if (link.dataverseId === String(p.dv![m.primaryId])) p.link = link;
   else p.duplicateOf = link;

@@ -16,7 +16,7 @@ function readsById(h: SyncHarness, since: number): string[] {
 
 const mentorsOf = (summary: Awaited<ReturnType<SyncHarness["cycle"]>>) => summary.mappings.find((m) => m.name === "mentors")!;
 
-// 50 echoes are checked link by link; 300 (above the planner's preload threshold of 200) by one scan of the links.
+// 50 echoes are checked against their own links; 300 (above the planner's limit of 200 for that) by one scan of the links' digests.
 describe.each([50, 300])("the run after loading %i mentors into Dataverse", (count) => {
   let h: SyncHarness;
   afterEach(async () => h?.stop());
