@@ -32,12 +32,15 @@ export class LinkIndex {
   }
 
   /**
-   * Reads the links of these records ahead, in a few queries (SyncStateStore.getLinksByApp and
-   * getLinksByDataverse), so that the look-ups after it do not read one by one. Nothing when loaded.
+   * Reads the links of these records ahead, in parallel point reads (SyncStateStore.getLinksByApp
+   * and getLinksByDataverse), so that the look-ups after it do not read one by one. Nothing when
+   * loaded. App ids are read a page of the app's feed at a time: the links read ahead for the page
+   * before are let go (a run over a large app delta holds one page of them, not all).
    */
   async prefetch(ids: { appIds?: Iterable<string>; dataverseIds?: Iterable<string> }): Promise<void> {
     if (this.byApp) return;
-    const apps = [...new Set(ids.appIds ?? [])].filter((id) => !this.aheadApp.has(id));
+    if (ids.appIds) this.aheadApp.clear();
+    const apps = [...new Set(ids.appIds ?? [])];
     const rows = [...new Set(ids.dataverseIds ?? [])].filter((id) => !this.aheadDv.has(id));
     const [byApp, byDv] = await Promise.all([
       apps.length ? this.state.getLinksByApp(this.mapping, apps) : undefined,
