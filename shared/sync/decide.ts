@@ -17,6 +17,12 @@ export interface Pair {
   dv?: DataverseRow;
   dvGone?: boolean;
   /**
+   * A complete read of Dataverse did not see the linked row. It is gone only once a read by id
+   * confirms it (planner.ts readDataverseSides): a row created during the read, and linked since
+   * (a webhook notice), is not in the read, and taken for deleted it would delete a live record.
+   */
+  dvUnseen?: boolean;
+  /**
    * A row without a link of its own whose key names an app record that is linked to another row:
    * that link. The row is a duplicate, never a new record (see holdDuplicate).
    */

@@ -3,7 +3,8 @@ import type { Link, SyncStateStore } from "../ports.js";
 /**
  * Link look-ups for one run. Complete reads load the mapping's links once (they must also find the
  * linked records a complete read did not see); deltas read only the links of the records they
- * carry, a page at a time in a few Table queries (`prefetch`), however many links the mapping has.
+ * carry, ahead in parallel point reads (`prefetch`: the Dataverse rows' at once, the app's a page at
+ * a time), however many links the mapping has.
  */
 export class LinkIndex {
   private byApp?: Map<string, Link>;

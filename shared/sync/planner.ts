@@ -126,7 +126,7 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
       const p: Pair = claimed ?? { link: link ?? undefined };
       if (r.deleted) p.appGone = true;
       else p.app = r;
-      if (link && seenDv && !seenDv.has(link.dataverseId)) p.dvGone = true;
+      if (link && seenDv && !seenDv.has(link.dataverseId)) p.dvUnseen = true;
       if (link && (seenDv || seenApp)) decidedWithApp.add(link.appId);
       pagePairs.push(p);
     }
@@ -143,6 +143,7 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
 
   /** Compact reads: rows of linked records gone from the app, decided with their row by the second read. */
   const appGone = new Set<string>();
+  const unseenDv: Pair[] = [];
   for (const link of seenDv || seenApp ? links.all() : []) {
     if (decidedWithApp.has(link.appId)) continue;
     const goneDv = !!seenDv && !seenDv.has(link.dataverseId);
@@ -154,9 +155,11 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
     }
     const p = pairFor(`L:${link.appId}`);
     p.link = link;
-    if (goneDv) p.dvGone = true;
+    if (goneDv) unseenDv.push(Object.assign(p, { dvUnseen: true }));
     if (goneApp) p.appGone = true;
   }
+  // Rows the complete read did not see are read by id: only those still missing are gone.
+  await readDataverseSides(deps, ctx, unseenDv);
   const decide = async (pair: Pair) => {
     if (deferPending(pair)) return;
     if (!pair.link && !pair.app && pair.dv) await pairByNamedApp(deps, m, links, pair);
@@ -226,22 +229,16 @@ async function settleEchoes(deps: PlanDeps, m: CompiledMapping, links: LinkIndex
  * A linked app record that changed, or went away, while its Dataverse row is not in this run's
  * delta: the row is read now, so the decision (and the row version its write is conditional on) is
  * based on the row as it is, not on the last-synced base. A row that no longer exists is gone.
- * Records whose values equal the base (echoes of our own app writes) need no read.
+ * Records whose values equal the base (echoes of our own app writes) need no read. Rows a complete
+ * read did not see (`dvUnseen`) are read whatever their app record did.
  */
 async function readDataverseSides(deps: PlanDeps, ctx: DecideContext, pairs: Pair[]): Promise<void> {
   const m = ctx.mapping;
   const wanted = new Map<string, Pair>();
   for (const p of pairs) {
     if (!p.link || p.dv || p.dvGone) continue;
-    if (p.app) {
-      let values;
-      try {
-        values = m.appToCanonical(p.app);
-      } catch {
-        continue; // reported when the pair is decided
-      }
-      if (!m.acceptsApp(p.app) || m.mergeFields.every((f) => canonicalEquals(values[f.name], p.link!.base[f.name]))) continue;
-    } else if (!p.appGone) continue;
+    // A row missing from a complete read is always read: gone only if it is not found by id either.
+    if (!p.dvUnseen && !rowWanted(m, p)) continue;
     wanted.set(p.link.dataverseId, p);
   }
   if (!wanted.size) return;
@@ -250,6 +247,18 @@ async function readDataverseSides(deps: PlanDeps, ctx: DecideContext, pairs: Pai
     if (p) p.dv = row;
   }
   for (const p of wanted.values()) if (!p.dv) p.dvGone = true;
+}
+
+/** Whether a linked pair without its row needs the row: its app record changed or went away. */
+function rowWanted(m: CompiledMapping, p: Pair): boolean {
+  if (!p.app) return !!p.appGone;
+  let values;
+  try {
+    values = m.appToCanonical(p.app);
+  } catch {
+    return false; // reported when the pair is decided
+  }
+  return m.acceptsApp(p.app) && !m.mergeFields.every((f) => canonicalEquals(values[f.name], p.link!.base[f.name]));
 }
 
 /**
