@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { startSyncHarness, type SyncHarness } from "../../support/syncHarness.js";
 import { addMentors, contactsByMentorId, duplicatesOf } from "./faultFixtures.js";
-import { contactByMentorId, editDataverse } from "./syncFixtures.js";
+import { contactByMentorId, editDataverse, linkReads } from "./syncFixtures.js";
 
 let h: SyncHarness | undefined;
 afterEach(async () => {
@@ -17,17 +17,6 @@ async function settled(count: number): Promise<{ h: SyncHarness; mentors: string
   expect((await h.cycle()).status).toBe("succeeded");
   expect((await h.cycle()).status).toBe("succeeded");
   return { h, mentors };
-}
-
-/** The state store's link reads from now on (Table Storage on Azurite). */
-function linkReads(h: SyncHarness) {
-  const state = h.services.state;
-  return {
-    whole: vi.spyOn(state, "listLinks"),
-    one: [vi.spyOn(state, "getLinkByApp"), vi.spyOn(state, "getLinkByDataverse")],
-    byApp: vi.spyOn(state, "getLinksByApp"),
-    byDataverse: vi.spyOn(state, "getLinksByDataverse"),
-  };
 }
 
 const forMentors = (spy: { mock: { calls: unknown[][] } }) => spy.mock.calls.filter(([mapping]) => mapping === "mentors");

@@ -1,3 +1,4 @@
+import { vi } from "vitest";
 import type { SyncConfigInput } from "../../../shared/config/mapping.js";
 import { demoConfig, type SyncHarness } from "../../support/syncHarness.js";
 
@@ -86,4 +87,15 @@ export function oneMappingConfig(m: {
       fields: [{ app: "id", dataverse: m.key, type: "string", direction: "to-dataverse" }, ...m.fields],
     }],
   } as SyncConfigInput;
+}
+
+/** Spies on the state store's link reads from now on (Table Storage on Azurite): the whole table, one by one, and many at once. */
+export function linkReads(h: SyncHarness) {
+  const state = h.services.state;
+  return {
+    whole: vi.spyOn(state, "listLinks"),
+    one: [vi.spyOn(state, "getLinkByApp"), vi.spyOn(state, "getLinkByDataverse")],
+    byApp: vi.spyOn(state, "getLinksByApp"),
+    byDataverse: vi.spyOn(state, "getLinksByDataverse"),
+  };
 }

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { RecordEventMessage } from "../../../shared/sync/writeOps.js";
 import { GROUPS, groupId, mentorId, mentorRecord } from "../../bench/benchData.js";
 import { startSyncHarness, type SyncHarness } from "../../support/syncHarness.js";
+import { linkReads } from "../sync/syncFixtures.js";
 
 let h: SyncHarness | undefined;
 afterEach(async () => {
@@ -16,16 +17,6 @@ async function linkedMentors(n: number): Promise<{ h: SyncHarness; contactOf: Ma
   for (let i = 0; i < n; i++) h.stack.app.put("mentor", mentorRecord(i).id, mentorRecord(i).data);
   expect((await h.cycle()).status).toBe("succeeded");
   return { h, contactOf: new Map(h.stack.dataverse.rows("contact").map((r) => [String(r.hlf_mentorid), String(r.contactid)])) };
-}
-
-/** Counts the link reads of the state store (Table Storage on Azurite) from now on. */
-function linkReads(h: SyncHarness) {
-  const state = h.services.state;
-  return {
-    one: [vi.spyOn(state, "getLinkByApp"), vi.spyOn(state, "getLinkByDataverse")],
-    byApp: vi.spyOn(state, "getLinksByApp"),
-    byDataverse: vi.spyOn(state, "getLinksByDataverse"),
-  };
 }
 
 describe("the links of a batch of record events", () => {
