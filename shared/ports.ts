@@ -173,7 +173,7 @@ export interface Link {
 }
 
 /** A link without its base (see SyncStateStore.listLinkDigests). */
-export type LinkDigest = Pick<Link, "appId" | "dataverseId" | "hash" | "pendingCreate">;
+export type LinkDigest = Pick<Link, "appId" | "dataverseId" | "hash" | "appVersion" | "pendingCreate">;
 
 export interface DirectionCounts {
   created: number;

@@ -122,7 +122,10 @@ export class MemoryStateStore implements SyncStateStore {
 
   async *listLinkDigests(mapping: string): AsyncIterable<LinkDigest> {
     for await (const link of this.listLinks(mapping)) {
-      yield { appId: link.appId, dataverseId: link.dataverseId, hash: link.hash, ...(link.pendingCreate ? { pendingCreate: true } : {}) };
+      yield {
+        appId: link.appId, dataverseId: link.dataverseId, hash: link.hash,
+        ...(link.appVersion !== undefined ? { appVersion: link.appVersion } : {}), ...(link.pendingCreate ? { pendingCreate: true } : {}),
+      };
     }
   }
 

@@ -7,6 +7,8 @@ import { concurrencyError, isConcurrency, statusOf, translateStorageError } from
 import { defined, deleteIfExists, getMany, getOrNull, optionalString, requireEtag, wrap, type Row } from "./tableSupport.js";
 import { ErrorCodes, SyncError } from "../errors.js";
 import { mapLimited } from "../mapLimited.js";
+// FNV-1a decides where links live: it must stay stable across processes and versions.
+import { fnv1a } from "../sync/hash.js";
 
 /**
  * Links: two index entities per link: `a|<appId>` holds the link, `d|<dataverseId>` points back to
@@ -65,15 +67,6 @@ class LinkLayout {
   }
 }
 
-/** FNV-1a over the id's UTF-16 code units: stable across processes and versions (it decides where links live). */
-function fnv1a(value: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < value.length; i++) {
-    h ^= value.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 type Batch = { actions: TransactionAction[]; links: Link[] };
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
@@ -151,9 +144,13 @@ export class TableLinks {
   }
 
   async *digests(mapping: string): AsyncIterable<LinkDigest> {
-    const select = ["appId", "dataverseId", "hash", "pendingCreate"];
+    const select = ["appId", "dataverseId", "hash", "appVersion", "pendingCreate"];
     for await (const row of this.appRows(mapping, select)) {
-      yield { appId: String(row.appId), dataverseId: String(row.dataverseId), hash: String(row.hash ?? ""), ...(row.pendingCreate === true ? { pendingCreate: true } : {}) };
+      const appVersion = optionalString(row.appVersion);
+      yield {
+        appId: String(row.appId), dataverseId: String(row.dataverseId), hash: String(row.hash ?? ""),
+        ...(appVersion !== undefined ? { appVersion } : {}), ...(row.pendingCreate === true ? { pendingCreate: true } : {}),
+      };
     }
   }
 

@@ -2,6 +2,7 @@ import type { AppClient, DataverseClient, DataverseRow, SyncStateStore } from ".
 import type { CompactOptions, CompactRead } from "./compactRead.js";
 import { MUST_READ, compactReads } from "./compactRead.js";
 import { hash32, mappedHash32, type DecideContext, type Decisions, type Pair } from "./decide.js";
+import { Held, type HeldLinks } from "./heldLinks.js";
 import type { LinkIndex } from "./linkIndex.js";
 import { claimByAppId, isPendingPair, readRowsById } from "./planner.js";
 import { rowIdOf } from "./readChanges.js";
@@ -23,8 +24,8 @@ export function compactOptionsOf(ctx: DecideContext): CompactOptions {
   };
 }
 
-/** Whether a row's mapped values hash like its link's: nothing changed since the last sync. */
-const matchesLink = (hash: number | undefined, linkHash: string) => hash !== undefined && hash !== MUST_READ && hash === hash32(linkHash);
+/** Whether a row's mapped values hash like its link's (`hash32` of the link's hash): nothing changed since the last sync. */
+export const matchesLink = (hash: number | undefined, linkHash32: number) => hash !== undefined && hash !== MUST_READ && hash === linkHash32;
 
 /**
  * One page of the app's feed against a compact read: a linked record claims its row, which is read
@@ -43,7 +44,7 @@ export async function pairCompactPage(deps: Deps, ctx: DecideContext, compact: C
       if (p.dvGone || p.dv) continue;
       const hash = compact.hashOf(p.link.dataverseId);
       if (!compact.claim(p.link.dataverseId)) continue;
-      if (p.link.pendingCreate || !matchesLink(hash, p.link.hash)) linked.set(p.link.dataverseId, p);
+      if (p.link.pendingCreate || !matchesLink(hash, hash32(p.link.hash))) linked.set(p.link.dataverseId, p);
     } else if (p.app) {
       let key: string | null;
       try {
@@ -52,7 +53,7 @@ export async function pairCompactPage(deps: Deps, ctx: DecideContext, compact: C
         continue; // reported when the pair is decided
       }
       const id = key ? compact.candidate(key) : undefined;
-      if (!key || !id || !compact.has(id) || (await links.byDataverseId(id))) continue;
+      if (!key || !id || !compact.has(id) || (await links.linksDataverseId(id))) continue;
       byKey.set(id, [...(byKey.get(id) ?? []), { pair: p, key }]);
     }
   }
@@ -90,25 +91,28 @@ export async function decideLeftovers(
   deps: Deps, ctx: DecideContext, compact: CompactRead, links: LinkIndex, appGone: Set<string>, appComplete: boolean, plan: Decisions, hooks: LeftoverHooks,
 ): Promise<number> {
   const m = ctx.mapping;
+  const held = links.digests!; // a compact read is a complete one: every link's digest is held
   let read = 0;
   for await (const page of deps.dataverse.readChanges(m.mapping.dataverse.entitySet, { select: m.select })) {
     read += page.rows.length;
-    const pairs = new Map<string, Pair>();
+    const rows: DataverseRow[] = [];
     for (const row of page.rows) {
       const id = rowIdOf(m, row);
       if (!compact.claim(id)) continue;
+      // A linked row that hashes like its link, whose app record neither changed nor went away: skipped without reading its link.
+      if (!appGone.has(id) && (await unchangedRow(ctx, held, id, row))) plan.skipped.toApp += 1;
+      else rows.push(row);
+    }
+    await links.prefetch({ dataverseIds: rows.map((row) => rowIdOf(m, row)) });
+    const pairs = new Map<string, Pair>();
+    for (const row of rows) {
+      const id = rowIdOf(m, row);
       const link = await links.byDataverseId(id);
       const p: Pair = { dv: row, ...(link ? { link } : {}), ...(appGone.delete(id) ? { appGone: true } : {}) };
       pairs.set(link ? `L:${link.appId}` : `D:${id}`, p);
     }
     if (!appComplete) await claimByAppId(deps, ctx, pairs);
-    for (const p of pairs.values()) {
-      if (p.link && !p.app && !p.appGone && !p.link.pendingCreate && !isPendingPair(ctx, p) && matchesLink(await rowHash(ctx, p.dv!), p.link.hash)) {
-        plan.skipped.toApp += 1;
-        continue;
-      }
-      await hooks.decide(p);
-    }
+    for (const p of pairs.values()) await hooks.decide(p);
     await hooks.flush();
   }
   // Linked records gone from the app whose row went away between the two reads: gone on both sides.
@@ -119,6 +123,14 @@ export async function decideLeftovers(
   appGone.clear();
   await hooks.flush();
   return read;
+}
+
+/** Whether a row is linked (held), not pending, and hashes like its link. */
+async function unchangedRow(ctx: DecideContext, held: HeldLinks, id: string, row: DataverseRow): Promise<boolean> {
+  const slot = held.byDataverse(id);
+  if (slot < 0 || held.has(slot, Held.PendingCreate)) return false;
+  if (ctx.pending?.has(`a:${held.appId(slot)}`) || ctx.pending?.has(`d:${id}`)) return false;
+  return matchesLink(await rowHash(ctx, row), held.hash32(slot));
 }
 
 /** A row's hash as links keep theirs; undefined (always decided) outside the filter or unmappable. */

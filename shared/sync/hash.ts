@@ -61,3 +61,19 @@ export function hashCanonical(values: Record<string, unknown>): string {
 export function hash32Canonical(values: Record<string, unknown>): number {
   return hash("sha256", stableStringify(values), "buffer").readUInt32BE(0);
 }
+
+/** The first 64 bits of `hashCanonical(values)`, as two 32-bit numbers (HeldLinks compares a record with its link by them). */
+export function hash64Canonical(values: Record<string, unknown>): [number, number] {
+  const digest = hash("sha256", stableStringify(values), "buffer");
+  return [digest.readUInt32BE(0), digest.readUInt32BE(4)];
+}
+
+/** FNV-1a over a string's UTF-16 code units: stable across processes and versions. */
+export function fnv1a(value: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < value.length; i++) {
+    h ^= value.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

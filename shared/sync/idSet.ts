@@ -86,13 +86,7 @@ export class IdSet implements Iterable<string> {
   }
 
   private parse(id: string): boolean {
-    if (id.length !== 36 || !GUID.test(id)) return false;
-    const k = this.key;
-    k[0] = Number.parseInt(id.slice(0, 8), 16);
-    k[1] = Number.parseInt(id.slice(9, 13) + id.slice(14, 18), 16);
-    k[2] = Number.parseInt(id.slice(19, 23) + id.slice(24, 28), 16);
-    k[3] = Number.parseInt(id.slice(28, 36), 16);
-    return true;
+    return guidWords(id, this.key, 0);
   }
 
   private isZeroKey(): boolean {
@@ -163,7 +157,18 @@ export class IdSet implements Iterable<string> {
   }
 }
 
-function format(t: Uint32Array, o: number): string {
+/** Writes a lower-case GUID as four 32-bit words at `out[offset]`; false (nothing written) for any other string. */
+export function guidWords(id: string, out: Uint32Array, offset: number): boolean {
+  if (id.length !== 36 || !GUID.test(id)) return false;
+  out[offset] = Number.parseInt(id.slice(0, 8), 16);
+  out[offset + 1] = Number.parseInt(id.slice(9, 13) + id.slice(14, 18), 16);
+  out[offset + 2] = Number.parseInt(id.slice(19, 23) + id.slice(24, 28), 16);
+  out[offset + 3] = Number.parseInt(id.slice(28, 36), 16);
+  return true;
+}
+
+/** The GUID whose four words are at `t[o]` (the inverse of guidWords). */
+export function format(t: Uint32Array, o: number): string {
   const hex = (n: number) => n.toString(16).padStart(8, "0");
   const a = hex(t[o]);
   const b = hex(t[o + 1]);

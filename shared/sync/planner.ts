@@ -1,10 +1,12 @@
 import type { SyncOptions } from "../config/mapping.js";
 import { checkGuid, checkName } from "../dataverse/odataUrl.js";
 import { ErrorCodes } from "../errors.js";
-import type { AppClient, DataverseClient, DataverseRow, LinkDigest, SyncStateStore } from "../ports.js";
+import type { AppClient, AppRecord, DataverseClient, DataverseRow, LinkDigest, SyncStateStore } from "../ports.js";
 import type { CompiledMapping } from "./compiledMapping.js";
-import { compactOptionsOf, decideLeftovers, pairCompactPage } from "./compactPlan.js";
+import { compactOptionsOf, decideLeftovers, matchesLink, pairCompactPage } from "./compactPlan.js";
 import { decidePair, echoHashOf, emptyDecisions, hash32, type DecideContext, type Decisions, type Pair } from "./decide.js";
+import { hash64Canonical } from "./hash.js";
+import { Held } from "./heldLinks.js";
 import { canonicalEquals } from "./values.js";
 import type { IdSet } from "./idSet.js";
 import { LinkIndex } from "./linkIndex.js";
@@ -75,8 +77,9 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
     if (plan.toApp.length) await sink("toApp", plan.toApp.splice(0));
   };
 
-  // Complete reads hold every link (absence proves a delete); a delta reads only its records' links.
+  // Complete reads hold every link's digest (absence proves a delete); a delta reads only its records' links.
   const links = await LinkIndex.open(deps.state, m.name, dv.complete || appComplete);
+  const held = links.digests;
   // Echoes of our own writes that are linked and hold what we wrote are skips; the others (a write
   // whose link was lost, or a row someone else changed around our write) are read again and planned.
   const echoes = await settleEchoes(deps, m, links, dv.echoes);
@@ -109,17 +112,43 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
     if (key) dvByKey.set(key, k);
   }
   // A complete read proves absence: a linked record missing from it was deleted (e.g. in an expired-token gap).
-  const anyLinks = !links.loaded || links.all().length > 0;
+  const anyLinks = !held || held.size > 0;
   const seenDv = dv.complete && anyLinks ? dv.seen : undefined;
-  const seenApp = appComplete && anyLinks ? new Set<string>() : undefined;
-  /** Linked records already decided with their app record (only tracked when a complete read can prove absence). */
-  const decidedWithApp = new Set<string>();
+  // The app's complete read marks the held links it met (Held.SeenApp); all it met were decided with their record (Held.Decided).
+  const seenApp = appComplete && anyLinks;
+  /**
+   * A complete read's linked record that neither side changed since its link (same values and app
+   * version; its row unchanged in a compact read, or not in a delta) is skipped from the held digest,
+   * without reading its whole link: decidePair would skip it too (nothing to write, no link update).
+   */
+  const unchanged = (r: AppRecord, slot: number): boolean => {
+    if (!held || slot < 0 || r.deleted || ctx.reconcile || pairs.has(`L:${r.id}`)) return false;
+    if (held.has(slot, Held.PendingCreate) || !held.versionIs(slot, r.version)) return false;
+    const dvId = held.dataverseId(slot);
+    if (ctx.pending?.has(`a:${r.id}`) || ctx.pending?.has(`d:${dvId}`)) return false;
+    // A complete read that is not compact holds its rows in `pairs`: a row not there was not seen.
+    if (compact ? !matchesLink(compact.hashOf(dvId), held.hash32(slot)) : dv.complete) return false;
+    if (!m.acceptsApp(r)) return false;
+    try {
+      if (!held.hashIs(slot, hash64Canonical(m.appToCanonical(r)))) return false;
+    } catch {
+      return false; // reported when the pair is decided
+    }
+    compact?.claim(dvId);
+    return true;
+  };
 
   for await (const page of deps.app.changes(m.mapping.app.entity, appComplete ? undefined : appCursor?.value, APP_PAGE)) {
     const pagePairs: Pair[] = [];
-    await links.prefetch({ appIds: page.records.map((r) => r.id) });
+    const rest: AppRecord[] = [];
     for (const r of page.records) {
-      seenApp?.add(r.id);
+      const slot = held ? held.byApp(r.id) : -1;
+      if (slot >= 0) held!.mark(slot, seenApp ? Held.SeenApp | Held.Decided : Held.Decided);
+      if (unchanged(r, slot)) plan.skipped.toDataverse += 1;
+      else rest.push(r);
+    }
+    await links.prefetch({ appIds: rest.map((r) => r.id) });
+    for (const r of rest) {
       const link = await links.byAppId(r.id);
       const claimed = link ? pairs.get(`L:${link.appId}`) : undefined;
       if (claimed) pairs.delete(`L:${link!.appId}`);
@@ -127,7 +156,6 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
       if (r.deleted) p.appGone = true;
       else p.app = r;
       if (link && seenDv && !seenDv.has(link.dataverseId)) p.dvUnseen = true;
-      if (link && (seenDv || seenApp)) decidedWithApp.add(link.appId);
       pagePairs.push(p);
     }
     plan.reads.app += page.records.length;
@@ -144,10 +172,12 @@ export async function planRun(deps: PlanDeps, ctx: DecideContext, full: boolean,
   /** Compact reads: rows of linked records gone from the app, decided with their row by the second read. */
   const appGone = new Set<string>();
   const unseenDv: Pair[] = [];
-  for (const link of seenDv || seenApp ? links.all() : []) {
-    if (decidedWithApp.has(link.appId)) continue;
-    const goneDv = !!seenDv && !seenDv.has(link.dataverseId);
-    const goneApp = !!seenApp && !seenApp.has(link.appId);
+  const goneDvOf = (id: string) => !!seenDv && !seenDv.has(id);
+  const goneAppOf = (appId: string) => seenApp && !held!.has(held!.byApp(appId), Held.SeenApp);
+  // Held links the app's feed did not decide, whose record a complete read did not see: read whole (and fresh).
+  for await (const link of seenDv || seenApp ? links.unaccounted((appId, id) => goneDvOf(id) || goneAppOf(appId)) : []) {
+    const goneDv = goneDvOf(link.dataverseId);
+    const goneApp = goneAppOf(link.appId);
     if (!goneDv && !goneApp) continue;
     if (compact && !goneDv && compact.has(link.dataverseId)) {
       appGone.add(link.dataverseId);
@@ -212,7 +242,13 @@ async function settleEchoes(deps: PlanDeps, m: CompiledMapping, links: LinkIndex
   const tick = (link: LinkDigest) => {
     if (echoes.get(link.dataverseId) === hash32(link.hash)) echoes.delete(link.dataverseId);
   };
-  if (links.loaded || total <= ECHO_LOOKUP_LIMIT) {
+  const held = links.digests;
+  if (held) {
+    for (const id of [...echoes]) {
+      const slot = held.byDataverse(id);
+      if (slot >= 0 && echoes.get(id) === held.hash32(slot)) echoes.delete(id);
+    }
+  } else if (total <= ECHO_LOOKUP_LIMIT) {
     await links.prefetch({ dataverseIds: echoes });
     for (const id of [...echoes]) {
       const link = await links.byDataverseId(id);

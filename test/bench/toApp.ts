@@ -20,6 +20,8 @@ export interface ToAppOptions {
   records: number;
   /** App writes per second before it answers 429; undefined: no limit. */
   appLimit?: number;
+  /** After the load, a full run (`--full`: both sides read completely, every link held) in a fresh worker. */
+  fullAgain?: boolean;
   log: (line: string) => void;
 }
 
@@ -38,6 +40,8 @@ export interface ToAppResult {
    * `$batch`) and everything else (the reads).
    */
   dataverseRequests: { keyWriteBacks: number; other: number };
+  /** The full run after the load (ToAppOptions.fullAgain): its own worker's peak RSS, and what it wrote (0 when in sync). */
+  fullAgain?: { seconds: number; peakRssMb: number; written: number; failed: number };
 }
 
 const statuses = [100000000, 100000001, 100000002] as const;
@@ -67,6 +71,11 @@ export async function measureToApp(o: ToAppOptions): Promise<ToAppResult> {
       failed: run.totals?.failed ?? 0, dataverseRequests: { keyWriteBacks, other: dvRequests.length - keyWriteBacks },
     };
     o.log(`Dataverse → app: ${records} of ${o.records} in ${result.seconds.toFixed(1)} s (${result.recordsPerSecond.toFixed(1)}/s), app writes ${result.appWritesPerSecond.toFixed(1)}/s against a limit of ${o.appLimit ?? "none"}/s, ${result.rateLimited} × 429 from the app, ${result.failed} failed, peak RSS ${result.peakRssMb.toFixed(0)} MB, Dataverse requests: ${keyWriteBacks} for the key write-backs, ${result.dataverseRequests.other} others`);
+    if (o.fullAgain) {
+      const again = await runWorker({ kind: "cycle", full: true, env: stack.env, config: o.config, tablePrefix: o.tablePrefix, bulkSize: o.bulkSize, budget: o.budget, serviceClock: o.serviceClock });
+      result.fullAgain = { seconds: again.ms / 1000, peakRssMb: again.maxRssMb, written: again.totals?.written ?? -1, failed: again.totals?.failed ?? -1 };
+      o.log(`then a full run over the ${records} links: ${result.fullAgain.seconds.toFixed(1)} s, peak RSS ${result.fullAgain.peakRssMb.toFixed(0)} MB, ${result.fullAgain.written} written, ${result.fullAgain.failed} failed`);
+    }
     return result;
   } finally {
     await stack.stop();

@@ -81,15 +81,15 @@ export function describeLinkContract(getStore: () => SyncStateStore): void {
       expect(await store.countLinks("groups")).toBe(1);
     });
 
-    it("lists the links' ids and hashes without their bases, and keeps the pendingCreate mark", async () => {
+    it("lists the links' ids, hashes and app versions without their bases, and keeps the pendingCreate mark", async () => {
       await store.putLink(aLink({ appId: "m-0001", dataverseId: "dv-1", hash: "h1" }));
-      await store.putLinks([aLink({ appId: "m-0002", dataverseId: "dv-2", hash: "", base: {}, pendingCreate: true })]);
+      await store.putLinks([aLink({ appId: "m-0002", dataverseId: "dv-2", hash: "", base: {}, pendingCreate: true, appVersion: undefined })]);
       await store.putLink(aLink({ mapping: "groups", appId: "g-north", dataverseId: "dv-g" }));
 
       const digests = (await collect(store.listLinkDigests("mentors"))).sort((a, b) => a.appId.localeCompare(b.appId));
 
       expect(digests).toEqual([
-        { appId: "m-0001", dataverseId: "dv-1", hash: "h1" },
+        { appId: "m-0001", dataverseId: "dv-1", hash: "h1", appVersion: "3" },
         { appId: "m-0002", dataverseId: "dv-2", hash: "", pendingCreate: true },
       ]);
     });

@@ -20,9 +20,9 @@ const NEW_CONTACT = {
  */
 function afterTheRead(h: SyncHarness, during: () => Promise<void>): void {
   const state = h.services.state;
-  const list = state.listLinks.bind(state);
+  const list = state.listLinkDigests.bind(state);
   let done = false;
-  vi.spyOn(state, "listLinks").mockImplementation((mapping) => {
+  vi.spyOn(state, "listLinkDigests").mockImplementation((mapping) => {
     if (done || mapping !== "mentors") return list(mapping);
     done = true;
     return (async function* () {
