@@ -4,7 +4,7 @@ import { MUST_READ, compactReads } from "./compactRead.js";
 import { hash32, mappedHash32, type DecideContext, type Decisions, type Pair } from "./decide.js";
 import { Held, type HeldLinks } from "./heldLinks.js";
 import type { LinkIndex } from "./linkIndex.js";
-import { claimByAppId, isPendingPair, readRowsById } from "./planner.js";
+import { claimByAppId, readRowsById } from "./planner.js";
 import { rowIdOf } from "./readChanges.js";
 
 interface Deps {
