@@ -2,10 +2,16 @@ import type { Link, SyncStateStore } from "../ports.js";
 import { Held, HeldLinks } from "./heldLinks.js";
 
 /**
+ * A complete read of a mapping with at most this many links holds them whole (835 bytes a link, so
+ * up to about 17 MB; one scan answers every look-up); above it, as digests only. Tests lower it.
+ */
+export const wholeLinks = { upTo: 20_000 };
+
+/**
  * Link look-ups for one run. A complete read needs every link (a linked record it did not see is
- * gone), so it holds the mapping's links as digests (HeldLinks: ids, hash, app version, about 150
- * bytes a link) and reads whole links (with the base of the three-way merge) only for the records
- * it decides, in parallel point reads. A delta reads only the links of the records it carries,
+ * gone), so it holds the mapping's links as digests (HeldLinks: ids, hash, app version, 64 bytes a
+ * link) and reads whole links (with the base of the three-way merge) only for the records it
+ * decides, in parallel point reads; a mapping of at most `wholeLinks.upTo` links is held whole. A delta reads only the links of the records it carries,
  * ahead in the same point reads (`prefetch`: the Dataverse rows' at once, the app's a page at a
  * time), however many links the mapping has.
  *
@@ -16,6 +22,8 @@ import { Held, HeldLinks } from "./heldLinks.js";
 export class LinkIndex {
   /** The digests of every link (complete reads only). */
   private held?: HeldLinks;
+  /** Every link whole, by app id (complete reads of a mapping with few links). */
+  private whole?: Map<string, Link>;
   /** Whole links read ahead (null: none), by app id and by Dataverse id. */
   private readonly aheadApp = new Map<string, Link | null>();
   private readonly aheadDv = new Map<string, Link | null>();
@@ -25,8 +33,18 @@ export class LinkIndex {
   static async open(state: SyncStateStore, mapping: string, preload: boolean): Promise<LinkIndex> {
     const index = new LinkIndex(state, mapping);
     if (preload) {
-      const held = new HeldLinks();
+      let held = new HeldLinks();
       for await (const digest of state.listLinkDigests(mapping)) held.add(digest);
+      if (held.size <= wholeLinks.upTo) {
+        // Few links: listed again whole (the digests and the links then agree).
+        held = new HeldLinks();
+        const whole = new Map<string, Link>();
+        for await (const link of state.listLinks(mapping)) {
+          held.add(link);
+          whole.set(link.appId, link);
+        }
+        index.whole = whole;
+      }
       index.held = held;
     }
     return index;
@@ -50,6 +68,7 @@ export class LinkIndex {
    * of them, not all); so are a complete read's Dataverse ids, which come a page at a time too.
    */
   async prefetch(ids: { appIds?: Iterable<string>; dataverseIds?: Iterable<string> }): Promise<void> {
+    if (this.whole) return;
     const held = this.held;
     if (ids.appIds) this.aheadApp.clear();
     if (held && ids.dataverseIds) this.aheadDv.clear();
@@ -70,13 +89,16 @@ export class LinkIndex {
 
   async byAppId(appId: string): Promise<Link | null> {
     if (this.held && this.held.byApp(appId) < 0) return null;
+    if (this.whole) return this.whole.get(appId) ?? null;
     const ahead = this.aheadApp.get(appId);
     if (ahead !== undefined) return ahead;
     return this.state.getLinkByApp(this.mapping, appId);
   }
 
   async byDataverseId(id: string): Promise<Link | null> {
-    if (this.held && this.held.byDataverse(id) < 0) return null;
+    const slot = this.held ? this.held.byDataverse(id) : -1;
+    if (this.held && slot < 0) return null;
+    if (this.whole) return this.whole.get(this.held!.appId(slot)) ?? null;
     const ahead = this.aheadDv.get(id);
     if (ahead !== undefined) return ahead;
     return this.state.getLinkByDataverse(this.mapping, id);
@@ -96,8 +118,12 @@ export class LinkIndex {
   async *unaccounted(gone: (appId: string, dataverseId: string) => boolean): AsyncIterable<Link> {
     const held = this.held;
     if (!held) return;
-    let batch: string[] = [];
-    const read = async () => [...(await this.state.getLinksByApp(this.mapping, batch.splice(0))).values()];
+    const batch: string[] = [];
+    const whole = this.whole;
+    const read = async () => {
+      const ids = batch.splice(0);
+      return whole ? ids.map((id) => whole.get(id)!) : [...(await this.state.getLinksByApp(this.mapping, ids)).values()];
+    };
     for (let slot = 0; slot < held.size; slot++) {
       if (held.has(slot, Held.Decided) || !gone(held.appId(slot), held.dataverseId(slot))) continue;
       batch.push(held.appId(slot));

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { compactReads } from "../../../shared/sync/compactRead.js";
+import { wholeLinks } from "../../../shared/sync/linkIndex.js";
 import { startSyncHarness, type SyncHarness } from "../../support/syncHarness.js";
 import { contactByMentorId, editDataverse, linkReads, OTHER_USER } from "./syncFixtures.js";
 
@@ -10,9 +11,11 @@ import { contactByMentorId, editDataverse, linkReads, OTHER_USER } from "./syncF
  * gone on either side.
  */
 const DEFAULT_ABOVE = compactReads.above;
+const DEFAULT_WHOLE = wholeLinks.upTo;
 let h: SyncHarness | undefined;
 afterEach(async () => {
   compactReads.above = DEFAULT_ABOVE;
+  wholeLinks.upTo = DEFAULT_WHOLE;
   await h?.stop();
   h = undefined;
 });
@@ -30,6 +33,7 @@ describe("a complete read of a mapping that has links", () => {
   it("reads whole only the links of the records it decides, and every change still reaches the other side", async () => {
     h = await startSyncHarness();
     compactReads.above = 0; // the large-table path: rows kept as ids and hashes, leftovers read again
+    wholeLinks.upTo = 0; // and links held as digests
     expect((await h.cycle()).status).toBe("succeeded");
     const app = h.stack.app;
     const contactOf = (mentor: string) => String(contactByMentorId(h!, mentor)!.contactid);

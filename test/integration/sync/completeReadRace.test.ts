@@ -1,10 +1,13 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { wholeLinks } from "../../../shared/sync/linkIndex.js";
 import type { RecordEventMessage } from "../../../shared/sync/writeOps.js";
 import { startSyncHarness, type SyncHarness } from "../../support/syncHarness.js";
 import { OTHER_USER } from "./syncFixtures.js";
 
+const DEFAULT_WHOLE = wholeLinks.upTo;
 let h: SyncHarness | undefined;
 afterEach(async () => {
+  wholeLinks.upTo = DEFAULT_WHOLE;
   await h?.stop();
   h = undefined;
 });
@@ -32,51 +35,58 @@ function afterTheRead(h: SyncHarness, during: () => Promise<void>): void {
   });
 }
 
-describe("a complete read of Dataverse while a webhook links a new row", () => {
-  it("does not take the row it did not see for deleted: the app record the webhook made stays", async () => {
-    h = await startSyncHarness();
-    expect((await h.cycle()).status).toBe("succeeded");
-    h.stack.dataverse.expireDeltaTokens();
-    let born = "";
-    let made = "";
-    afterTheRead(h, async () => {
-      // A person creates a contact; its webhook notice is handled at once (app record and link).
-      born = h!.stack.dataverse.ctx.ops.create("contact", NEW_CONTACT, OTHER_USER);
-      const event: RecordEventMessage = { mapping: "mentors", side: "dataverse", id: born, message: "Create", receivedAt: new Date().toISOString() };
-      expect((await h!.services.engine.handleRecordEvents([event])).failed).toEqual([]);
-      made = (await h!.services.state.getLinkByDataverse("mentors", born))!.appId;
+// Both ways a complete read holds the links: whole (few links) and as digests (many).
+for (const [held, upTo] of [["whole", DEFAULT_WHOLE], ["as digests", 0]] as const) {
+  describe(`a complete read of Dataverse while a webhook links a new row (links held ${held})`, () => {
+    beforeEach(() => {
+      wholeLinks.upTo = upTo;
     });
 
-    const summary = await h.cycle();
+    it("does not take the row it did not see for deleted: the app record the webhook made stays", async () => {
+      h = await startSyncHarness();
+      expect((await h.cycle()).status).toBe("succeeded");
+      h.stack.dataverse.expireDeltaTokens();
+      let born = "";
+      let made = "";
+      afterTheRead(h, async () => {
+        // A person creates a contact; its webhook notice is handled at once (app record and link).
+        born = h!.stack.dataverse.ctx.ops.create("contact", NEW_CONTACT, OTHER_USER);
+        const event: RecordEventMessage = { mapping: "mentors", side: "dataverse", id: born, message: "Create", receivedAt: new Date().toISOString() };
+        expect((await h!.services.engine.handleRecordEvents([event])).failed).toEqual([]);
+        made = (await h!.services.state.getLinkByDataverse("mentors", born))!.appId;
+      });
 
-    expect(summary.status).toBe("succeeded");
-    const link = await h.services.state.getLinkByDataverse("mentors", born);
-    expect(link?.appId).toBe(made);
-    expect(h.stack.app.get("mentor", made)?.data?.lastName).toBe("Midread");
-    expect(h.stack.dataverse.row("contact", born)).toBeDefined();
-    const mentors = summary.mappings.find((m) => m.name === "mentors")!;
-    expect(mentors.toApp.deleted).toBe(0);
-    expect(mentors.toDataverse.deleted).toBe(0);
-  }, 120_000);
+      const summary = await h.cycle();
 
-  it("still follows a row that is gone when read by id: deleted after the webhook linked it, its app record is deactivated", async () => {
-    h = await startSyncHarness();
-    expect((await h.cycle()).status).toBe("succeeded");
-    h.stack.dataverse.expireDeltaTokens();
-    let made = "";
-    afterTheRead(h, async () => {
-      const born = h!.stack.dataverse.ctx.ops.create("contact", NEW_CONTACT, OTHER_USER);
-      const event: RecordEventMessage = { mapping: "mentors", side: "dataverse", id: born, message: "Create", receivedAt: new Date().toISOString() };
-      expect((await h!.services.engine.handleRecordEvents([event])).failed).toEqual([]);
-      made = (await h!.services.state.getLinkByDataverse("mentors", born))!.appId;
-      h!.stack.dataverse.ctx.ops.delete("contact", born, OTHER_USER);
-    });
+      expect(summary.status).toBe("succeeded");
+      const link = await h.services.state.getLinkByDataverse("mentors", born);
+      expect(link?.appId).toBe(made);
+      expect(h.stack.app.get("mentor", made)?.data?.lastName).toBe("Midread");
+      expect(h.stack.dataverse.row("contact", born)).toBeDefined();
+      const mentors = summary.mappings.find((m) => m.name === "mentors")!;
+      expect(mentors.toApp.deleted).toBe(0);
+      expect(mentors.toDataverse.deleted).toBe(0);
+    }, 120_000);
 
-    const summary = await h.cycle();
+    it("still follows a row that is gone when read by id: deleted after the webhook linked it, its app record is deactivated", async () => {
+      h = await startSyncHarness();
+      expect((await h.cycle()).status).toBe("succeeded");
+      h.stack.dataverse.expireDeltaTokens();
+      let made = "";
+      afterTheRead(h, async () => {
+        const born = h!.stack.dataverse.ctx.ops.create("contact", NEW_CONTACT, OTHER_USER);
+        const event: RecordEventMessage = { mapping: "mentors", side: "dataverse", id: born, message: "Create", receivedAt: new Date().toISOString() };
+        expect((await h!.services.engine.handleRecordEvents([event])).failed).toEqual([]);
+        made = (await h!.services.state.getLinkByDataverse("mentors", born))!.appId;
+        h!.stack.dataverse.ctx.ops.delete("contact", born, OTHER_USER);
+      });
 
-    expect(summary.status).toBe("succeeded");
-    // The mentors mapping deactivates (deletes: "deactivate"): the record stays, inactive.
-    expect(h.stack.app.get("mentor", made)?.data?.active).toBe(false);
-    expect(summary.mappings.find((m) => m.name === "mentors")!.toApp.deleted).toBe(1);
-  }, 120_000);
-});
+      const summary = await h.cycle();
+
+      expect(summary.status).toBe("succeeded");
+      // The mentors mapping deactivates (deletes: "deactivate"): the record stays, inactive.
+      expect(h.stack.app.get("mentor", made)?.data?.active).toBe(false);
+      expect(summary.mappings.find((m) => m.name === "mentors")!.toApp.deleted).toBe(1);
+    }, 120_000);
+  });
+}

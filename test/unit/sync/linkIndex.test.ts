@@ -1,8 +1,8 @@
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Link } from "../../../shared/ports.js";
 import { MemoryStateStore } from "../../../shared/state/memoryStateStore.js";
 import { Held } from "../../../shared/sync/heldLinks.js";
-import { LinkIndex } from "../../../shared/sync/linkIndex.js";
+import { LinkIndex, wholeLinks } from "../../../shared/sync/linkIndex.js";
 
 const link = (n: number): Link => ({ mapping: "mentors", appId: `m-${n}`, dataverseId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`, base: { firstName: `F${n}` }, hash: `h${n}`, lastSyncedAt: "2026-12-07T00:00:00.000Z" });
 
@@ -48,7 +48,31 @@ describe("LinkIndex read ahead (a delta run)", () => {
 
 });
 
+describe("LinkIndex on a complete read of a mapping with few links", () => {
+  it("holds them whole: no look-up reads the store", async () => {
+    const state = await storeWith(5);
+    const index = await LinkIndex.open(state, "mentors", true);
+    const reads = [vi.spyOn(state, "getLinksByApp"), vi.spyOn(state, "getLinksByDataverse"), vi.spyOn(state, "getLinkByApp"), vi.spyOn(state, "getLinkByDataverse")];
+
+    await index.prefetch({ appIds: ["m-1"], dataverseIds: [link(2).dataverseId] });
+    expect((await index.byAppId("m-1"))?.base).toEqual({ firstName: "F1" });
+    expect((await index.byDataverseId(link(2).dataverseId))?.appId).toBe("m-2");
+    expect(await index.byAppId("m-404")).toBeNull();
+    const out: Link[] = [];
+    for await (const l of index.unaccounted((appId) => appId === "m-3")) out.push(l);
+    expect(out.map((l) => l.base)).toEqual([{ firstName: "F3" }]);
+    for (const spy of reads) expect(spy).not.toHaveBeenCalled();
+  });
+});
+
 describe("LinkIndex on a complete read (digests held, whole links read for what is decided)", () => {
+  beforeEach(() => {
+    wholeLinks.upTo = 0;
+  });
+  afterEach(() => {
+    wholeLinks.upTo = 20_000;
+  });
+
   it("holds the digests only: an id not held is no link without a read, and held ones are read whole ahead, Dataverse ids through their app ids", async () => {
     const state = await storeWith(5);
     const digests = vi.spyOn(state, "listLinkDigests");
