@@ -11,9 +11,10 @@ export const wholeLinks = { upTo: 20_000 };
  * Link look-ups for one run. A complete read needs every link (a linked record it did not see is
  * gone), so it holds the mapping's links as digests (HeldLinks: ids, hash, app version, 64 bytes a
  * link) and reads whole links (with the base of the three-way merge) only for the records it
- * decides, in parallel point reads; a mapping of at most `wholeLinks.upTo` links is held whole. A delta reads only the links of the records it carries,
- * ahead in the same point reads (`prefetch`: the Dataverse rows' at once, the app's a page at a
- * time), however many links the mapping has.
+ * decides, in parallel point reads; a mapping of at most `wholeLinks.upTo` links is held whole. A
+ * delta reads only the links of the records it carries, ahead in the same point reads
+ * (`prefetch`: the Dataverse rows' at once, the app's a page at a time), however many links the
+ * mapping has.
  *
  * Held digests are what the links were when the run began: a link written since is not held (the
  * look-ups answer "no link", as any snapshot would; `heldForApp` says so), and a whole link read
