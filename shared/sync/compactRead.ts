@@ -11,6 +11,8 @@ export const compactReads: { above: number; keyHash?: (key: string) => string } 
 
 /** The value kept for a row that must be read again whatever its link says (unmappable, filtered). */
 export const MUST_READ = 0;
+/** The value kept for a row an app record has claimed (CompactRead.claim): still read, no longer a leftover. */
+const CLAIMED = 1;
 
 /** How a row is reduced: its mapped values' hash (hash32, or undefined when they cannot be mapped) and its key. */
 export interface CompactOptions {
@@ -29,9 +31,10 @@ const OTHER = 0x8000_0000;
  * id with the first 32 bits of its mapped values' hash (as links keep theirs), and, when the
  * mapping has a key, key → row id for first-sync matching. About 60 bytes a row instead of the row.
  * The planner claims ids as app records pair with them; the ids left are decided by a second read.
+ * A claimed id stays, marked (CLAIMED), so the one set also tells which rows the read saw (`wasRead`).
  */
 export class CompactRead {
-  /** Row id → hash32 of its mapped values (MUST_READ: read it again and decide it). */
+  /** Row id → hash32 of its mapped values (MUST_READ: read it again and decide it; CLAIMED: paired). */
   readonly ids = IdSet.withValues();
   /** Rows read into it (claims do not lower it). */
   total = 0;
@@ -49,8 +52,8 @@ export class CompactRead {
     const id = String(row[this.primaryId]);
     let hash = this.options.hash(row);
     if (hash instanceof Promise) hash = await hash;
-    // A real hash equal to the marker is moved off it: it then differs from its link's, which costs one re-read.
-    this.ids.add(id, hash === undefined ? MUST_READ : hash === MUST_READ ? 1 : hash);
+    // A real hash equal to a marker is moved off it: it then differs from its link's, which costs one re-read.
+    this.ids.add(id, hash === undefined ? MUST_READ : hash === MUST_READ || hash === CLAIMED ? 2 : hash);
     this.total += 1;
     const key = this.options.key(row);
     if (!key) return;
@@ -60,18 +63,27 @@ export class CompactRead {
     else this.keys.set(hashed, index);
   }
 
+  /** Whether the row was read and is not claimed yet. */
   has(id: string): boolean {
+    return this.hashOf(id) !== undefined;
+  }
+
+  /** Whether the read saw this row (claimed or not). */
+  wasRead(id: string): boolean {
     return this.ids.has(id);
   }
 
   /** The row's hash, or undefined once claimed (or never read). */
   hashOf(id: string): number | undefined {
-    return this.ids.get(id);
+    const value = this.ids.get(id);
+    return value === CLAIMED ? undefined : value;
   }
 
   /** Takes the row out of the leftovers; false when it was claimed already or never read. */
   claim(id: string): boolean {
-    return this.ids.delete(id);
+    if (!this.has(id)) return false;
+    this.ids.add(id, CLAIMED);
+    return true;
   }
 
   /**

@@ -16,8 +16,8 @@ export interface DataverseChanges {
    * before the sync existed (a migration under the same identity) are unlinked, not echoes.
    */
   echoes: IdSet;
-  /** Complete reads only: the id of every row read, echoes included (absence proves a delete). */
-  seen?: IdSet;
+  /** Complete reads only: the id of every row read (absence proves a delete); a compact read's own ids. */
+  seen?: { has(id: string): boolean };
   /**
    * Complete reads above `CompactOptions.above` rows: every row reduced to its id, hash and key
    * (`rows` is then empty); the planner pairs it page by page and reads the table again for the rest.
@@ -45,19 +45,23 @@ export async function readDataverseChanges(
 ): Promise<DataverseChanges> {
   const entitySet = mapping.mapping.dataverse.entitySet;
   const read = async (deltaLink?: string): Promise<DataverseChanges> => {
-    const out: DataverseChanges = { rows: [], deleted: [], echoes: IdSet.withValues(), seen: deltaLink ? undefined : new IdSet(), complete: !deltaLink };
+    const seen = deltaLink ? undefined : new IdSet();
+    const out: DataverseChanges = { rows: [], deleted: [], echoes: IdSet.withValues(), seen, complete: !deltaLink };
     for await (const page of client.readChanges(entitySet, { select: mapping.select, deltaLink })) {
       for (const row of page.rows) {
         const id = rowIdOf(mapping, row);
-        out.seen?.add(id);
+        if (!out.compact) seen?.add(id);
         let hash = deltaLink ? echoHash(row) : undefined;
         if (hash instanceof Promise) hash = await hash;
         if (hash !== undefined) out.echoes.add(id, hash);
         else if (out.compact) await out.compact.add(row);
         else out.rows.push(row);
         if (!deltaLink && compact && !out.compact && out.rows.length > compact.above) {
-          out.compact = new CompactRead(mapping.primaryId, compact);
-          for (const held of out.rows.splice(0)) await out.compact.add(held);
+          const reduced = new CompactRead(mapping.primaryId, compact);
+          for (const held of out.rows.splice(0)) await reduced.add(held);
+          // Every row read goes into the compact read from here on, which then knows what was seen (16 bytes a row less).
+          out.compact = reduced;
+          out.seen = { has: (rowId) => reduced.wasRead(rowId) };
         }
       }
       for (const id of page.deleted) out.deleted.push(id);

@@ -19,7 +19,7 @@ describe("CompactRead", () => {
     expect(c.hashOf(guid(1))).toBe(12345);
     expect(c.hashOf(guid(2))).toBe(MUST_READ);
     // A real hash equal to the marker is moved off it, so it is never taken for "cannot be hashed".
-    expect(c.hashOf(guid(3))).toBe(1);
+    expect(c.hashOf(guid(3))).toBe(2);
     expect(c.total).toBe(3);
   });
 
@@ -29,6 +29,10 @@ describe("CompactRead", () => {
     expect(c.claim(guid(1))).toBe(true);
     expect(c.claim(guid(1))).toBe(false);
     expect(c.has(guid(1))).toBe(false);
+    expect(c.hashOf(guid(1))).toBeUndefined();
+    // Claimed, it was still read (a complete read's absences are told from this).
+    expect(c.wasRead(guid(1))).toBe(true);
+    expect(c.wasRead(guid(2))).toBe(false);
     expect(c.total).toBe(1);
   });
 
