@@ -67,7 +67,6 @@ class LinkLayout {
   }
 }
 
-
 type Batch = { actions: TransactionAction[]; links: Link[] };
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
