@@ -22,6 +22,8 @@ import { recordPoisonMessage } from "../../shared/runtime/poison.js";
 import { ContinuousPump, engineQueues, type PumpQueue } from "../../shared/runtime/queuePump.js";
 import { createServices, type Services } from "../../shared/runtime/services.js";
 import { RecordingTelemetry } from "../../shared/runtime/telemetry.js";
+import { compactReads } from "../../shared/sync/compactRead.js";
+import { wholeLinks } from "../../shared/sync/linkIndex.js";
 import { defaultRegistry } from "../../shared/sync/registry.js";
 import { writeOpsOf, type WriteMessage } from "../../shared/sync/writeOps.js";
 import { CrashChildExit, type CrashChildOptions } from "./crashProtocol.js";
@@ -31,6 +33,10 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<number> {
   const options = JSON.parse(process.argv[2] ?? "{}") as CrashChildOptions;
+  if (options.largeMappingPlans) {
+    compactReads.above = 0;
+    wholeLinks.upTo = 0;
+  }
   const started = Date.now();
   const settings = loadSettings(process.env);
   const config = await loadSyncConfig(settings.configPath, { registry: defaultRegistry.names() });

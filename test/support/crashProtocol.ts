@@ -21,6 +21,12 @@ export interface CrashChildOptions {
    * remedy when an active run can no longer finish) and wait only for those.
    */
   trigger?: "timer" | "manual";
+  /**
+   * Plan complete reads the large-mapping way even on the test's small tables: rows kept compact and
+   * links held as digests (compactReads.above and wholeLinks.upTo set to 0). The test alternates it
+   * between the processes it kills, so both ways of planning are killed and take over each other's runs.
+   */
+  largeMappingPlans?: boolean;
 }
 
 /** Exit codes the test tells apart. */

@@ -143,9 +143,9 @@ interface World {
 }
 
 /** One sync process: spawned in its own process group, killed by its plan or left to finish. */
-function runChild(w: World, plan?: KillPlan, trigger: CrashChildOptions["trigger"] = "timer"): Promise<ChildResult> {
+function runChild(w: World, plan?: KillPlan, trigger: CrashChildOptions["trigger"] = "timer", largeMappingPlans = false): Promise<ChildResult> {
   const started = Date.now();
-  const options: CrashChildOptions = { ...w.options, trigger };
+  const options: CrashChildOptions = { ...w.options, trigger, largeMappingPlans };
   const child = spawn(process.execPath, [CHILD, JSON.stringify(options)], { cwd: ROOT, env: w.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   let stderr = "";
@@ -338,8 +338,10 @@ describe(`crash test (seed ${SEED}; replay with CRASH_SEED=${SEED})`, () => {
       let trigger: CrashChildOptions["trigger"] = "timer";
       for (let i = 1; ; i++) {
         const plan = kills === 0 ? FIRST_KILL : kills < MIN_KILLS ? pickKill(rand) : undefined;
-        const r = await runChild(w, plan, trigger);
-        history.push(historyLine(w, r, i) + (trigger === "manual" ? " (manual run)" : ""));
+        // Every other process plans complete reads as for a large mapping (compact rows, link digests).
+        const large = i % 2 === 0;
+        const r = await runChild(w, plan, trigger, large);
+        history.push(historyLine(w, r, i) + (trigger === "manual" ? " (manual run)" : "") + (large ? " (large-mapping plans)" : ""));
         if (r.killed) {
           trigger = "timer";
           kills++;
