@@ -16,8 +16,8 @@ const MIN_SLOTS = 1024;
 
 /**
  * What a complete read keeps of each of the mapping's links: its ids, the first 64 bits of its hash,
- * a 32-bit hash of its app version and a few marks, in typed arrays (about 150 bytes a link, against
- * about 835 for the link with its base: test/bench/linkIndexBytes.ts). A complete read needs every
+ * a 32-bit hash of its app version and a few marks, in typed arrays (64 bytes a link at 1,000,000,
+ * against 835 for the link with its base: test/bench/linkIndexBytes.ts). A complete read needs every
  * link (a linked record missing from it is gone); the base of the three-way merge is read by id only
  * for the records that are decided (LinkIndex).
  *

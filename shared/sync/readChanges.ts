@@ -11,9 +11,10 @@ export interface DataverseChanges {
   /**
    * Delta reads only: ids of rows set aside as possible echoes of our own writes (`echoHash`), each
    * with the first 32 bits of its mapped values' hash, so the run after a large load does not hold
-   * the load's rows. The planner checks that they are linked and that the hash equals the link's. A complete read
-   * sets nothing aside: it loads every link anyway, and on a first run rows written by our user
-   * before the sync existed (a migration under the same identity) are unlinked, not echoes.
+   * the load's rows. The planner checks that they are linked and that the hash equals the link's. A
+   * complete read sets nothing aside: it holds every link's digest anyway, and on a first run rows
+   * written by our user before the sync existed (a migration under the same identity) are
+   * unlinked, not echoes.
    */
   echoes: IdSet;
   /** Complete reads only: the id of every row read (absence proves a delete); a compact read's own ids. */
