@@ -169,6 +169,16 @@ export interface Link {
    * meanwhile, the claim is refused, and the row just created is a duplicate (appWriter.ts).
    */
   claim?: boolean;
+  /**
+   * Not stored. Set by a writer that stored this same pairing (this app id to this Dataverse id),
+   * pointer and all, earlier in the same write message: a key write-back's link after its claim, a
+   * natural-key create's link after its intent. putLinks then writes the link alone, without
+   * rewriting the unchanged `d|` pointer (one entity write fewer a record). A link's pointer is
+   * written before the link and deleted after it, so a link that exists has it. (A link another
+   * writer deleted in between is written again without one, as it was written again before; it is
+   * then found by its app id and in listings, and a later write of the pair puts the pointer back.)
+   */
+  pointerWritten?: boolean;
   etag?: string;
 }
 

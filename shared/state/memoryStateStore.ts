@@ -89,7 +89,8 @@ export class MemoryStateStore implements SyncStateStore {
     // Validate all first: like a transaction, a refused link leaves the others unwritten.
     for (const link of links) toGuardedJson(link.base, `the base of link ${link.mapping}/${link.appId}`);
     const refused: Link[] = [];
-    for (const { etag: _etag, claim, ...value } of links) {
+    // Link.pointerWritten: one map holds link and pointer here, so there is no write to leave out.
+    for (const { etag: _etag, claim, pointerWritten: _pointer, ...value } of links) {
       const pk = encodeKey(value.mapping);
       const current = this.links.get(pk, linkAppRowKey(value.appId))?.value as Stored<Link> | undefined;
       // A claim (Link.claim) is refused when the app record is linked to another row meanwhile.

@@ -230,10 +230,12 @@ export class TableLinks {
    * One partition: each link and its pointer in the same transaction, up to 50 links to one.
    * Buckets: every pointer first (grouped by its partition), then the links (grouped by theirs).
    * Two links naming one Dataverse id: the first one's pointer (a transaction cannot hold both).
+   * A link marked `pointerWritten` goes without its pointer, either way.
    */
   private async putManyIn(layout: LinkLayout, links: Link[]): Promise<Link[]> {
+    // A pointer its writer stored earlier in the same message (Link.pointerWritten) stands as it is.
     const pointers = new Map<string, Link>();
-    for (const link of links) if (!pointers.has(link.dataverseId)) pointers.set(link.dataverseId, link);
+    for (const link of links) if (!link.pointerWritten && !pointers.has(link.dataverseId)) pointers.set(link.dataverseId, link);
     const linkAction = (pk: string, l: Link): TransactionAction => (l.claim ? ["create", linkEntity(pk, l)] : ["upsert", linkEntity(pk, l), "Replace"]);
     const pointerAction = (pk: string, l: Link): TransactionAction => ["upsert", pointerEntity(pk, l), "Replace"];
     if (layout.single) {

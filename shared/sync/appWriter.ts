@@ -90,7 +90,10 @@ async function writeKeysBack(ctx: AppWriterContext, m: CompiledMapping, keyBacks
   const settle = async (k: KeyBack, write: () => Promise<void>) => {
     try {
       await write();
-      batch.push(pendingLink(m, k.op, "created", k.appId, k.op.dataverseId!, k.base, { appVersion: k.appVersion }, ctx.now()));
+      const p = pendingLink(m, k.op, "created", k.appId, k.op.dataverseId!, k.base, { appVersion: k.appVersion }, ctx.now());
+      // linkBeforeKeyBack stored this pair, pointer first: the link's new base goes alone.
+      p.link.pointerWritten = true;
+      batch.push(p);
     } catch (e) {
       if (!(isSyncError(e) && e.code === ErrorCodes.NotFound)) return failed(out, "toApp", k.op, e, ctx.maxAttempts, ctx.backoffMs);
       // The row was deleted while its app record was being created: decide the pair again, which

@@ -41,7 +41,8 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
     }
   }
   if (!writes.length) return out;
-  if (!(await recordCreateIntents(ctx, m, writes, byRef, out))) return out;
+  const intents = await recordCreateIntents(ctx, m, writes, byRef, out);
+  if (!intents) return out;
   // The mapping's primary id (activity tables use activityid, not <table>id).
   const results = await ctx.dataverse.writeMany(m.mapping.dataverse.entitySet, m.mapping.dataverse.table, writes, { primaryId: m.primaryId });
   // Each result touches only its own record's link rows, so the state writes run side by side:
@@ -61,6 +62,8 @@ export async function writeToDataverse(ctx: WriterContext, m: CompiledMapping, o
           const p = pendingLink(m, op, op.kind === "create" ? "created" : "updated", op.appId!, result.id ?? op.dataverseId!, op.base,
             { appVersion: op.appVersion, dataverseVersion: op.kind === "create" ? undefined : op.dataverseVersion }, now);
           if ((op.kind === "create" && claimsCreates(m)) || op.pairedByKey) p.link.claim = true;
+          // Its intent stored this pair's pointer moments ago: the link goes alone (Link.pointerWritten).
+          if (intents.has(op) && p.link.dataverseId === op.dataverseId) p.link.pointerWritten = true;
           batch.push(p);
         } else if (result.ok) await onSuccess(ctx, m, op, result.id, out);
         else await onFailure(ctx, m, op, result.error, out);
@@ -128,20 +131,20 @@ async function toBulkWrite(m: CompiledMapping, op: WriteOp, ref: string, lookups
  * With a natural key (the row's key is not the app id), a row we created cannot be traced back to
  * its app record: if the create landed but its link was lost, the next delta would see an unlinked
  * row and create it in the app a second time. So those creates first store a `pendingCreate` link
- * (one batched Table write per message). Returns false when that failed (the creates are retried).
+ * (one batched Table write per message). Returns the ops whose intents were stored, or undefined
+ * when that failed (the creates are retried).
  */
-async function recordCreateIntents(ctx: WriterContext, m: CompiledMapping, writes: BulkWrite[], byRef: Map<string, WriteOp>, out: WriteOutcome): Promise<boolean> {
-  if (m.idKeyFields.length === m.keyFields.length) return true;
+async function recordCreateIntents(ctx: WriterContext, m: CompiledMapping, writes: BulkWrite[], byRef: Map<string, WriteOp>, out: WriteOutcome): Promise<Set<WriteOp> | undefined> {
+  if (m.idKeyFields.length === m.keyFields.length) return new Set();
   const now = ctx.now();
-  const intents = writes.filter((w) => w.kind === "create").map((w) => byRef.get(w.ref)!).filter((op) => op.appId && op.dataverseId)
-    .map((op): Link => ({ mapping: m.name, appId: op.appId!, dataverseId: op.dataverseId!, base: {}, hash: "", lastSyncedAt: now, pendingCreate: true }));
-  if (!intents.length) return true;
+  const ops = writes.filter((w) => w.kind === "create").map((w) => byRef.get(w.ref)!).filter((op) => op.appId && op.dataverseId);
+  if (!ops.length) return new Set();
   try {
-    await ctx.state.putLinks(intents);
-    return true;
+    await ctx.state.putLinks(ops.map((op): Link => ({ mapping: m.name, appId: op.appId!, dataverseId: op.dataverseId!, base: {}, hash: "", lastSyncedAt: now, pendingCreate: true })));
+    return new Set(ops);
   } catch (e) {
     for (const w of writes) failed(out, "toDataverse", byRef.get(w.ref)!, e, ctx.maxAttempts, ctx.backoffMs);
-    return false;
+    return undefined;
   }
 }
 

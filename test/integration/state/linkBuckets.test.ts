@@ -15,11 +15,14 @@ import { aLink, collect } from "./stateFixtures.js";
 let client: TableClient;
 /** When set, a transaction that writes an `a|` entity calls it first (and fails when it throws): the moment between a pointer and its link. */
 let beforeLinkWrite: (() => Promise<void>) | undefined;
+/** The row keys of every entity the store's transactions wrote, in order. */
+let written: string[] = [];
 
 beforeEach(async () => {
   client = TableClient.fromConnectionString(azuriteConnectionString(), uniqueName("links"), { allowInsecureConnection: true });
   await client.createTable();
   beforeLinkWrite = undefined;
+  written = [];
 });
 afterEach(async () => {
   await client.deleteTable();
@@ -33,6 +36,7 @@ function links(): TableLinks {
       return async (actions: TransactionAction[]) => {
         const hook = beforeLinkWrite;
         if (hook && actions.some((a) => String(a[1].rowKey).startsWith("a|"))) await hook();
+        written.push(...actions.map((a) => String(a[1].rowKey)));
         return target.submitTransaction(actions);
       };
     },
@@ -104,6 +108,35 @@ describe("link layout (Table Storage)", () => {
     await store.put(aLink({ mapping: "groups", appId: "g-1", dataverseId: "dv-g-1" }));
     expect((await rows()).find((r) => r.rowKey === "a|g-1")?.partitionKey).toMatch(/^groups\|\d+$/);
   });
+
+  for (const layout of ["buckets", "a single partition"] as const) {
+    it(`writes a link marked pointerWritten without its pointer, and the pointer it stored before still finds it (${layout})`, async () => {
+      if (layout === "a single partition") await client.createEntity({ partitionKey: "~layout", rowKey: "mentors", buckets: 1 });
+      const store = links();
+      const first = many(120);
+      await store.putMany(first);
+      expect(written.filter((k) => k.startsWith("d|"))).toHaveLength(120);
+
+      // The same pairs again with a new base, as a key write-back's links follow their claims.
+      written = [];
+      const again = first.map((l) => ({ ...l, base: { ...l.base, firstName: `again-${l.appId}` }, pointerWritten: true }));
+      const added = many(122).slice(120);
+      await store.putMany([...again.slice(0, 100), ...added]);
+
+      expect(written.filter((k) => k.startsWith("a|"))).toHaveLength(102);
+      // Only the two links without the mark wrote their pointers.
+      expect(written.filter((k) => k.startsWith("d|"))).toHaveLength(2);
+      const fresh = links();
+      for (const l of again.filter((_, i) => i % 9 === 0 && i < 100)) {
+        const found = await fresh.getByDataverse("mentors", l.dataverseId);
+        expect(found?.appId).toBe(l.appId);
+        expect(found?.base.firstName).toBe(`again-${l.appId}`);
+        expect(found).not.toHaveProperty("pointerWritten");
+      }
+      for (const l of added) expect((await fresh.getByDataverse("mentors", l.dataverseId))?.appId).toBe(l.appId);
+      expect((await rows()).every((r) => !("pointerWritten" in r))).toBe(true);
+    });
+  }
 
   it("lets processes that meet a new mapping together agree on one layout", async () => {
     const [a, b, c] = [links(), links(), links()];

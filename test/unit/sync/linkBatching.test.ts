@@ -124,3 +124,51 @@ describe("pairings by key (WriteOp.pairedByKey)", () => {
     });
   }
 });
+
+describe("a pair's second link write in one message leaves its pointer alone (Link.pointerWritten)", () => {
+  it("a natural-key create's link follows its intent without its pointer, unless Dataverse answered with another id", async () => {
+    const natural = new CompiledMapping(parseSyncConfig({
+      mappings: [{
+        name: "mentors", app: { entity: "mentor" }, dataverse: { entitySet: "contacts", table: "contact", key: ["emailaddress1"] },
+        direction: "both", conflict: { strategy: "newest-wins" }, deletes: "propagate",
+        fields: [{ app: "email", dataverse: "emailaddress1", type: "string" }, { app: "firstName", dataverse: "firstname", type: "string" }],
+      }],
+    } as SyncConfigInput, "natural key test").mappings[0], defaultRegistry);
+    const op = (n: number): WriteOp => {
+      const values = { email: `m${n}@example.com`, firstName: `F${n}` };
+      return { kind: "create", appId: `m-${n}`, dataverseId: dvId(n), values, base: values, appVersion: `v${n}`, attempt: 0 };
+    };
+    // The third row comes back under another id than the one planned.
+    const dataverse = { writeMany: async (_s: string, _t: string, writes: BulkWrite[]) => writes.map((w) => ({ ref: w.ref, ok: true, id: w.ref === "2" ? dvId(99) : w.id })) } as unknown as DataverseClient;
+    const state = new MemoryStateStore();
+    const putLinks = vi.spyOn(state, "putLinks");
+
+    const out = await writeToDataverse({ ...contextWith(state), dataverse }, natural, [op(1), op(2), op(3)]);
+
+    expect(out.counts).toMatchObject({ created: 3, failed: 0 });
+    const [intents, links] = putLinks.mock.calls.map((c) => c[0]);
+    expect(intents.map((l) => [l.appId, l.pendingCreate, l.pointerWritten])).toEqual([["m-1", true, undefined], ["m-2", true, undefined], ["m-3", true, undefined]]);
+    expect(links.map((l) => [l.appId, l.dataverseId, l.pointerWritten])).toEqual([["m-1", dvId(1), true], ["m-2", dvId(2), true], ["m-3", dvId(99), undefined]]);
+    expect((await state.getLinkByDataverse("mentors", dvId(99)))?.appId).toBe("m-3");
+    expect(await state.getLinkByDataverse("mentors", dvId(2))).not.toHaveProperty("pointerWritten");
+  });
+
+  it("a key write-back's links follow their claims without their pointers", async () => {
+    let next = 0;
+    const app = { create: async () => ({ id: `a-${++next}`, version: "1" }) } as unknown as AppClient;
+    const born = (n: number): WriteOp => {
+      const values = { firstName: `F${n}`, score: n };
+      return { kind: "create", dataverseId: dvId(n), values, base: values, dataverseVersion: `W/"${n}"`, attempt: 0 };
+    };
+    const state = new MemoryStateStore();
+    const putLinks = vi.spyOn(state, "putLinks");
+
+    const out = await writeToApp({ ...contextWith(state), app, concurrency: 1 }, mapping, [born(1), born(2)]);
+
+    expect(out.counts).toMatchObject({ created: 2, failed: 0 });
+    const [claims, links] = putLinks.mock.calls.map((c) => c[0]);
+    expect(claims.map((l) => [l.appId, l.claim, l.pointerWritten, l.base.id])).toEqual([["a-1", true, undefined, undefined], ["a-2", true, undefined, undefined]]);
+    expect(links.map((l) => [l.appId, l.claim, l.pointerWritten, l.base.id])).toEqual([["a-1", undefined, true, "a-1"], ["a-2", undefined, true, "a-2"]]);
+    expect((await state.getLinkByDataverse("mentors", dvId(2)))?.base).toMatchObject({ id: "a-2" });
+  });
+});
