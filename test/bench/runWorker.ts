@@ -22,14 +22,15 @@ export function prepareWorkers(): void {
 
 /**
  * Runs one job in a fresh Node process (the same runtime, with the V8 options the product ships:
- * WORKER_NODE_OPTIONS) and returns its answer.
+ * WORKER_NODE_OPTIONS) and returns its answer. `onStart` gets the process id (to sample it from outside).
  */
-export function runWorker(job: WorkerJob): Promise<WorkerResult> {
+export function runWorker(job: WorkerJob, onStart?: (pid: number) => void): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     const extra = [...WORKER_NODE_OPTIONS.split(" "), ...(process.env.BENCH_WORKER_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
     const child = fromSource
       ? fork(sourceWorker, [], { execPath: process.execPath, execArgv: ["--import", "tsx", ...extra], stdio: ["ignore", "inherit", "inherit", "ipc"] })
       : fork(compiledWorker, [], { execPath: process.execPath, execArgv: extra, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    if (child.pid !== undefined) onStart?.(child.pid);
     let answer: WorkerResult | undefined;
     child.once("message", (m) => (answer = m as WorkerResult));
     child.once("error", reject);

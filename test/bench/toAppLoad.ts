@@ -6,7 +6,8 @@
  * V8 flags, WORKER_NODE_OPTIONS). Above 20,000 rows the planner keeps the complete read compact
  * (shared/sync/compactPlan.ts). `--full-again` then runs a full cycle over the links the load made,
  * in a fresh worker (its peak RSS is what a complete read of a linked mapping holds). Prints the
- * figures as JSON on the last line.
+ * figures as JSON on the last line; above 100,000 rows, a progress line on stderr every minute (the
+ * records in the app, the worker's resident and peak memory from /proc; BENCH_PROGRESS_MS sets the interval).
  *
  * The app ids go back to Dataverse a write message at a time (UpdateMultiple of up to 500 rows,
  * shared/sync/appWriter.ts), not one request a row. The worker's Dataverse clock still runs SPEED
@@ -39,6 +40,8 @@ try {
     // No bodies in the request log: only the sync worker's memory is measured, not the emulator's.
     stack: () => startEmulatorStack({ storageConnectionString: azurite.connectionString, seed: false, dataverse: { log: { bodies: false } } }),
     config, tablePrefix: `toapp${Date.now().toString(36)}`, bulkSize, records, appLimit, fullAgain, serviceClock: { timeScale: SPEED, epochMs: Date.now() }, log: (line) => void process.stderr.write(`${line}\n`),
+    // A long run says how far it got (records in the app, the worker's resident and peak memory) every minute.
+    progressMs: Number(process.env.BENCH_PROGRESS_MS) || (records > 100_000 ? 60_000 : undefined),
   });
   process.stdout.write(`${JSON.stringify({ toApp: result })}\n`);
 } finally {
