@@ -138,6 +138,23 @@ describe("link layout (Table Storage)", () => {
     });
   }
 
+  it("a pair deleted by another writer between its claim and its marked link is written again, found by its app id and in listings, and its next write restores the pointer", async () => {
+    const store = links();
+    const claim = aLink({ appId: "a-1", dataverseId: "00000000-0000-0000-0000-00000000a001", claim: true });
+    await store.putMany([claim]);
+    // Another process deletes the pair (link first, pointer second) while the key write-back runs.
+    await links().delete((await store.getByApp("mentors", "a-1"))!);
+    expect((await rows()).filter((r) => r.rowKey.endsWith("a-1") || r.rowKey.endsWith("a001"))).toEqual([]);
+
+    await store.putMany([{ ...claim, claim: undefined, base: { ...claim.base, firstName: "keyed" }, pointerWritten: true }]);
+
+    const fresh = links();
+    expect((await fresh.getByApp("mentors", "a-1"))?.base.firstName).toBe("keyed");
+    expect((await collect(fresh.digests("mentors"))).map((d) => [d.appId, d.dataverseId])).toEqual([["a-1", claim.dataverseId]]);
+    await fresh.putMany([{ ...claim, claim: undefined, base: { ...claim.base, firstName: "next" } }]);
+    expect((await links().getByDataverse("mentors", claim.dataverseId))?.base.firstName).toBe("next");
+  });
+
   it("lets processes that meet a new mapping together agree on one layout", async () => {
     const [a, b, c] = [links(), links(), links()];
     await Promise.all([a.putMany(many(50)), b.put(aLink({ appId: "b", dataverseId: "dv-b" })), c.put(aLink({ appId: "c", dataverseId: "dv-c" }))]);
